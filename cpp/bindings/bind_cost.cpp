@@ -1,0 +1,127 @@
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
+
+#include "bindings.hpp"
+#include "ltx2eff/cost_model.hpp"
+#include "ltx2eff/plan.hpp"
+#include "ltx2eff/plan_report.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace ltx2eff::py {
+
+void bind_cost(nb::module_& m) {
+  nb::class_<ModelDims>(m, "ModelDims", "Video-stream dimensions (LTX-2 19B by default).")
+      .def(nb::init<>())
+      .def_rw("blocks", &ModelDims::blocks)
+      .def_rw("heads", &ModelDims::heads)
+      .def_rw("head_dim", &ModelDims::head_dim)
+      .def_rw("ff_mult", &ModelDims::ff_mult)
+      .def_rw("text_tokens", &ModelDims::text_tokens)
+      .def_rw("context_dim", &ModelDims::context_dim)
+      .def_rw("in_channels", &ModelDims::in_channels)
+      .def_rw("weight_bytes", &ModelDims::weight_bytes)
+      .def_rw("activation_bytes", &ModelDims::activation_bytes)
+      .def_prop_ro("width", &ModelDims::width)
+      .def("block_params", &ModelDims::block_params);
+
+  nb::class_<PartCost>(m, "PartCost")
+      .def_ro("flops", &PartCost::flops)
+      .def_ro("bytes", &PartCost::bytes);
+
+  nb::class_<CallCost>(m, "CallCost", "FLOPs and bytes of one model call, by part.")
+      .def_ro("tokens", &CallCost::tokens)
+      .def_ro("batch", &CallCost::batch)
+      .def_ro("self_attention_core", &CallCost::self_attention_core)
+      .def_ro("self_attention_linear", &CallCost::self_attention_linear)
+      .def_ro("cross_attention", &CallCost::cross_attention)
+      .def_ro("feed_forward", &CallCost::feed_forward)
+      .def_ro("other", &CallCost::other)
+      .def_ro("weight_bytes", &CallCost::weight_bytes)
+      .def_ro("peak_activation_bytes", &CallCost::peak_activation_bytes)
+      .def_ro("chunk_tokens", &CallCost::chunk_tokens)
+      .def_ro("budget_met", &CallCost::budget_met)
+      .def_prop_ro("total_flops", &CallCost::total_flops)
+      .def_prop_ro("total_bytes", &CallCost::total_bytes);
+
+  nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).")
+      .def(nb::init<>())
+      .def_rw("linear_flops_per_s", &DeviceProfile::linear_flops_per_s)
+      .def_rw("attention_flops_per_s", &DeviceProfile::attention_flops_per_s)
+      .def_rw("window_efficiency", &DeviceProfile::window_efficiency)
+      .def_rw("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s)
+      .def_rw("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s)
+      .def_rw("per_block_overhead_s", &DeviceProfile::per_block_overhead_s);
+
+  m.def("model_call_cost", &model_call_cost, "dims"_a, "plan"_a, "batch"_a = 1,
+        "activation_budget_mb"_a = 0);
+  m.def("predict_call_seconds", &predict_call_seconds, "cost"_a, "dims"_a, "device"_a,
+        "windowed"_a);
+
+  nb::class_<SamplingSpec>(m, "SamplingSpec")
+      .def(
+          "__init__",
+          [](SamplingSpec* self, int steps, int calls_per_step, int batch, int global_tokens) {
+            new (self) SamplingSpec{steps, calls_per_step, batch, global_tokens};
+          },
+          "steps"_a = 30, "calls_per_step"_a = 2, "batch"_a = 1, "global_tokens"_a = 0)
+      .def_rw("steps", &SamplingSpec::steps)
+      .def_rw("calls_per_step", &SamplingSpec::calls_per_step)
+      .def_rw("batch", &SamplingSpec::batch)
+      .def_rw("global_tokens", &SamplingSpec::global_tokens);
+
+  nb::class_<PhaseCost>(m, "PhaseCost")
+      .def_ro("steps", &PhaseCost::steps)
+      .def_ro("computed_steps", &PhaseCost::computed_steps)
+      .def_ro("calls", &PhaseCost::calls)
+      .def_ro("call", &PhaseCost::call)
+      .def_ro("flops", &PhaseCost::flops)
+      .def_ro("seconds", &PhaseCost::seconds);
+
+  nb::class_<GenerationPlan>(m, "GenerationPlan", "What the sampler will do, and its cost.")
+      .def_ro("pixels", &GenerationPlan::pixels)
+      .def_ro("latent", &GenerationPlan::latent)
+      .def_ro("keyframe_latent", &GenerationPlan::keyframe_latent)
+      .def_ro("knobs", &GenerationPlan::knobs)
+      .def_ro("sampling", &GenerationPlan::sampling)
+      .def_ro("keyframes", &GenerationPlan::keyframes)
+      .def_ro("keyframe_pairs", &GenerationPlan::keyframe_pairs)
+      .def_ro("refine_pairs", &GenerationPlan::refine_pairs)
+      .def_ro("max_reused_steps", &GenerationPlan::max_reused_steps)
+      .def_ro("dense", &GenerationPlan::dense)
+      .def_ro("keyframe_phase", &GenerationPlan::keyframe_phase)
+      .def_ro("refine_phase", &GenerationPlan::refine_phase)
+      .def_prop_ro("plan_flops", &GenerationPlan::plan_flops)
+      .def_prop_ro("plan_seconds", &GenerationPlan::plan_seconds)
+      .def_prop_ro("predicted_speedup", &GenerationPlan::predicted_speedup)
+      .def_prop_ro("flops_ratio", &GenerationPlan::flops_ratio)
+      .def_prop_ro("peak_activation_bytes", &GenerationPlan::peak_activation_bytes)
+      .def("summary", &GenerationPlan::summary)
+      .def(
+          "to_json",
+          [](const GenerationPlan& p, std::string_view preset) { return plan_to_json(p, preset); },
+          "preset"_a = "")
+      .def(
+          "to_text",
+          [](const GenerationPlan& p, std::string_view preset) { return plan_to_text(p, preset); },
+          "preset"_a = "");
+
+  m.def("max_reusable_steps", &max_reusable_steps, "steps"_a, "reuse_start"_a,
+        "max_consecutive_reuse"_a);
+  // Optional arguments instead of bound default instances, which would outlive the module.
+  m.def(
+      "make_plan",
+      [](const PixelShape& pixels, const Knobs& knobs, std::optional<SamplingSpec> sampling,
+         std::optional<ModelDims> dims, std::optional<DeviceProfile> device) {
+        return make_plan(pixels, knobs, sampling.value_or(SamplingSpec{}),
+                         dims.value_or(ModelDims{}), device.value_or(DeviceProfile{}));
+      },
+      "pixels"_a, "knobs"_a, "sampling"_a = nb::none(), "dims"_a = nb::none(),
+      "device"_a = nb::none(),
+      "Plan a request: frames diffused, attention pairs, reuse bound, cost vs dense.");
+}
+
+}  // namespace ltx2eff::py

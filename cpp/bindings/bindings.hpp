@@ -1,0 +1,13 @@
+// Each concept binds itself in its own file; module.cpp calls them in dependency order.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace ltx2eff::py {
+
+void bind_geometry(nanobind::module_& m);
+void bind_plans(nanobind::module_& m);
+void bind_presets(nanobind::module_& m);
+void bind_cost(nanobind::module_& m);
+
+}  // namespace ltx2eff::py

@@ -1,0 +1,65 @@
+// A generation plan: what the sampler will do for a pixel request and a set of knobs, and what
+// the cost model says it will cost compared with the dense baseline. Shared by the CLI, the
+// ComfyUI nodes, the frontend estimate and the auto-tuner.
+#pragma once
+
+#include <string>
+
+#include "ltx2eff/cost_model.hpp"
+#include "ltx2eff/geometry.hpp"
+#include "ltx2eff/keyframe_plan.hpp"
+#include "ltx2eff/presets.hpp"
+#include "ltx2eff/window_plan.hpp"
+
+namespace ltx2eff {
+
+struct SamplingSpec {
+  int steps = 30;
+  int calls_per_step = 2;  // 1 = no guidance (distilled), 2 = CFG, 3 = CFG + STG
+  int batch = 1;
+  int global_tokens = 0;  // appended conditioning tokens
+};
+
+struct PhaseCost {
+  int steps = 0;           // denoising steps in the phase
+  int computed_steps = 0;  // steps whose model call runs (the rest are reused)
+  int calls = 0;           // model calls = computed_steps * calls_per_step
+  CallCost call;           // one call
+  double flops = 0;        // all calls
+  double seconds = 0;      // predicted on the profile
+};
+
+struct GenerationPlan {
+  PixelShape pixels;
+  LatentShape latent;           // full-length latent grid
+  LatentShape keyframe_latent;  // the grid diffused in the keyframe phase
+  Knobs knobs;
+  SamplingSpec sampling;
+  KeyframePlan keyframes;
+  PairCounts keyframe_pairs;  // attention pairs per call in the keyframe phase
+  PairCounts refine_pairs;    // attention pairs per call in the refine phase
+  int max_reused_steps = 0;   // upper bound the reuse policy allows
+  PhaseCost dense;            // the baseline run
+  PhaseCost keyframe_phase;
+  PhaseCost refine_phase;
+
+  [[nodiscard]] double plan_flops() const { return keyframe_phase.flops + refine_phase.flops; }
+  [[nodiscard]] double plan_seconds() const {
+    return keyframe_phase.seconds + refine_phase.seconds;
+  }
+  [[nodiscard]] double predicted_speedup() const;
+  [[nodiscard]] double flops_ratio() const;
+  [[nodiscard]] double peak_activation_bytes() const;
+  // One line: "window K=2 on 48 blocks; up to 9/30 steps reused; 5 of 16 latent frames diffused".
+  [[nodiscard]] std::string summary() const;
+};
+
+// Reuse upper bound: steps after max(reuse_start, 15%) and before the last step, with at most
+// `max_consecutive_reuse` reused steps in a row.
+int max_reusable_steps(int steps, double reuse_start, int max_consecutive_reuse);
+
+GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs,
+                         const SamplingSpec& sampling = {}, const ModelDims& dims = {},
+                         const DeviceProfile& device = {});
+
+}  // namespace ltx2eff

@@ -1,0 +1,5 @@
+#pragma once
+
+namespace ltx2eff {
+inline constexpr const char* kVersion = "0.1.0";
+}  // namespace ltx2eff

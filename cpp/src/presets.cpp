@@ -1,0 +1,140 @@
+#include "ltx2eff/presets.hpp"
+
+#include <array>
+#include <sstream>
+
+#include "ltx2eff/error.hpp"
+
+namespace ltx2eff {
+namespace {
+
+struct PresetEntry {
+  std::string_view name;
+  std::string_view description;
+  Knobs knobs;
+};
+
+Knobs make_knobs(int stride, int window, bool anchor, int far, double reuse_start, double threshold,
+                 int max_reuse, Interpolation interp, int refine, double strength) {
+  Knobs k;
+  k.frame_stride = stride;
+  k.attention = WindowSpec{window, anchor, far};
+  k.reuse_start = reuse_start;
+  k.reuse_threshold = threshold;
+  k.max_consecutive_reuse = max_reuse;
+  k.interpolation = interp;
+  k.refine_steps = refine;
+  k.refine_strength = strength;
+  return k;
+}
+
+// The single place where presets become numbers (see docs/PRESETS.md for how they were chosen).
+const std::array<PresetEntry, 5>& presets() {
+  static const std::array<PresetEntry, 5> table = [] {
+    Knobs laptop = make_knobs(2, 2, true, 4, 0.3, 0.08, 2, Interpolation::kMotion, 3, 0.35);
+    laptop.activation_budget_mb = 2048;
+    laptop.thermal_guard = true;
+    return std::array<PresetEntry, 5>{{
+        {"off", "dense baseline: every frame, every step, full attention", Knobs{}},
+        {"quality", "full frame rate, wide attention window, cautious step reuse",
+         make_knobs(1, 4, true, 2, 0.5, 0.03, 1, Interpolation::kLerp, 0, 0.0)},
+        {"balanced", "every 2nd latent frame diffused then refined, window K=2, step reuse",
+         make_knobs(2, 2, true, 4, 0.3, 0.08, 2, Interpolation::kMotion, 3, 0.35)},
+        {"fast", "every 4th latent frame diffused then refined, window K=1, eager step reuse",
+         make_knobs(4, 1, true, 4, 0.2, 0.15, 3, Interpolation::kMotion, 2, 0.3)},
+        {"laptop", "balanced, plus bounded activation memory and the thermal guard", laptop},
+    }};
+  }();
+  return table;
+}
+
+const PresetEntry& find_preset(std::string_view name) {
+  for (const PresetEntry& entry : presets()) {
+    if (entry.name == name) return entry;
+  }
+  std::ostringstream os;
+  os << "must be one of";
+  for (const PresetEntry& entry : presets()) os << " " << entry.name;
+  os << ", got '" << name << "'";
+  fail("preset", os.str());
+}
+
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const PresetEntry& entry : presets()) names.emplace_back(entry.name);
+  return names;
+}
+
+Knobs resolve_preset(std::string_view name) {
+  return find_preset(name).knobs;
+}
+
+std::string describe_preset(std::string_view name) {
+  return std::string(find_preset(name).description);
+}
+
+void validate_knobs(const Knobs& knobs) {
+  require_in_range("frame_stride", knobs.frame_stride, 1, kMaxFrameStride);
+  validate_window_spec(knobs.attention);
+  require_in_range("reuse_start", knobs.reuse_start, 0.0, 1.0);
+  require_in_range("reuse_threshold", knobs.reuse_threshold, 0.0, 10.0);
+  require_in_range("max_consecutive_reuse", knobs.max_consecutive_reuse, 0, kMaxConsecutiveReuse);
+  require_in_range("refine_steps", knobs.refine_steps, 0, kMaxRefineSteps);
+  require_in_range("refine_strength", knobs.refine_strength, 0.0, 1.0);
+  require_in_range("activation_budget_mb", knobs.activation_budget_mb, 0, kMaxActivationBudgetMb);
+  if (knobs.frame_stride > 1 && knobs.refine_steps > 0 && knobs.refine_strength <= 0.0) {
+    fail("refine_strength", "must be in (0, 1] when refine_steps > 0, got 0");
+  }
+}
+
+std::string to_string(Interpolation value) {
+  switch (value) {
+    case Interpolation::kLerp:
+      return "lerp";
+    case Interpolation::kSlerp:
+      return "slerp";
+    case Interpolation::kMotion:
+      return "motion";
+    case Interpolation::kUpsampler:
+      return "upsampler";
+  }
+  return "lerp";
+}
+
+std::string to_string(Precision value) {
+  switch (value) {
+    case Precision::kAuto:
+      return "auto";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kFp8FarField:
+      return "fp8-far-field";
+  }
+  return "auto";
+}
+
+Interpolation parse_interpolation(std::string_view name) {
+  for (Interpolation v : {Interpolation::kLerp, Interpolation::kSlerp, Interpolation::kMotion,
+                          Interpolation::kUpsampler}) {
+    if (to_string(v) == name) return v;
+  }
+  fail("interpolation",
+       "must be one of lerp slerp motion upsampler, got '" + std::string(name) + "'");
+}
+
+Precision parse_precision(std::string_view name) {
+  for (Precision v : {Precision::kAuto, Precision::kBf16, Precision::kFp16, Precision::kFp32,
+                      Precision::kFp8FarField}) {
+    if (to_string(v) == name) return v;
+  }
+  fail("precision",
+       "must be one of auto bf16 fp16 fp32 fp8-far-field, got '" + std::string(name) + "'");
+}
+
+}  // namespace ltx2eff

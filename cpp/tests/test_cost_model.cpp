@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include "ltx2eff/cost_model.hpp"
+#include "ltx2eff/error.hpp"
+#include "ltx2eff/plan.hpp"
+
+namespace ltx2eff {
+namespace {
+
+// Hand-computed for d = 4096, L = 1024, C = 4096, FF x4, 48 blocks, batch 1:
+//   self-attn linear 8*T*d^2, core 4*d*pairs, cross 4*T*d^2 + 4*L*C*d + 4*T*L*d, FF 16*T*d^2,
+//   other 4*T*128*d + 48*10*T*d. Totals per call for dense and window K=1 (no anchor).
+struct Reference {
+  LatentShape grid;
+  double self_linear, core, cross, ff, other, total, total_k1, peak;
+};
+
+const Reference kReferences[] = {
+    {{13, 16, 28},
+     37520834297856.0,
+     26674968133632.0,
+     26749056319488.0,
+     75041668595712.0,
+     23664263168.0,
+     166010191609856.0,
+     145490985353216.0,
+     477102080.0},
+    {{16, 22, 40},
+     90709709291520.0,
+     155907312844800.0,
+     59992103190528.0,
+     181419418583040.0,
+     57210306560.0,
+     488085754216448.0,
+     361411062530048.0,
+     1153433600.0},
+    {{16, 34, 60},
+     210281598812160.0,
+     837840745267200.0,
+     134724534140928.0,
+     420563197624320.0,
+     132623892480.0,
+     1603542699737088.0,
+     922797094207488.0,
+     2673868800.0},
+};
+
+TEST(CostModel, DenseReferenceSizes) {
+  for (const Reference& r : kReferences) {
+    const CallCost c = model_call_cost(ModelDims{}, WindowPlan(r.grid, 0, {}));
+    EXPECT_EQ(c.tokens, r.grid.tokens());
+    EXPECT_DOUBLE_EQ(c.self_attention_linear.flops, r.self_linear);
+    EXPECT_DOUBLE_EQ(c.self_attention_core.flops, r.core);
+    EXPECT_DOUBLE_EQ(c.cross_attention.flops, r.cross);
+    EXPECT_DOUBLE_EQ(c.feed_forward.flops, r.ff);
+    EXPECT_DOUBLE_EQ(c.other.flops, r.other);
+    EXPECT_DOUBLE_EQ(c.total_flops(), r.total);
+    EXPECT_DOUBLE_EQ(c.peak_activation_bytes, r.peak);
+    EXPECT_TRUE(c.budget_met);
+  }
+}
+
+TEST(CostModel, WindowOneReferenceSizes) {
+  for (const Reference& r : kReferences) {
+    const CallCost c = model_call_cost(ModelDims{}, WindowPlan(r.grid, 0, {1, false, 0}));
+    EXPECT_NEAR(c.total_flops() / r.total_k1, 1.0, 1e-12);
+    EXPECT_DOUBLE_EQ(c.self_attention_linear.flops, r.self_linear);  // linear work unchanged
+  }
+}
+
+TEST(CostModel, PredictedDenseCallMatchesMeasuredH100) {
+  // Design brief: one dense LTX-2 model call takes 0.25 / 0.76 / 2.43 s on an H100.
+  const double measured[] = {0.25, 0.76, 2.43};
+  for (int i = 0; i < 3; ++i) {
+    const CallCost c = model_call_cost(ModelDims{}, WindowPlan(kReferences[i].grid, 0, {}));
+    const double s = predict_call_seconds(c, ModelDims{}, DeviceProfile{}, false);
+    EXPECT_NEAR(s / measured[i], 1.0, 0.10) << i;
+  }
+}
+
+TEST(CostModel, ActivationBudgetChunks) {
+  const WindowPlan plan({16, 22, 40}, 0, {});
+  const CallCost unbounded = model_call_cost(ModelDims{}, plan, 1, 0);
+  const CallCost bounded = model_call_cost(ModelDims{}, plan, 1, 512);
+  EXPECT_EQ(unbounded.chunk_tokens, 14080);
+  EXPECT_LT(bounded.chunk_tokens, 14080);
+  EXPECT_GE(bounded.chunk_tokens, 256);
+  EXPECT_LE(bounded.peak_activation_bytes, 512.0 * 1024 * 1024);
+  EXPECT_TRUE(bounded.budget_met);
+  EXPECT_LT(bounded.peak_activation_bytes, unbounded.peak_activation_bytes);
+  // A budget below the full-length residual stream cannot be met; the result says so.
+  const CallCost impossible = model_call_cost(ModelDims{}, plan, 1, 64);
+  EXPECT_FALSE(impossible.budget_met);
+  EXPECT_EQ(impossible.chunk_tokens, 256);
+  EXPECT_DOUBLE_EQ(bounded.total_flops(), unbounded.total_flops());
+}
+
+TEST(CostModel, BatchScalesLinearly) {
+  const WindowPlan plan({13, 16, 28}, 0, {2, true, 4});
+  const CallCost one = model_call_cost(ModelDims{}, plan, 1);
+  const CallCost two = model_call_cost(ModelDims{}, plan, 2);
+  EXPECT_DOUBLE_EQ(two.total_flops(), 2 * one.total_flops());
+  EXPECT_DOUBLE_EQ(two.peak_activation_bytes, 2 * one.peak_activation_bytes);
+  EXPECT_DOUBLE_EQ(two.weight_bytes, one.weight_bytes);
+}
+
+TEST(CostModel, RejectsBadInput) {
+  const WindowPlan plan({4, 4, 4}, 0, {});
+  ModelDims bad;
+  bad.blocks = 0;
+  EXPECT_THROW((void)model_call_cost(bad, plan), InvalidArgument);
+  EXPECT_THROW((void)model_call_cost(ModelDims{}, plan, 0), InvalidArgument);
+  EXPECT_THROW((void)model_call_cost(ModelDims{}, plan, 1, -1), InvalidArgument);
+  DeviceProfile slow;
+  slow.window_efficiency = 0;
+  const CallCost c = model_call_cost(ModelDims{}, plan);
+  EXPECT_THROW((void)predict_call_seconds(c, ModelDims{}, slow, true), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace ltx2eff

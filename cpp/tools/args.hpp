@@ -1,0 +1,38 @@
+// Small command-line parser: --name value, --name=value and boolean --flag / --no-flag.
+// Unknown options and malformed numbers are errors that name the option.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ltx2eff::cli {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Args {
+ public:
+  // `valued` options take a value, `flags` do not (each flag also accepts --no-<flag>).
+  Args(const std::vector<std::string>& argv, const std::set<std::string>& valued,
+       const std::set<std::string>& flags, bool allow_positional = false);
+
+  [[nodiscard]] bool has(const std::string& name) const { return values_.count(name) > 0; }
+  [[nodiscard]] std::optional<std::string> str(const std::string& name) const;
+  [[nodiscard]] std::optional<long long> integer(const std::string& name) const;
+  [[nodiscard]] std::optional<double> number(const std::string& name) const;
+  [[nodiscard]] std::optional<bool> flag(const std::string& name) const;
+  [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> flags_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace ltx2eff::cli

@@ -1,0 +1,1 @@
+"""Host adapters: ComfyUI and the official ltx-core."""

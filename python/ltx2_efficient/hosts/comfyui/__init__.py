@@ -1,0 +1,1 @@
+"""ComfyUI nodes and model patches of the efficient sampler."""

@@ -1,0 +1,83 @@
+"""The nanobind module exposes the C++ core with typed signatures and C++ error messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ltx2_efficient as le
+from ltx2_efficient import _core
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "frames", "grid", "tokens"),
+    [
+        (896, 512, 97, (13, 16, 28), 5824),
+        (1280, 704, 121, (16, 22, 40), 14080),
+        (1920, 1088, 121, (16, 34, 60), 32640),
+    ],
+)
+def test_reference_sizes(width, height, frames, grid, tokens):
+    latent = le.latent_from_pixels(le.PixelShape(width, height, frames, 24.0))
+    assert tuple(latent) == grid
+    assert latent.tokens == tokens
+
+
+def test_errors_carry_cpp_message_and_are_value_errors():
+    with pytest.raises(le.InvalidArgument, match=r"^width must be a multiple of 32") as info:
+        le.latent_from_pixels(le.PixelShape(1000, 704, 121, 24.0))
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(ValueError, match=r"frames must be 8k\+1"):
+        le.latent_from_pixels(le.PixelShape(1280, 704, 120, 24.0))
+    with pytest.raises(ValueError, match=r"preset must be one of off quality balanced fast laptop"):
+        le.resolve_preset("turbo")
+    with pytest.raises(ValueError, match=r"frame_stride must be in \[1, 16\], got 0"):
+        le.make_keyframe_plan(16, 0)
+
+
+def test_keyframe_plan_mapping():
+    plan = le.make_keyframe_plan(16, 4, 24.0, pinned=[5])
+    assert plan.diffused == [0, 4, 5, 8, 12, 15]
+    assert plan.effective_fps == 6.0
+    src = plan.map[2]
+    assert (src.left, src.right, src.t) == (0, 1, 0.5)
+    assert le.make_keyframe_plan(16, 1).is_identity
+
+
+def test_window_plan_pairs():
+    plan = le.WindowPlan(le.LatentShape(16, 22, 40), 0, le.WindowSpec(1, False, 0))
+    assert plan.pairs().total_fraction == pytest.approx(3 / 16)
+    assert not plan.is_dense
+    dense = le.WindowPlan(le.LatentShape(16, 22, 40), 0, le.WindowSpec(15, True, 4))
+    assert dense.is_dense
+    near = plan.frame(0).near
+    assert (near.begin, near.end) == (0, 3)
+
+
+def test_plan_to_json_round_trips():
+    knobs = le.resolve_preset("fast")
+    plan = le.make_plan(le.PixelShape(1280, 704, 121, 24.0), knobs, le.SamplingSpec(steps=20))
+    data = json.loads(plan.to_json("fast"))
+    assert data["latent"]["tokens"] == 14080
+    assert data["keyframes"]["diffused_latent_frames"] == 5
+    assert data["sampling"]["steps"] == 20
+    assert data["predicted_speedup"] == pytest.approx(plan.predicted_speedup)
+    assert data["predicted_speedup"] > 2
+
+
+def test_knobs_roundtrip_and_validation():
+    k = le.Knobs()
+    k.window = 2
+    k.anchor_frame = True
+    k.far_field = 4
+    assert k.attention.window == 2
+    k.validate()
+    k.reuse_start = 2.0
+    with pytest.raises(ValueError, match=r"^reuse_start must be in \[0, 1\], got 2"):
+        k.validate()
+
+
+def test_version_and_build_flags():
+    assert le.__version__ == "0.1.0"
+    assert isinstance(_core.built_with_cuda, bool)
