@@ -26,5 +26,9 @@ except ImportError as exc:  # the compiled package is not installed into this Py
     )
 else:
     NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = node_mappings()
+    # The node panel's /ltx2eff/... routes, on ComfyUI's server (nothing outside ComfyUI).
+    from ltx2_efficient.hosts.comfyui.routes import register_with_comfyui
+
+    register_with_comfyui()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]

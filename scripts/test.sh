@@ -2,7 +2,8 @@
 # Sets up everything the tests need (idempotent) and runs every test:
 #   1. the package built with CUDA when a toolkit is present (warnings as errors), ctest + pytest;
 #   2. the same core built with the CUDA toolkit hidden, as users without one build it, ctest;
-#   3. ruff and clang-format.
+#   3. the node panel: vitest, bundle freshness, end-to-end in Chromium against the real frontend;
+#   4. ruff and clang-format.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$LTX2EFF_ROOT"
@@ -13,14 +14,14 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/
 # CI compiles the kernels for a few architectures to catch breakage; users get the full list.
 CUDA_ARCHS="${LTX2EFF_TEST_CUDA_ARCHS:-80-real;90-real}"
 
-log "1/3 package build (CUDA if available), C++ tests, Python tests"
+log "1/4 package build (CUDA if available), C++ tests, Python tests"
 install_package -Cbuild-dir=build/test-main \
   -Ccmake.define.LTX2EFF_BUILD_TESTS=ON -Ccmake.define.LTX2EFF_WERROR=ON \
   "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHS"
 ctest --test-dir build/test-main --output-on-failure -j "$CMAKE_BUILD_PARALLEL_LEVEL"
 "$PY" -m pytest -q tests
 
-log "2/3 build with the CUDA toolkit hidden"
+log "2/4 build with the CUDA toolkit hidden"
 (
   export PATH="$(path_without_cuda)"
   unset CUDACXX CUDA_PATH CUDA_HOME CUDAToolkit_ROOT
@@ -35,7 +36,10 @@ log "2/3 build with the CUDA toolkit hidden"
     "$PY" "$LTX2EFF_ROOT/scripts/lib/check_core_module.py"
 )
 
-log "3/3 lint"
+log "3/4 frontend"
+PY="$PY" "$LTX2EFF_ROOT/scripts/test_frontend.sh"
+
+log "4/4 lint"
 "$PY" -m ruff check python tests bench scripts __init__.py
 "$PY" -m ruff format --check python tests bench scripts __init__.py
 find cpp -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' | xargs clang-format --dry-run -Werror

@@ -9,5 +9,9 @@ void bind_geometry(nanobind::module_& m);
 void bind_plans(nanobind::module_& m);
 void bind_presets(nanobind::module_& m);
 void bind_cost(nanobind::module_& m);
+void bind_thermal(nanobind::module_& m);
+void bind_interpolation(nanobind::module_& m);
+void bind_reuse(nanobind::module_& m);
+void bind_attention(nanobind::module_& m);
 
 }  // namespace ltx2eff::py

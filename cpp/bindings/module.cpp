@@ -22,4 +22,8 @@ NB_MODULE(_core, m) {
   ltx2eff::py::bind_plans(m);
   ltx2eff::py::bind_presets(m);
   ltx2eff::py::bind_cost(m);
+  ltx2eff::py::bind_thermal(m);
+  ltx2eff::py::bind_interpolation(m);
+  ltx2eff::py::bind_reuse(m);
+  ltx2eff::py::bind_attention(m);
 }

@@ -16,6 +16,7 @@ constexpr const char* kUsage = R"(usage: ltx2eff <command> [options]
 commands:
   plan       what a preset does to a request and what it should cost (C++ cost model)
   presets    the named presets and their knob values
+  thermal    watch GPU temperature/power, or run a command under the thermal governor
   demo       generate with the embedded demo model: dense vs every preset, with a report
   eval       grid over the knobs on the demo model; writes the speed/fidelity Pareto table
   version    print the version
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   try {
     if (verb == "plan") return run_plan(args);
     if (verb == "presets") return run_presets(args);
+    if (verb == "thermal") return run_thermal(args);
     if (verb == "version" || verb == "--version") {
       std::cout << "ltx2eff " << ltx2eff::kVersion << "\n";
       return 0;

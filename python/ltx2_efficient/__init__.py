@@ -46,7 +46,17 @@ __all__ = [
 ]
 
 # name -> module that defines it; imported on first access because they need torch.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "EfficientSettings": "ltx2_efficient.sampler.settings",
+    "RunReport": "ltx2_efficient.sampler.report",
+    "StepReuse": "ltx2_efficient.sampler.reuse",
+    "WindowedSelfAttention": "ltx2_efficient.sampler.attention_patch",
+    "interpolate_latent": "ltx2_efficient.torch_glue.interpolation",
+    "window_attention": "ltx2_efficient.torch_glue.attention",
+    "apply_efficient": "ltx2_efficient.hosts.ltx_core",
+    "efficient_denoise": "ltx2_efficient.hosts.ltx_core",
+    "ThermalGuard": "ltx2_efficient.thermal",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,10 @@ import importlib
 import sys
 
 # verb -> module with a ``main(argv: list[str]) -> int``
-VERBS: dict[str, str] = {}
+VERBS: dict[str, str] = {
+    "demo": "ltx2_efficient.demo.cli",
+    "eval": "ltx2_efficient.eval.cli",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

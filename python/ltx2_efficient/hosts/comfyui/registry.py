@@ -12,4 +12,16 @@ def node_mappings() -> tuple[dict[str, Any], dict[str, str]]:
     """Return (NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS)."""
     classes: dict[str, Any] = {}
     names: dict[str, str] = {}
+    from ltx2_efficient.hosts.comfyui.node_latent_interpolate import LTX2LatentInterpolate
+    from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
+    from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
+
+    for node in (LTX2EfficientVideoSampler, LTX2EfficientModelPatch, LTX2LatentInterpolate):
+        classes[node.__name__] = node
+        names[node.__name__] = node.DISPLAY_NAME
+    from ltx2_efficient.hosts.comfyui.node_thermal_guard import LTX2ThermalGuard, LTX2ThermalGuardModel
+
+    for node in (LTX2ThermalGuard, LTX2ThermalGuardModel):
+        classes[node.__name__] = node
+        names[node.__name__] = node.DISPLAY_NAME
     return classes, names

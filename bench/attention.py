@@ -1,0 +1,329 @@
+"""GPU benchmark of window attention at the LTX-2 reference sizes (device script).
+
+For the three reference grids (5,824 / 14,080 / 32,640 tokens; batch 1, 32 heads x 128, bf16) and
+K in {1, 2}: dense SDPA, FlexAttention with a block mask built from the window plan (compiled),
+chunked SDPA (the torch fallback of ltx2_efficient.window_attention, plain and captured in a CUDA
+graph) and ours (the CUDA kernel through the same entry point). Each time is the median of many
+runs timed with CUDA events, the L2 cache flushed before every run and the inputs rotated among
+three sets. "ideal" is the plan's pair fraction (ltx2_efficient._core.WindowPlan) x the dense
+time. Also: the far field with p = 4, the 8-bit far field, and spatial freeze when the glue has it.
+
+    python bench/attention.py [--json PATH] [--quick] [--reps N]
+
+Prints a table last; --json writes every number with the device name, date and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+SIZES = [(13, 16, 28), (16, 22, 40), (16, 34, 60)]
+HEADS = 32
+HEAD_DIM = 128
+DTYPE = torch.bfloat16
+
+
+class Timer:
+    """Median time of fn(inputs[i % n]) over reps, with an L2 flush before each run."""
+
+    def __init__(self, reps: int, warmup: int) -> None:
+        self.reps = reps
+        self.warmup = warmup
+        # Larger than the L2 of any current card (H100: 50 MB, H200: 60 MB).
+        self.flush_buffer = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+
+    def __call__(self, fn: Callable[[Any], Any], inputs: list[Any]) -> float:
+        for i in range(self.warmup):
+            fn(inputs[i % len(inputs)])
+        torch.cuda.synchronize()
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(self.reps)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(self.reps)]
+        for i in range(self.reps):
+            self.flush_buffer.zero_()  # also keeps the GPU busy while the next call is enqueued
+            starts[i].record()
+            fn(inputs[i % len(inputs)])
+            ends[i].record()
+        torch.cuda.synchronize()
+        return statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends, strict=True))
+
+
+def make_inputs(grid: tuple[int, int, int], sets: int = 3) -> list[tuple[torch.Tensor, ...]]:
+    f, h, w = grid
+    t = f * h * w
+    gen = torch.Generator(device="cuda")
+    gen.manual_seed(1234 + t)
+    return [
+        tuple(torch.randn(1, HEADS, t, HEAD_DIM, generator=gen, device="cuda", dtype=DTYPE) for _ in range(3))
+        for _ in range(sets)
+    ]
+
+
+def pair_fraction(grid: tuple[int, int, int], window: int, anchor: bool = False, far_field: int = 0) -> float:
+    from ltx2_efficient import _core
+
+    plan = _core.WindowPlan(_core.LatentShape(*grid), 0, _core.WindowSpec(window, anchor, far_field))
+    return plan.pairs().total_fraction
+
+
+def window_call(grid: tuple[int, int, int], window: int, backend: str, **knobs: Any) -> Callable[[Any], Any]:
+    import ltx2_efficient
+
+    def call(qkv: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return ltx2_efficient.window_attention(*qkv, grid=grid, window=window, backend=backend, **knobs)
+
+    return call
+
+
+def freeze_call(grid: tuple[int, int, int], window: int, refresh: bool) -> Callable[[Any], Any]:
+    """One spatial-freeze attention call: a refresh step (own frame + other frames + merge) or a
+    frozen step (other frames + merge, the own-frame partial taken from the cache)."""
+    from ltx2_efficient.torch_glue.spatial_freeze import SpatialFreeze
+
+    freeze = SpatialFreeze()
+
+    def call(qkv: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        freeze.begin_step(refresh=refresh)
+        return freeze.attention("layer", *qkv, grid=grid, window=window)
+
+    freeze.begin_step(refresh=True)
+    return call
+
+
+def last_backend() -> str:
+    from ltx2_efficient.torch_glue import attention as glue
+
+    return glue.last_backend()
+
+
+def subset_backend(grid: tuple[int, int, int]) -> str:
+    """Which backend serves the key subsets of spatial freeze for CUDA tensors here."""
+    from ltx2_efficient.torch_glue.attention import window_attention_subset
+
+    t = grid[0] * grid[1] * grid[2]
+    x = torch.randn(1, 1, t, HEAD_DIM, device="cuda", dtype=DTYPE)
+    window_attention_subset(x, x, x, subset="other_frames", grid=grid, window=1)
+    return last_backend()
+
+
+def graph_call(fn: Callable[[Any], Any], inputs: list[Any]) -> tuple[Callable[[Any], Any], list[Any]]:
+    """Capture fn once per input set in a CUDA graph; returns a replayer and the graph handles."""
+    graphs = []
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            for x in inputs:
+                fn(x)  # warm up outside the capture (allocator, lazy init)
+    torch.cuda.current_stream().wait_stream(stream)
+    for x in inputs:
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fn(x)
+        graphs.append(g)
+    return (lambda g: g.replay()), graphs
+
+
+def flex_call(grid: tuple[int, int, int], window: int) -> Callable[[Any], Any]:
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    f, h, w = grid
+    hw = h * w
+    t = f * hw
+    size = min(f, 2 * window + 1)
+
+    def mask_mod(b: Any, head: Any, q_idx: Any, kv_idx: Any) -> Any:
+        qf = q_idx // hw
+        begin = torch.clamp(qf - window, min=0, max=f - size)
+        kf = kv_idx // hw
+        return (kf >= begin) & (kf < begin + size)
+
+    block_mask = create_block_mask(mask_mod, B=None, H=None, Q_LEN=t, KV_LEN=t, device="cuda")
+    compiled = torch.compile(flex_attention, dynamic=False)
+
+    def call(qkv: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return compiled(*qkv, block_mask=block_mask)
+
+    return call
+
+
+def dense_call(qkv: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    return torch.nn.functional.scaled_dot_product_attention(*qkv)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", help="write all results here (rewritten after every row)")
+    parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="smallest size only")
+    parser.add_argument("--no-flex", action="store_true", help="skip FlexAttention (its compile is slow)")
+    parser.add_argument("--ours-only", action="store_true", help="time dense SDPA and ours only")
+    parser.add_argument(
+        "--deadline", type=float, default=0.0, help="seconds; later phases are skipped past it (0 = none)"
+    )
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA device", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    device_name = torch.cuda.get_device_name()
+    timer = Timer(args.reps, warmup=5)
+    rows: list[dict[str, Any]] = []
+    sizes = SIZES[:1] if args.quick else SIZES
+    meta = {
+        "device": device_name,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "torch": torch.__version__,
+        "reps": args.reps,
+        "kernel_override": os.environ.get("LTX2EFF_CUDA_ATTENTION_KERNEL", "auto"),
+    }
+
+    def save() -> None:
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({**meta, "rows": rows}, fh, indent=1)
+
+    def add(
+        grid: tuple[int, int, int],
+        label: str,
+        method: str,
+        ms: float | None,
+        dense_ms: float,
+        ideal_ms: float | None,
+        note: str = "",
+    ) -> None:
+        row = {
+            "grid": "x".join(map(str, grid)),
+            "tokens": grid[0] * grid[1] * grid[2],
+            "config": label,
+            "method": method,
+            "ms": ms,
+            "speedup_vs_dense": (dense_ms / ms) if ms else None,
+            "ratio_to_ideal": (ms / ideal_ms) if (ms and ideal_ms) else None,
+            "note": note,
+        }
+        rows.append(row)
+        save()
+        shown = "n/a" if ms is None else f"{ms:.3f} ms"
+        print(
+            f"  [{time.monotonic() - began:5.0f}s] {row['grid']:>9} {label:<10} {method:<22} {shown:>11} {note}",
+            flush=True,
+        )
+
+    def attempt(fn: Callable[..., float], *fn_args: Any) -> tuple[float | None, str]:
+        if late():
+            return None, "skipped: past the deadline"
+        try:
+            return fn(*fn_args), ""
+        except Exception as exc:  # a method that cannot run is reported, not fatal
+            traceback.print_exc()
+            return None, f"failed: {type(exc).__name__}: {str(exc)[:120]}"
+
+    def graphed(fn: Callable[[Any], Any], inputs: list[Any]) -> float:
+        replay, graphs = graph_call(fn, inputs)
+        return timer(replay, graphs)
+
+    def flex(grid: tuple[int, int, int], window: int, inputs: list[Any]) -> float:
+        return timer(flex_call(grid, window), inputs)
+
+    # Phase 1: dense and ours at every size (the numbers the targets are about), far field.
+    dense: dict[tuple[int, int, int], float] = {}
+
+    def late() -> bool:
+        return bool(args.deadline) and time.monotonic() - began > args.deadline
+
+    for grid in sizes:
+        if late():
+            break
+        inputs = make_inputs(grid)
+        dense_ms = timer(dense_call, inputs)
+        dense[grid] = dense_ms
+        add(grid, "dense", "dense SDPA", dense_ms, dense_ms, None)
+        for window in (1, 2):
+            frac = pair_fraction(grid, window)
+            ideal = frac * dense_ms
+            add(grid, f"K={window}", "ideal", ideal, dense_ms, ideal, f"pair fraction {frac:.4f}")
+            ms, note = attempt(timer, window_call(grid, window, "cuda"), inputs)
+            if ms is not None and last_backend() != "cuda":
+                ms, note = None, f"ran on {last_backend()}, not cuda"
+            add(grid, f"K={window}", "ours (cuda)", ms, dense_ms, ideal, note)
+            # What users get: the engine's choice for this shape (kernel or chunked SDPA, timed once).
+            ms, note = attempt(timer, window_call(grid, window, "auto"), inputs)
+            add(grid, f"K={window}", "ours (auto)", ms, dense_ms, ideal, note or f"took {last_backend()}")
+        frac = pair_fraction(grid, 1, far_field=4)
+        for precision, method in (("auto", "ours far p=4"), ("fp8-far-field", "ours far p=4 8-bit")):
+            ms, note = attempt(timer, window_call(grid, 1, "cuda", far_field=4, precision=precision), inputs)
+            add(grid, "K=1 p=4", method, ms, dense_ms, frac * dense_ms, note or f"pair fraction {frac:.4f}")
+        del inputs
+        torch.cuda.empty_cache()
+
+    # Phase 2: the torch fallback (chunked SDPA), plain and as a CUDA graph.
+    # Phase 3: FlexAttention (compiled). Phase 4: spatial freeze.
+    phases = []
+    if not args.ours_only:
+        phases.append("chunked")
+        if not args.no_flex:
+            phases.append("flex")
+        phases.append("freeze")
+    for phase in phases:
+        for grid in sizes:
+            if late() or grid not in dense:
+                break
+            inputs = make_inputs(grid)
+            dense_ms = dense[grid]
+            for window in (1, 2) if phase != "freeze" else (1,):
+                ideal = pair_fraction(grid, window) * dense_ms
+                label = f"K={window}"
+                if phase == "chunked":
+                    chunked = window_call(grid, window, "torch")
+                    ms, note = attempt(timer, chunked, inputs)
+                    add(grid, label, "chunked SDPA", ms, dense_ms, ideal, note)
+                    ms, note = attempt(graphed, chunked, inputs)
+                    add(grid, label, "chunked SDPA (graph)", ms, dense_ms, ideal, note)
+                elif phase == "flex":
+                    ms, note = attempt(flex, grid, window, inputs)
+                    add(grid, label, "FlexAttention", ms, dense_ms, ideal, note)
+                else:
+                    backend = subset_backend(grid)
+                    for refresh, method in ((True, "freeze refresh step"), (False, "freeze frozen step")):
+                        ms, note = attempt(timer, freeze_call(grid, window, refresh), inputs)
+                        add(
+                            grid,
+                            label + " freeze",
+                            method,
+                            ms,
+                            dense_ms,
+                            ideal,
+                            note or f"key subsets on {backend}",
+                        )
+            del inputs
+            torch.cuda.empty_cache()
+
+    print()
+    print(f"device: {device_name}; kernel override: {meta['kernel_override']}")
+    print(f"{'grid':>9} {'config':<10} {'method':<22} {'ms':>9} {'vs dense':>9} {'/ideal':>7}")
+    for r in rows:
+        ms = "n/a" if r["ms"] is None else f"{r['ms']:.3f}"
+        sp = "" if r["speedup_vs_dense"] is None else f"{r['speedup_vs_dense']:.2f}x"
+        ideal = "" if r["ratio_to_ideal"] is None else f"{r['ratio_to_ideal']:.2f}x"
+        print(f"{r['grid']:>9} {r['config']:<10} {r['method']:<22} {ms:>9} {sp:>9} {ideal:>7}")
+    save()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+// Typed calls of the pack's backend routes (python/ltx2_efficient/hosts/comfyui/routes.py),
+// through the host's fetchApi so the /api prefix and any base path are the host's business.
+import type { HostApi } from './hostTypes'
+import type { KnobValue, KnobValues } from './knobs'
+
+export interface PresetInfo {
+  name: string
+  description: string
+  knobs: Required<KnobValues>
+}
+
+/** How the nodes' inputs carry the knobs (python/ltx2_efficient/hosts/comfyui/knob_inputs.py). */
+export interface NodeKnobInputs {
+  /** node input name -> knob name */
+  names: Record<string, string>
+  /** node input name -> the value that means "take the preset's value" */
+  sentinels: Record<string, KnobValue>
+}
+
+export interface PresetCatalog {
+  default: string
+  presets: PresetInfo[]
+  node_inputs: NodeKnobInputs
+}
+
+export interface EstimateRequest {
+  width: number
+  height: number
+  frames: number
+  fps: number
+  preset: string
+  knobs: KnobValues
+  steps?: number
+  calls_per_step?: number
+}
+
+export interface LatentGrid {
+  frames: number
+  height: number
+  width: number
+  tokens: number
+}
+
+export interface Estimate {
+  preset: string
+  customized: boolean
+  latent: LatentGrid
+  keyframe_latent: LatentGrid
+  tokens: number
+  diffused_tokens: number
+  pixel_frames: number
+  diffused_pixel_frames: number
+  effective_fps: number
+  pair_fraction: number
+  refine_pair_fraction: number
+  predicted_speedup: number
+  flops_ratio: number
+  activation_bytes: number
+  dense_activation_bytes: number
+  dense_seconds: number
+  plan_seconds: number
+  steps: number
+  max_reused_steps: number
+  refine_steps: number
+  summary: string
+}
+
+export interface ThermalState {
+  available: boolean
+  reason?: string
+  device?: string
+  temperature_c?: number | null
+  power_w?: number | null
+  power_limit_w?: number | null
+  slowdown_c?: number | null
+  throttling?: boolean
+  throttle_reasons?: string[]
+  governor?: string | null
+}
+
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'BackendError'
+  }
+}
+
+async function readJson<T>(response: Response): Promise<T> {
+  if (response.ok) return (await response.json()) as T
+  let message = `the server answered ${response.status}`
+  try {
+    const body = (await response.json()) as { error?: unknown }
+    if (typeof body.error === 'string') message = body.error
+  } catch {
+    // not JSON: keep the status line
+  }
+  throw new BackendError(message, response.status)
+}
+
+export const ROUTES = {
+  presets: '/ltx2eff/presets',
+  estimate: '/ltx2eff/estimate',
+  thermal: '/ltx2eff/thermal'
+} as const
+
+export class PanelBackend {
+  private presetsPromise: Promise<PresetCatalog> | undefined
+
+  constructor(private readonly api: HostApi) {}
+
+  /** Fetched once per page; a failed fetch is retried on the next call. */
+  presets(): Promise<PresetCatalog> {
+    if (!this.presetsPromise) {
+      this.presetsPromise = this.api
+        .fetchApi(ROUTES.presets)
+        .then((r) => readJson<PresetCatalog>(r))
+        .catch((error: unknown) => {
+          this.presetsPromise = undefined
+          throw error
+        })
+    }
+    return this.presetsPromise
+  }
+
+  async estimate(request: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {
+    const response = await this.api.fetchApi(ROUTES.estimate, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request),
+      signal
+    })
+    return readJson<Estimate>(response)
+  }
+
+  async thermal(): Promise<ThermalState> {
+    return readJson<ThermalState>(await this.api.fetchApi(ROUTES.thermal))
+  }
+}

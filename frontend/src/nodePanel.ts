@@ -1,0 +1,379 @@
+// Binds one node to the panel's state: reads the node's widgets (and the graph around it) into
+// a reactive state, writes the user's choices back to the widgets, and keeps the estimate and
+// the GPU readings current. One controller per node; dispose() stops everything it started.
+//
+// The nodes' knob widgets hold either an explicit value or a sentinel meaning "the preset's
+// value" (-1, "preset"...; the backend lists them in /ltx2eff/presets). The panel shows the
+// effective value (the preset's, or the override) and sends only the overrides for estimates.
+import { reactive } from 'vue'
+
+import type { EstimateRequest, NodeKnobInputs, PanelBackend, PresetInfo, ThermalState } from './api'
+import { DebouncedEstimator, type EstimateStatus } from './estimator'
+import { downstreamSampler, samplingOf, videoSizeOf, type SamplingInfo, type VideoSize } from './graphProbe'
+import type { HostNode, HostWidget } from './hostTypes'
+import {
+  PRESET_WIDGET,
+  SLIDERS,
+  WIDGET_OF_KNOB,
+  WINDOW_OFF,
+  type KnobKey,
+  type KnobValue,
+  type KnobValues,
+  type SliderSpec
+} from './knobs'
+import type { ThermalPoller } from './thermal'
+
+/** Estimated when no latent can be found: LTX-2's common 1280x704, 121-frame clip. */
+export const FALLBACK_SIZE: VideoSize = {
+  width: 1280,
+  height: 704,
+  frames: 121,
+  fps: 24,
+  source: '',
+  fpsKnown: false
+}
+
+export const GRAPH_POLL_MS = 400
+
+export type SliderKey = SliderSpec['key']
+
+export interface SliderState {
+  value: number
+  min: number
+  max: number
+  step: number
+  /** The widget holds "the preset's value"; `value` is the preset's. */
+  fromPreset: boolean
+  /** Set explicitly to something other than the preset's value. */
+  changed: boolean
+  /** Driven by a link into the widget: the panel shows it but cannot change it. */
+  linked: boolean
+}
+
+export interface ChoiceState {
+  /** The widget's value: an explicit choice or the preset sentinel. */
+  value: string
+  /** The widget's options, sentinel included. */
+  choices: string[]
+  sentinel: string | null
+  /** What the preset's value resolves to. */
+  presetValue: string | null
+  linked: boolean
+}
+
+export interface PanelState {
+  presets: PresetInfo[]
+  presetError: string | null
+  preset: string
+  presetChoices: string[]
+  /** Some knob holds a value other than the preset's. */
+  customized: boolean
+  sliders: Partial<Record<SliderKey, SliderState>>
+  precision: ChoiceState | null
+  size: VideoSize | null
+  sampling: SamplingInfo
+  estimate: EstimateStatus
+  thermal: ThermalState | null
+}
+
+function widget(node: HostNode, name: string): HostWidget | undefined {
+  return node.widgets?.find((w) => w.name === name)
+}
+
+function isLinked(node: HostNode, w: HostWidget | undefined): boolean {
+  if (!w) return false
+  return (node.inputs ?? []).some((input) => input.widget?.name === w.name && input.link !== null)
+}
+
+function comboValues(w: HostWidget | undefined): string[] {
+  const values = w?.options.values
+  return Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : []
+}
+
+function isKnobValue(value: unknown): value is KnobValue {
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean'
+}
+
+function sameValue(a: KnobValue | undefined, b: KnobValue | undefined): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) < 1e-9
+  return a === b
+}
+
+/** Writes a widget the way a user edit does, so the host sees the change. */
+export function writeWidget(node: HostNode, w: HostWidget, value: KnobValue): void {
+  if (w.value === value) return
+  w.value = value
+  try {
+    w.callback?.(value)
+  } catch (error) {
+    console.warn(`[ltx2eff] widget ${w.name}: callback failed`, error)
+  }
+  node.setDirtyCanvas?.(true, true)
+}
+
+/** The node's knob widgets, read through the backend's description of the node inputs. */
+export class NodeKnobs {
+  constructor(
+    private readonly node: HostNode,
+    private readonly inputs: NodeKnobInputs | null
+  ) {}
+
+  widgetOf(key: KnobKey): HostWidget | undefined {
+    const fallback = WIDGET_OF_KNOB[key]
+    const names = this.inputs
+      ? Object.entries(this.inputs.names).flatMap(([input, knob]) => (knob === key ? [input] : []))
+      : fallback
+        ? [fallback]
+        : []
+    for (const name of names) {
+      const found = widget(this.node, name)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  /** Every knob the nodes' inputs can carry. */
+  keys(): KnobKey[] {
+    const keys = this.inputs ? Object.values(this.inputs.names) : Object.keys(WIDGET_OF_KNOB)
+    return [...new Set(keys)] as KnobKey[]
+  }
+
+  sentinelOf(w: HostWidget): KnobValue | undefined {
+    return this.inputs?.sentinels[w.name]
+  }
+
+  /** The knob value a widget value stands for; undefined for "the preset's value". */
+  knobValue(key: KnobKey, w: HostWidget): KnobValue | undefined {
+    const value = w.value
+    if (!isKnobValue(value)) return undefined
+    const sentinel = this.sentinelOf(w)
+    if (sentinel !== undefined && sameValue(value, sentinel)) return undefined
+    if (key === 'anchor_frame' && typeof value === 'string') return value === 'on'
+    return value
+  }
+
+  /** Knobs the node sets explicitly, by the backend's knob names. */
+  overrides(): KnobValues {
+    const out: KnobValues = {}
+    for (const key of this.keys()) {
+      const w = this.widgetOf(key)
+      const value = w ? this.knobValue(key, w) : undefined
+      if (value !== undefined) out[key] = value
+    }
+    return out
+  }
+}
+
+export class NodePanelController {
+  readonly state: PanelState
+  private readonly estimator: DebouncedEstimator
+  private inputs: NodeKnobInputs | null = null
+  private timer: ReturnType<typeof setInterval> | undefined
+  private unsubscribeThermal: (() => void) | undefined
+  private disposed = false
+
+  constructor(
+    readonly node: HostNode,
+    private readonly backend: Pick<PanelBackend, 'presets' | 'estimate'>,
+    private readonly thermal: Pick<ThermalPoller, 'subscribe'> | null,
+    private readonly pollMs = GRAPH_POLL_MS
+  ) {
+    this.state = reactive<PanelState>({
+      presets: [],
+      presetError: null,
+      preset: '',
+      presetChoices: [],
+      customized: false,
+      sliders: {},
+      precision: null,
+      size: null,
+      sampling: { steps: null, callsPerStep: null },
+      estimate: { state: 'idle' },
+      thermal: null
+    })
+    this.estimator = new DebouncedEstimator(backend, (status) => {
+      this.state.estimate = status
+    })
+  }
+
+  start(): void {
+    this.refresh()
+    void this.loadPresets()
+    this.unsubscribeThermal = this.thermal?.subscribe((state) => {
+      this.state.thermal = state
+    })
+    this.timer = setInterval(() => this.refresh(), this.pollMs)
+  }
+
+  private async loadPresets(): Promise<void> {
+    try {
+      const catalog = await this.backend.presets()
+      if (this.disposed) return
+      this.inputs = catalog.node_inputs
+      this.state.presets = catalog.presets
+      this.state.presetError = null
+      this.refresh()
+    } catch (error) {
+      if (this.disposed) return
+      this.state.presetError = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  get knobs(): NodeKnobs {
+    return new NodeKnobs(this.node, this.inputs)
+  }
+
+  presetName(): string {
+    const value = widget(this.node, PRESET_WIDGET)?.value
+    return typeof value === 'string' ? value : ''
+  }
+
+  private presetInfo(name: string): PresetInfo | undefined {
+    return this.state.presets.find((p) => p.name === name)
+  }
+
+  /** Re-read the node and the graph around it; ask for a new estimate if anything changed. */
+  refresh(): void {
+    if (this.disposed) return
+    const node = this.node
+    const knobs = this.knobs
+    const preset = this.presetName()
+    this.state.preset = preset
+    const choices = comboValues(widget(node, PRESET_WIDGET))
+    const presetChoices = choices.length > 0 ? choices : this.state.presets.map((p) => p.name)
+    if (presetChoices.join() !== this.state.presetChoices.join()) this.state.presetChoices = presetChoices
+
+    const info = this.presetInfo(preset)
+    const overrides = knobs.overrides()
+    const sliders: Partial<Record<SliderKey, SliderState>> = {}
+    if (info) {
+      for (const spec of SLIDERS) {
+        const w = knobs.widgetOf(spec.key)
+        if (!w) continue
+        const override = overrides[spec.key]
+        const value = typeof override === 'number' ? override : info.knobs[spec.key]
+        if (typeof value !== 'number') continue
+        const changed = override !== undefined && !sameValue(override, info.knobs[spec.key])
+        sliders[spec.key] = this.sliderState(spec, w, value, override === undefined, changed)
+      }
+    }
+    if (JSON.stringify(sliders) !== JSON.stringify(this.state.sliders)) this.state.sliders = sliders
+
+    const precisionWidget = knobs.widgetOf('precision')
+    const precision: ChoiceState | null = precisionWidget
+      ? {
+          value: String(precisionWidget.value ?? ''),
+          choices: comboValues(precisionWidget),
+          sentinel: (knobs.sentinelOf(precisionWidget) as string | undefined) ?? null,
+          presetValue: typeof info?.knobs.precision === 'string' ? info.knobs.precision : null,
+          linked: isLinked(node, precisionWidget)
+        }
+      : null
+    if (JSON.stringify(precision) !== JSON.stringify(this.state.precision)) this.state.precision = precision
+
+    this.state.customized =
+      info !== undefined &&
+      (Object.keys(overrides) as KnobKey[]).some((key) => !sameValue(overrides[key], info.knobs[key]))
+
+    // The model patch has no latent input: read the sampler its model goes to.
+    const hasLatent = node.inputs?.some((input) => input.name === 'latent_image') ?? false
+    const probe = hasLatent ? node : (downstreamSampler(node) ?? node)
+    const size = videoSizeOf(probe) ?? null
+    if (JSON.stringify(size) !== JSON.stringify(this.state.size)) this.state.size = size
+    const sampling = samplingOf(probe)
+    if (JSON.stringify(sampling) !== JSON.stringify(this.state.sampling)) this.state.sampling = sampling
+
+    // Estimates wait for the backend's description of the inputs (which values are sentinels).
+    if (preset && this.inputs) {
+      this.estimator.request(this.estimateRequest(preset, overrides, size ?? FALLBACK_SIZE, sampling))
+    }
+  }
+
+  private sliderState(
+    spec: SliderSpec,
+    w: HostWidget,
+    value: number,
+    fromPreset: boolean,
+    changed: boolean
+  ): SliderState {
+    const hi = typeof w.options.max === 'number' ? w.options.max : spec.max
+    const min = spec.min
+    const linked = isLinked(this.node, w)
+    if (spec.key === 'window') {
+      // One position past the widest window stands for "all frames" (WINDOW_OFF).
+      const widest = Math.min(Math.max(spec.max, value), hi)
+      const position = value === WINDOW_OFF ? widest + 1 : value
+      return { value: position, min, max: widest + 1, step: spec.step, fromPreset, changed, linked }
+    }
+    // The slider ends at the spec's practical maximum, or further when the node holds more.
+    const max = Math.min(Math.max(spec.max, value), hi)
+    return { value, min, max, step: spec.step, fromPreset, changed, linked }
+  }
+
+  private estimateRequest(
+    preset: string,
+    knobs: KnobValues,
+    size: VideoSize,
+    sampling: SamplingInfo
+  ): EstimateRequest {
+    const request: EstimateRequest = {
+      width: size.width,
+      height: size.height,
+      frames: size.frames,
+      fps: size.fps,
+      preset,
+      knobs
+    }
+    if (sampling.steps !== null) request.steps = sampling.steps
+    if (sampling.callsPerStep !== null) request.calls_per_step = sampling.callsPerStep
+    return request
+  }
+
+  /** A slider moved: write the knob's widget (the window's last position means all frames). */
+  setSlider(key: SliderKey, position: number): void {
+    const w = this.knobs.widgetOf(key)
+    const slider = this.state.sliders[key]
+    if (!w || !slider || slider.linked) return
+    let value = position
+    if (key === 'window' && position >= slider.max) value = WINDOW_OFF
+    if (key === 'reuse_start') value = Math.round(position * 100) / 100
+    writeWidget(this.node, w, value)
+    this.refresh()
+  }
+
+  setPrecision(value: string): void {
+    const w = this.knobs.widgetOf('precision')
+    if (!w || isLinked(this.node, w)) return
+    writeWidget(this.node, w, value)
+    this.refresh()
+  }
+
+  /**
+   * Pick a preset: the preset widget takes its name and every knob widget goes back to "the
+   * preset's value", so the node behaves exactly like the preset. Linked knobs are left alone.
+   */
+  setPreset(name: string): void {
+    const presetWidget = widget(this.node, PRESET_WIDGET)
+    if (!presetWidget || isLinked(this.node, presetWidget)) return
+    writeWidget(this.node, presetWidget, name)
+    const knobs = this.knobs
+    for (const key of knobs.keys()) {
+      const w = knobs.widgetOf(key)
+      const sentinel = w ? knobs.sentinelOf(w) : undefined
+      if (w && sentinel !== undefined && !isLinked(this.node, w)) writeWidget(this.node, w, sentinel)
+    }
+    this.refresh()
+  }
+
+  /** Undo every knob change: back to the chosen preset's values. */
+  resetToPreset(): void {
+    this.setPreset(this.presetName())
+  }
+
+  dispose(): void {
+    this.disposed = true
+    clearInterval(this.timer)
+    this.unsubscribeThermal?.()
+    this.estimator.dispose()
+  }
+}

@@ -1,0 +1,62 @@
+"""The demo report: report.json (every number) and report.md (a table a person reads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def write_reports(out_dir: Path, header: dict[str, Any], runs: list[dict[str, Any]]) -> tuple[Path, Path]:
+    """Writes ``report.json`` and ``report.md``; returns their paths."""
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps({**header, "runs": runs}, indent=2, allow_nan=False) + "\n")
+    md_path = out_dir / "report.md"
+    md_path.write_text(render_markdown(header, runs))
+    return json_path, md_path
+
+
+def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    lines = [
+        "# LTX2 Efficient Video Sampler: demo report",
+        "",
+        f"Prompt **{header['prompt']}**, seed {header['seed']}, {header['steps']} steps, CFG {header['guidance']:g}, "
+        f"latent {header['latent_shape']} ({header['tokens_per_call']:,} video tokens per full-length call) "
+        f"at {header['frame_rate']:g} fps.",
+        f"Model: {header['model']}.",
+        f"Machine: {header['machine']}; torch {header['torch']}, {header['threads']} CPU threads.",
+        "",
+        "Speedup is the dense run's model-call time over the run's (time inside the transformer); "
+        "fidelity is measured against the dense run of the same seed.",
+        "",
+        "| run | model time | speedup | wall | calls | token-passes | pair fraction | steps reused | "
+        "frames diffused | PSNR dB | SSIM | flicker | motion vs dense | motion error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        psnr = "identical" if r["psnr_db"] is None else f"{r['psnr_db']:.2f}"
+        lines.append(
+            f"| {r['name']} | {r['model_s']:.2f} s | {_x(r['speedup_model'])} | {r['wall_s']:.2f} s | "
+            f"{r['model_calls']} | {r['work_fraction']:.0%} | {r['pair_fraction']:.3f} | "
+            f"{r['steps_reused']}/{r['steps']} | {r['frames_diffused']}/{r['frames']} | {psnr} | "
+            f"{r['ssim']:.4f} | {r['flicker']:.4f} | {r['motion_ratio']:.3f} | {r['motion_error']:.4f} |"
+        )
+    lines += ["", "## What each run applied", ""]
+    for r in runs:
+        lines.append(f"- **{r['name']}** ({r['video']}): {r['settings']}.  ")
+        lines.append(f"  {r['log_line']}")
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `comparison.png`: every run side by side, one row per run, one column per latent frame.",
+        "- `comparison.mp4` (or `.gif`): the runs playing side by side, in the table's order.",
+        "- `time_vs_fidelity.png`: speedup against PSNR.",
+        "- `videos/`: one video per run. `report.json`: every number above.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"

@@ -1,0 +1,164 @@
+"""One demo generation with given sampler settings, timed, and its fidelity against the dense run.
+
+Every run of a request starts from the same seed noise, and its refine phase re-noises from the
+same seeded generator, so the dense run (preset "off") and each preset differ only by what the
+settings change. Runs go through the efficient sampler's ltx-core loop
+(``ltx2_efficient.hosts.ltx_core.efficient_denoise``); the time spent inside the transformer's
+forward calls is measured separately from the wall time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ltx2_efficient.demo.latent_codec import decode
+from ltx2_efficient.demo.model import DemoModel
+from ltx2_efficient.demo.prompt import DemoPrompt
+from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
+from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """What to generate: the same request is run with every setting being compared."""
+
+    prompt: DemoPrompt
+    seed: int = 0
+    steps: int = 20
+    guidance: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.steps <= 200:
+            raise ValueError(f"steps must be in [1, 200], got {self.steps}")
+        if not 1.0 <= self.guidance <= 20.0:
+            raise ValueError(f"guidance must be in [1, 20], got {self.guidance}")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be in [0, 2^63), got {self.seed}")
+
+
+@dataclass
+class RunResult:
+    """One run: its latent and pixels, its timings and the sampler's run report."""
+
+    name: str
+    settings: Any  # EfficientSettings
+    latent: torch.Tensor  # [1, C, F, H, W]
+    video: np.ndarray  # [F, S, S, 3] in [0, 1]
+    wall_s: float
+    model_s: float  # time inside the transformer's forward calls
+    model_calls: int
+    report: Any  # RunReport
+
+
+class ModelCallTimer:
+    """Counts a module's forward calls and sums their wall time (forward hooks)."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.calls = 0
+        self.seconds = 0.0
+        self._start = 0.0
+        self._handles = [
+            module.register_forward_pre_hook(self._before),
+            module.register_forward_hook(self._after),
+        ]
+
+    def _before(self, _module: torch.nn.Module, _args: object) -> None:
+        self._start = time.perf_counter()
+
+    def _after(self, _module: torch.nn.Module, _args: object, _out: object) -> None:
+        self.seconds += time.perf_counter() - self._start
+        self.calls += 1
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+
+def run_settings(
+    model: DemoModel,
+    request: DemoRequest,
+    name: str,
+    settings: Any,
+    progress: ProgressFn | None = None,
+) -> RunResult:
+    """Generates ``request`` with ``settings`` (an ``EfficientSettings``) through the efficient loop."""
+    from ltx2_efficient.hosts.ltx_core import efficient_denoise
+
+    config = model.config
+    shape = config.latent_shape(1)
+    ids = torch.tensor([request.prompt.token_ids()])
+    with torch.inference_mode():
+        context = model.context(ids)
+        negative = model.context(torch.zeros_like(ids))
+    timer = ModelCallTimer(model.transformer)
+    start = time.perf_counter()
+    try:
+        result = efficient_denoise(
+            model.transformer,
+            initial_noise(shape, request.seed),
+            demo_sigmas(request.steps, shape),
+            context,
+            settings,
+            config.frame_rate,
+            negative_context=negative,
+            cfg_scale=request.guidance,
+            generator=torch.Generator().manual_seed(request.seed + 1),
+            progress=progress,
+        )
+    finally:
+        timer.remove()
+    wall = time.perf_counter() - start
+    latent = result.video.float()
+    video = decode(latent, config.patch)[0].numpy()
+    return RunResult(name, settings, latent, video, wall, timer.seconds, timer.calls, result.report)
+
+
+def fidelity(run: RunResult, dense: RunResult) -> dict[str, float | None]:
+    """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical)."""
+    value = psnr(run.video, dense.video)
+    dense_motion = motion_magnitude(dense.video)
+    motion = motion_magnitude(run.video)
+    return {
+        "psnr_db": None if value == float("inf") else value,
+        "ssim": ssim(run.video, dense.video),
+        "flicker": temporal_flicker(run.video),
+        "motion_magnitude": motion,
+        "motion_ratio": motion / dense_motion if dense_motion > 0 else 1.0,
+        "motion_error": motion_error(run.video, dense.video),
+        "max_abs_latent_diff": float((run.latent - dense.latent).abs().max()),
+    }
+
+
+def run_summary(run: RunResult, dense: RunResult) -> dict[str, Any]:
+    """JSON-ready numbers of one run, speedups relative to the dense run."""
+    report = run.report
+    summary: dict[str, Any] = {
+        "name": run.name,
+        "settings": run.settings.describe(),
+        "knobs": run.settings.to_dict(),
+        "wall_s": run.wall_s,
+        "model_s": run.model_s,
+        "model_calls": run.model_calls,
+        "token_passes": report.token_passes,
+        "work_fraction": report.work_fraction,
+        "pair_fraction": report.pair_fraction,
+        "steps": report.steps,
+        "steps_reused": report.steps_reused("video"),
+        "refine_steps": report.refine_steps,
+        "frames_diffused": report.diffused_frames,
+        "frames": report.full_frames,
+        "speedup_model": dense.model_s / run.model_s if run.model_s > 0 else None,
+        "speedup_wall": dense.wall_s / run.wall_s if run.wall_s > 0 else None,
+        "attention_backends": sorted(report.attention.backends),
+        "log_line": report.log_line(),
+    }
+    summary.update(fidelity(run, dense))
+    return summary

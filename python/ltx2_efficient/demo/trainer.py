@@ -1,0 +1,202 @@
+"""Trains the demo model: flow matching, AdamW, bf16 autocast on CUDA, EMA, prompt dropout.
+
+The loop stops on a step count or a wall-clock limit, whichever comes first; the learning rate
+follows the elapsed share of that budget (warm-up, then cosine), so a time-limited run still
+anneals. Everything written goes to ``out_dir``: weights (EMA and raw), config, loss log.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from ltx2_efficient.demo.clip_stream import ClipStream, StreamBatch, StreamSpec, next_batch
+from ltx2_efficient.demo.flow_matching import flow_matching_loss, noised, sample_training_sigmas
+from ltx2_efficient.demo.latent_codec import encode
+from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, save_demo_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: DemoModelConfig = field(default_factory=DemoModelConfig)
+    clips_per_batch: int = 96
+    learning_rate: float = 6e-4
+    min_learning_rate_share: float = 0.05
+    warmup_steps: int = 150
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    prompt_drop: float = 0.1  # whole prompt -> unconditional (for CFG)
+    attribute_drop: float = 0.15  # each attribute -> unspecified
+    max_steps: int = 1_000_000
+    time_limit_s: float = 240.0
+    seed: int = 0
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    workers: int = 0
+    fixed_batch: bool = False  # one batch, one noise draw, every step (smoke tests)
+    log_every: int = 25
+    out_dir: str = "demo-training"
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    wall_time_s: float
+    losses: list[float]  # per step
+    final_loss: float  # mean of the last logged window
+    samples_seen: int
+
+
+def train(config: TrainConfig) -> TrainResult:
+    device = torch.device(config.device)
+    torch.manual_seed(config.seed)
+    model = DemoModel(config.model).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
+    )
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "train_config.json").write_text(json.dumps(_jsonable(asdict(config)), indent=2) + "\n")
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    batches = _batches(config)
+    fixed: tuple[StreamBatch, torch.Tensor, torch.Tensor] | None = None
+    losses: list[float] = []
+    log_rows: list[dict[str, float]] = []
+    window: list[float] = []
+    samples = 0
+    start = time.perf_counter()
+    step = 0
+    autocast = device.type == "cuda"
+    while step < config.max_steps:
+        elapsed = time.perf_counter() - start
+        if elapsed >= config.time_limit_s:
+            break
+        batch = fixed[0] if fixed is not None else next(batches)
+        clean = encode(batch.pixels.to(device, non_blocking=True).float() / 255.0, config.model.patch)
+        b = clean.shape[0]
+        tokens = math.prod(clean.shape[2:])
+        if fixed is not None:
+            sigma, noise = fixed[1], fixed[2]
+        else:
+            sigma = sample_training_sigmas(b, tokens, generator).to(device)
+            noise = torch.randn(clean.shape, generator=generator).to(device)
+            if config.fixed_batch:
+                fixed = (batch, sigma, noise)
+        ids = _drop_prompt(batch.prompt_ids.to(device), config, generator)
+        lr = _learning_rate(config, step, elapsed)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            predicted = model.velocity(noised(clean, noise, sigma), sigma, model.context(ids), batch.frame_rate)
+        loss = flow_matching_loss(predicted, clean, noise)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
+        step += 1
+        samples += b
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(f"training loss became {value} at step {step}")
+        losses.append(value)
+        window.append(value)
+        if step % config.log_every == 0:
+            row = {
+                "step": step,
+                "time_s": round(time.perf_counter() - start, 2),
+                "loss": sum(window) / len(window),
+                "lr": lr,
+                "samples": samples,
+            }
+            log_rows.append(row)
+            print(
+                f"step {step:6d}  {row['time_s']:7.1f}s  loss {row['loss']:.4f}  lr {lr:.2e}  "
+                f"{samples / max(row['time_s'], 1e-9):.0f} clips/s",
+                flush=True,
+            )
+            window = []
+    wall = time.perf_counter() - start
+    if window:
+        log_rows.append(
+            {"step": step, "time_s": round(wall, 2), "loss": sum(window) / len(window), "lr": 0.0, "samples": samples}
+        )
+    _write_log(out_dir / "loss.csv", log_rows)
+    save_demo_model(ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16)
+    save_demo_model(model.cpu(), out_dir / "demo_model_raw.safetensors", None, torch.float16)
+    final = log_rows[-1]["loss"] if log_rows else float("nan")
+    summary = {"steps": step, "wall_time_s": round(wall, 1), "final_loss": final, "samples_seen": samples}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return TrainResult(step, wall, losses, final, samples)
+
+
+def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
+    spec = StreamSpec(
+        image_size=config.model.image_size,
+        patch=config.model.patch,
+        frames=config.model.frames,
+        frame_rate=config.model.frame_rate,
+        clips_per_batch=config.clips_per_batch,
+        seed=config.seed,
+    )
+    if config.fixed_batch or config.workers == 0:
+        import numpy as np
+
+        rng = np.random.default_rng(config.seed)
+        weights = np.asarray(spec.stride_weights) / sum(spec.stride_weights)
+        while True:
+            stride = 1 if config.fixed_batch else int(rng.choice(len(weights), p=weights)) + 1
+            yield next_batch(rng, spec, stride)
+    loader = torch.utils.data.DataLoader(
+        ClipStream(spec),
+        batch_size=None,
+        num_workers=config.workers,
+        prefetch_factor=4,
+        persistent_workers=True,
+    )
+    yield from loader
+
+
+def _drop_prompt(ids: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """Unspecified attributes (0) with ``attribute_drop``; the whole prompt with ``prompt_drop``."""
+    b, n = ids.shape
+    keep_attr = torch.rand(b, n, generator=generator) >= config.attribute_drop
+    keep_all = torch.rand(b, 1, generator=generator) >= config.prompt_drop
+    return ids * (keep_attr & keep_all).to(ids.device)
+
+
+def _learning_rate(config: TrainConfig, step: int, elapsed: float) -> float:
+    warm = min(1.0, (step + 1) / max(config.warmup_steps, 1))
+    progress = max(elapsed / config.time_limit_s, step / config.max_steps)
+    floor = config.min_learning_rate_share
+    cosine = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    return config.learning_rate * warm * cosine
+
+
+@torch.no_grad()
+def _update_ema(ema: DemoModel, model: DemoModel, decay: float) -> None:
+    ema_params = [p for p in ema.parameters()]
+    params = [p.detach() for p in model.parameters()]
+    torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+
+
+def _write_log(path: Path, rows: list[dict[str, float]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["step", "time_s", "loss", "lr", "samples"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value

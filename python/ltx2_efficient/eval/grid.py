@@ -1,0 +1,104 @@
+"""The knob grid ``ltx2eff eval`` sweeps: structured families rather than the full product.
+
+Every point is a complete set of knob values on top of preset "off", so a point means the same
+thing whatever the presets currently say; the current presets are evaluated as extra points.
+
+Families (full grid):
+- stride 1: window (dense, 1, 2, 4, 6) x far field (0, 4) x reuse threshold (off, 0.05, 0.1, 0.2);
+- keyframes: stride (2, 3, 4) x interpolation (lerp, motion) x refine (2 @ 0.35, 3 @ 0.35, 5 @ 0.5),
+  with window 2 + anchor + far field 4 and reuse at 0.08;
+- keyframes alone: stride (2, 4) with dense attention and no reuse, refine (3 @ 0.35, 5 @ 0.5, 8 @ 0.7);
+- reuse aggressiveness at stride 2: threshold (0.15, 0.3) x cap (2, 3); slerp at stride 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PRESETS = ("quality", "balanced", "fast", "laptop")
+REUSE_BASE = {"reuse_start": 0.3, "max_consecutive_reuse": 2}
+KEYFRAME_BASE = {"window": 2, "anchor_frame": True, "far_field": 4, "reuse_threshold": 0.08, **REUSE_BASE}
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """A named knob setting: ``preset`` plus ``overrides`` (EfficientSettings.from_preset)."""
+
+    label: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    preset: str = "off"
+
+    def settings(self) -> Any:
+        from ltx2_efficient.sampler.settings import EfficientSettings
+
+        return EfficientSettings.from_preset(self.preset, **self.overrides)
+
+
+def _stride_one(windows: tuple[int, ...], fars: tuple[int, ...], thresholds: tuple[float, ...]) -> list[GridPoint]:
+    points = []
+    for window in windows:
+        for far in fars if window >= 0 else (0,):
+            for threshold in thresholds:
+                overrides: dict[str, Any] = {"window": window, "far_field": far, "anchor_frame": window >= 0}
+                if threshold > 0:
+                    overrides.update(REUSE_BASE, reuse_threshold=threshold)
+                w = "dense" if window < 0 else f"K{window}" + (f"+far{far}" if far else "")
+                r = f"reuse{threshold:g}" if threshold > 0 else "noreuse"
+                points.append(GridPoint(f"s1 {w} {r}", overrides))
+    return points
+
+
+def _keyframes(
+    strides: tuple[int, ...], interpolations: tuple[str, ...], refines: tuple[tuple[int, float], ...]
+) -> list[GridPoint]:
+    points = []
+    for stride in strides:
+        for interpolation in interpolations:
+            for steps, strength in refines:
+                overrides = {
+                    **KEYFRAME_BASE,
+                    "frame_stride": stride,
+                    "interpolation": interpolation,
+                    "refine_steps": steps,
+                    "refine_strength": strength,
+                }
+                points.append(GridPoint(f"s{stride} {interpolation} refine{steps}@{strength:g}", overrides))
+    return points
+
+
+def full_grid() -> list[GridPoint]:
+    points = _stride_one((-1, 1, 2, 4, 6), (0, 4), (0.0, 0.05, 0.1, 0.2))
+    points += _keyframes((2, 3, 4), ("lerp", "motion"), ((2, 0.35), (3, 0.35), (5, 0.5)))
+    for stride in (2, 4):
+        for steps, strength in ((3, 0.35), (5, 0.5), (8, 0.7)):
+            overrides = {
+                "frame_stride": stride,
+                "interpolation": "motion",
+                "refine_steps": steps,
+                "refine_strength": strength,
+            }
+            points.append(GridPoint(f"s{stride} motion refine{steps}@{strength:g} dense-attn noreuse", overrides))
+    for threshold in (0.15, 0.3):
+        for cap in (2, 3):
+            overrides = {
+                **KEYFRAME_BASE,
+                "frame_stride": 2,
+                "interpolation": "motion",
+                "refine_steps": 3,
+                "refine_strength": 0.35,
+                "reuse_threshold": threshold,
+                "max_consecutive_reuse": cap,
+            }
+            points.append(GridPoint(f"s2 motion refine3@0.35 reuse{threshold:g}x{cap}", overrides))
+    points += _keyframes((2,), ("slerp",), ((3, 0.35),))
+    points += [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
+    return points
+
+
+def quick_grid() -> list[GridPoint]:
+    """A handful of points across the families (seconds, for smoke runs and CI)."""
+    points = _stride_one((-1, 2), (4,), (0.0, 0.1))
+    points += _keyframes((2,), ("motion",), ((3, 0.35),))
+    points += [GridPoint(f"preset {name}", preset=name) for name in ("balanced", "fast")]
+    return points

@@ -1,0 +1,37 @@
+"""The efficient sampler for ltx-core's ``LTXModel`` (the official LTX-2 packages).
+
+- :func:`apply_efficient` patches a model's video self-attention with the temporal window
+  (and the activation budget); ``handle.remove()`` restores it.
+- ``apply_efficient(model, settings, steps=N).model`` adds step reuse for sampling loops we do
+  not own (ltx-pipelines): a drop-in :class:`ReusingModel`.
+- :func:`efficient_denoise` is ltx-core's Euler flow-matching loop with keyframe diffusion,
+  interpolation, refinement, step reuse per modality and the run report.
+
+ltx-core is imported lazily, on first use.
+"""
+
+from __future__ import annotations
+
+from ltx2_efficient.hosts.ltx_core.denoise import (
+    AudioStream,
+    DenoiseResult,
+    GuideTokens,
+    SamplingCancelled,
+    efficient_denoise,
+)
+from ltx2_efficient.hosts.ltx_core.patch import EfficientHandle, apply_efficient
+from ltx2_efficient.hosts.ltx_core.positions import grid_from_positions, video_positions
+from ltx2_efficient.hosts.ltx_core.reuse_model import ReusingModel
+
+__all__ = [
+    "AudioStream",
+    "DenoiseResult",
+    "EfficientHandle",
+    "GuideTokens",
+    "ReusingModel",
+    "SamplingCancelled",
+    "apply_efficient",
+    "efficient_denoise",
+    "grid_from_positions",
+    "video_positions",
+]

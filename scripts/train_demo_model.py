@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Trains the embedded demo model (a tiny ltx-core LTXModel) on procedural shape videos.
+
+    PYTHONPATH=python python scripts/train_demo_model.py --out OUT --time-limit 240 --workers 12
+
+Writes to OUT: demo_model.safetensors (EMA, fp16) + demo_model.json, the raw weights, loss.csv,
+summary.json and preview.png (samples at full frame rate and at keyframe strides). Runs without
+the compiled core, so a machine with only torch, numpy, einops, safetensors, pillow and
+ltx-core can train.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _import_demo_without_core() -> None:
+    """Makes ``ltx2_efficient.demo`` importable even where the C++ core was never built."""
+    try:
+        import ltx2_efficient  # noqa: F401
+    except ImportError:
+        package = types.ModuleType("ltx2_efficient")
+        package.__path__ = [str(REPO / "python" / "ltx2_efficient")]
+        sys.modules["ltx2_efficient"] = package
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="demo-training", help="output folder")
+    parser.add_argument("--time-limit", type=float, default=240.0, help="wall-clock limit in seconds")
+    parser.add_argument("--max-steps", type=int, default=1_000_000)
+    parser.add_argument("--layers", type=int, default=5)
+    parser.add_argument("--heads", type=int, default=6)
+    parser.add_argument("--head-dim", type=int, default=32)
+    parser.add_argument("--clips-per-batch", type=int, default=96)
+    parser.add_argument("--lr", type=float, default=6e-4)
+    parser.add_argument("--workers", type=int, default=0, help="data worker processes (0: render inline)")
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
+    args = parser.parse_args(argv)
+
+    _import_demo_without_core()
+    import torch
+
+    from ltx2_efficient.demo.model import DemoModelConfig, load_demo_model
+    from ltx2_efficient.demo.trainer import TrainConfig, train
+    from ltx2_efficient.demo.training_preview import write_preview
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    config = TrainConfig(
+        model=DemoModelConfig(num_layers=args.layers, heads=args.heads, head_dim=args.head_dim),
+        clips_per_batch=args.clips_per_batch,
+        learning_rate=args.lr,
+        max_steps=args.max_steps,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        device=device,
+        workers=args.workers,
+        out_dir=args.out,
+    )
+    result = train(config)
+    print(
+        f"trained {result.steps} steps in {result.wall_time_s:.1f} s on {device}"
+        f" ({torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}),"
+        f" {result.samples_seen} clips, final loss {result.final_loss:.4f}",
+        flush=True,
+    )
+    if not args.no_preview:
+        model = load_demo_model(Path(args.out) / "demo_model.safetensors", device=device)
+        write_preview(model, Path(args.out) / "preview.png")
+        print(f"wrote {Path(args.out) / 'preview.png'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The end-to-end benchmark script runs (tiny model, CPU, one step) and writes its table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ltx_core")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_e2e", ROOT / "bench" / "e2e.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_run_writes_results(tmp_path):
+    bench = load_bench()
+    rc = bench.main(["--tiny", "--steps", "1", "--runs", "640x352x121:dense,fast", "--out", str(tmp_path)])
+    assert rc == 0
+    data = json.loads((tmp_path / "e2e.json").read_text())
+    runs = {r["config"]: r for r in data["results"]}
+    assert runs["dense"]["status"] == "ok" and runs["fast"]["status"] == "ok"
+    assert runs["dense"]["speedup"] == pytest.approx(1.0)
+    assert runs["fast"]["model_calls"] > 0
+    assert "640x352x121" in (tmp_path / "e2e.md").read_text()
+
+
+def test_unknown_run_config_is_rejected():
+    bench = load_bench()
+    with pytest.raises(ValueError, match="run config must be"):
+        bench.parse_runs(["640x352x121:turbo"])
+    with pytest.raises(ValueError, match="size must be one of"):
+        bench.parse_runs(["100x100x9:dense"])

@@ -1,0 +1,397 @@
+"""The nodes inside a real ComfyUI checkout, on tiny LTX models with random weights (CPU).
+
+Runs when ``COMFYUI_DIR`` points at a ComfyUI checkout whose Python requirements are installed
+in this environment; skipped otherwise. It builds a tiny LTXV (video) and a tiny LTX-2 (audio +
+video) transformer from ComfyUI's own model classes, samples with ComfyUI's CFGGuider, euler
+sampler and SamplerCustomAdvanced, and checks our nodes against them: the sampler at stride 1
+equals SamplerCustomAdvanced, stride 2 + window keeps shapes, the image-to-video frame and the
+audio; the model patch works under a core sampler; the latent interpolate node expands keyframes.
+
+Passed against ComfyUI 0.20.1 (commit aa9d2fc713664e9ffe37763f4c9240c0c3eda667, 2026-05-10) with
+torch 2.13.0 on the CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
+pytestmark = pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set to a ComfyUI checkout")
+
+torch = pytest.importorskip("torch")
+
+STEPS = 6
+WIDTH, HEIGHT, LENGTH = 128, 64, 41  # latent grid 6 x 2 x 4
+BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def comfy():
+    if COMFYUI_DIR not in sys.path:
+        sys.path.insert(0, COMFYUI_DIR)
+    from comfy.cli_args import args
+
+    if not torch.cuda.is_available():
+        args.cpu = True
+    # PyTorch SDPA, what ComfyUI picks on GPUs; its CPU default (sub-quadratic attention) does not
+    # take LTX's text attention mask.
+    args.use_pytorch_cross_attention = True
+    import comfy.model_management
+    import comfy.model_patcher
+    import comfy.nested_tensor
+    import comfy.samplers
+    import comfy.supported_models
+    import comfy_extras.nodes_custom_sampler as custom_sampler
+    import comfy_extras.nodes_lt as nodes_lt
+
+    return SimpleNamespace(
+        mm=comfy.model_management,
+        model_patcher=comfy.model_patcher,
+        nested=comfy.nested_tensor,
+        samplers=comfy.samplers,
+        supported=comfy.supported_models,
+        custom=custom_sampler,
+        lt=nodes_lt,
+    )
+
+
+def _random_init(model, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.05)
+
+
+def _patcher(comfy, config_class, unet_config: dict, seed: int):
+    config = config_class(dict(unet_config))
+    config.set_inference_dtype(torch.float32, None)
+    base = config.get_model({}, device=torch.device("cpu"))
+    _random_init(base.diffusion_model, seed)
+    device = torch.device("cpu")
+    return comfy.model_patcher.ModelPatcher(base, load_device=device, offload_device=device)
+
+
+@pytest.fixture(scope="module")
+def ltxv(comfy):
+    unet = {
+        "image_model": "ltxv",
+        "in_channels": 128,
+        "cross_attention_dim": 32,
+        "attention_head_dim": 8,
+        "num_attention_heads": 4,
+        "caption_channels": 16,
+        "num_layers": 2,
+    }
+    return _patcher(comfy, comfy.supported.LTXV, unet, seed=1)
+
+
+@pytest.fixture(scope="module")
+def ltxav(comfy):
+    unet = {
+        "image_model": "ltxav",
+        "in_channels": 128,
+        "audio_in_channels": 128,
+        "cross_attention_dim": 32,
+        "audio_cross_attention_dim": 16,
+        "attention_head_dim": 8,
+        "audio_attention_head_dim": 4,
+        "num_attention_heads": 4,
+        "audio_num_attention_heads": 4,
+        "caption_channels": 16,
+        "num_layers": 2,
+        "connector_attention_head_dim": 4,
+        "connector_num_attention_heads": 2,
+        "connector_num_layers": 1,
+    }
+    return _patcher(comfy, comfy.supported.LTXAV, unet, seed=2)
+
+
+def _conditioning(width: int, seed: int, tokens: int = 7):
+    generator = torch.Generator().manual_seed(seed)
+    pos = torch.randn((1, tokens, width), generator=generator)
+    neg = torch.randn((1, tokens, width), generator=generator)
+    mask = torch.ones((1, tokens), dtype=torch.long)  # what LTX text encoders return with the embeddings
+    return (
+        [[pos, {"frame_rate": 24.0, "attention_mask": mask}]],
+        [[neg, {"frame_rate": 24.0, "attention_mask": mask}]],
+    )
+
+
+def _guider(comfy, patcher, width: int, cfg: float = 3.0):
+    positive, negative = _conditioning(width, seed=3)
+    guider = comfy.samplers.CFGGuider(patcher)
+    guider.set_conds(positive, negative)
+    guider.set_cfg(cfg)
+    return guider
+
+
+def _sigmas(comfy):
+    out = comfy.lt.LTXVScheduler.execute(STEPS, 2.05, 0.95, True, 0.1)
+    return out.args[0]
+
+
+def _video_latent(comfy):
+    return comfy.lt.EmptyLTXVLatentVideo.execute(WIDTH, HEIGHT, LENGTH, BATCH).args[0]
+
+
+def _baseline(comfy, guider, latent, seed: int = 7):
+    noise = comfy.custom.Noise_RandomNoise(seed)
+    sampler = comfy.samplers.sampler_object("euler")
+    out = comfy.custom.SamplerCustomAdvanced.execute(noise, guider, sampler, _sigmas(comfy), latent)
+    return out.args
+
+
+def _ours(comfy, guider, latent, preset: str = "off", seed: int = 7, **knobs):
+    from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
+
+    noise = comfy.custom.Noise_RandomNoise(seed)
+    sampler = comfy.samplers.sampler_object("euler")
+    defaults = {
+        name: spec[1]["default"]
+        for name, spec in LTX2EfficientVideoSampler.INPUT_TYPES()["required"].items()
+        if name not in ("noise", "guider", "sampler", "sigmas", "latent_image", "preset")
+    }
+    defaults.update(knobs)
+    result = LTX2EfficientVideoSampler().sample(
+        noise, guider, sampler, _sigmas(comfy), latent, preset, **defaults
+    )
+    return result["result"], result["ui"]["text"][0]
+
+
+def _close(a, b, tol: float = 1e-5) -> bool:
+    return float((a - b).norm() / b.norm().clamp_min(1e-12)) < tol
+
+
+def test_stride1_off_equals_sampler_custom_advanced(comfy, ltxv):
+    latent = _video_latent(comfy)
+    base_out, base_denoised = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    (out, denoised), line = _ours(comfy, _guider(comfy, ltxv, 16), latent, "off")
+    assert torch.equal(out["samples"], base_out["samples"])
+    assert torch.equal(denoised["samples"], base_denoised["samples"])
+    assert "dense attention" in line and f"0/{STEPS} steps reused" in line
+    # Lossless text K/V reuse: 2 blocks x (k, v), computed in the first step, reused after.
+    assert f"text K/V reused {4 * (STEPS - 1)}/{4 * STEPS}" in line
+
+
+def test_stride1_wide_window_equals_baseline_to_rounding(comfy, ltxv):
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    (out, _), line = _ours(comfy, _guider(comfy, ltxv, 16), latent, "off", attention_window=8)
+    assert _close(out["samples"], base_out["samples"])
+    assert "window K=8 on 2 blocks" in line
+
+
+def test_stride2_window_video(comfy, ltxv, monkeypatch):
+    import comfy.ldm.lightricks.model as lightricks
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    rates = []
+    original = lightricks.LTXBaseModel._prepare_positional_embeddings
+
+    def spy(self, pixel_coords, frame_rate, x_dtype):
+        rates.append((float(frame_rate), int(pixel_coords.shape[2])))
+        return original(self, pixel_coords, frame_rate, x_dtype)
+
+    monkeypatch.setattr(lightricks.LTXBaseModel, "_prepare_positional_embeddings", spy)
+    (out, denoised), line = _ours(
+        comfy, _guider(comfy, ltxv, 16), latent, "off", frame_stride=2, attention_window=1,
+        interpolation="lerp", refine_steps=2, refine_strength=0.4,
+    )  # fmt: skip
+    samples = out["samples"]
+    assert samples.shape == base_out["samples"].shape
+    assert torch.isfinite(samples).all()
+    assert denoised["samples"].shape == samples.shape
+    assert "4 of 6 latent frames diffused, 2 refine steps" in line
+    # The model sees the keyframes (4 x 2 x 4 tokens) at 24 / 2 fps, then the clip at 24 fps.
+    assert rates == [(12.0, 32)] * STEPS + [(24.0, 48)] * 2
+    assert "window K=1" in line and "pair fraction" in line
+
+
+def test_image_to_video_frame_is_kept(comfy, ltxv):
+    latent = _video_latent(comfy)
+    generator = torch.Generator().manual_seed(11)
+    samples = latent["samples"].clone()
+    samples[:, :, :1] = torch.randn(samples[:, :, :1].shape, generator=generator)
+    mask = torch.ones((BATCH, 1, samples.shape[2], 1, 1))
+    mask[:, :, :1] = 0.0
+    i2v = {"samples": samples, "noise_mask": mask}
+    (out, _), _ = _ours(
+        comfy, _guider(comfy, ltxv, 16), i2v, "off", frame_stride=3, attention_window=1,
+        interpolation="slerp", refine_steps=2, refine_strength=0.5,
+    )  # fmt: skip
+    # Kept like SamplerCustomAdvanced keeps it: the last Euler step lands on it to rounding.
+    assert torch.allclose(out["samples"][:, :, :1], samples[:, :, :1], atol=1e-5)
+    assert not torch.equal(out["samples"][:, :, 1:], samples[:, :, 1:])
+
+
+def _av_latent(comfy, audio_frames: int = 9):
+    video = _video_latent(comfy)["samples"]
+    audio = torch.zeros((BATCH, 8, audio_frames, 16))
+    return {"samples": comfy.nested.NestedTensor((video, audio))}
+
+
+def test_audio_video_stride1_off_equals_baseline(comfy, ltxav):
+    latent = _av_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxav, 32), latent)
+    (out, _), _ = _ours(comfy, _guider(comfy, ltxav, 32), latent, "off")
+    for ours, theirs in zip(out["samples"].unbind(), base_out["samples"].unbind(), strict=True):
+        assert torch.equal(ours, theirs)
+
+
+def test_audio_video_stride2_window(comfy, ltxav):
+    latent = _av_latent(comfy)
+    (out, _), line = _ours(
+        comfy, _guider(comfy, ltxav, 32), latent, "off", frame_stride=2, attention_window=1,
+        interpolation="motion", refine_steps=2, refine_strength=0.4,
+    )  # fmt: skip
+    video, audio = out["samples"].unbind()
+    assert video.shape == latent["samples"].unbind()[0].shape
+    assert audio.shape == latent["samples"].unbind()[1].shape
+    assert torch.isfinite(video).all() and torch.isfinite(audio).all()
+    assert "window K=1" in line
+
+
+def test_model_patch_with_core_sampler(comfy, ltxv, caplog):
+    from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    node = LTX2EfficientModelPatch()
+    defaults = {
+        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
+    }
+    (wide,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 8})
+    wide_out, _ = _baseline(comfy, _guider(comfy, wide, 16), latent)
+    assert _close(wide_out["samples"], base_out["samples"])
+    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0, "anchor_frame": "off"})
+    with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
+        narrow_out, _ = _baseline(comfy, _guider(comfy, narrow, 16), latent)
+    assert not _close(narrow_out["samples"], base_out["samples"], 1e-3)
+    assert any("window K=0 on 2 blocks" in r.getMessage() for r in caplog.records)
+    assert ltxv.model_options["transformer_options"].get("optimized_attention_override") is None
+
+
+def test_activation_budget_chunks_the_feed_forward_through_object_patches(comfy, ltxv, monkeypatch):
+    from ltx2_efficient.hosts.comfyui import feed_forward_chunks, model_wrappers
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    calls = []
+    original = feed_forward_chunks.ChunkedForward.__call__
+
+    def counting(self, x):
+        calls.append((x.shape[1], self.chunk.tokens))
+        return original(self, x)
+
+    # The tiny model fits any budget unchunked; force 7-token chunks to exercise ComfyUI's patching.
+    monkeypatch.setattr(model_wrappers, "_chunk_tokens", lambda *args: 7)
+    monkeypatch.setattr(feed_forward_chunks.ChunkedForward, "__call__", counting)
+    (out, _), line = _ours(comfy, _guider(comfy, ltxv, 16), latent, "off", activation_budget_mb=64)
+    assert _close(out["samples"], base_out["samples"])
+    assert calls and all(size == 7 for _, size in calls) and len(calls) == 2 * STEPS  # 2 blocks
+    assert "feed-forward in chunks of 7 tokens" in line
+    # The original model is restored when ComfyUI loads it again for another patcher.
+    count = len(calls)
+    again, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    assert len(calls) == count and torch.equal(again["samples"], base_out["samples"])
+
+
+def test_keyframe_guides_are_kept_and_positioned(comfy, ltxv):
+    latent = _video_latent(comfy)
+    samples = latent["samples"]
+    positive, negative = _conditioning(16, seed=3)
+    generator = torch.Generator().manual_seed(12)
+    guide = torch.randn((BATCH, 128, 1, samples.shape[3], samples.shape[4]), generator=generator)
+    mask = torch.ones((BATCH, 1, samples.shape[2], 1, 1))
+    positive, negative, with_guide, guide_mask = comfy.lt.LTXVAddGuide.append_keyframe(
+        positive, negative, 24, samples, mask, guide, 1.0, (8, 32, 32)
+    )
+    guider = comfy.samplers.CFGGuider(ltxv)
+    guider.set_conds(positive, negative)
+    guider.set_cfg(3.0)
+    guided = {"samples": with_guide, "noise_mask": guide_mask}
+    (out, _), line = _ours(
+        comfy, guider, guided, "off", frame_stride=2, attention_window=1,
+        interpolation="lerp", refine_steps=2, refine_strength=0.4,
+    )  # fmt: skip
+    result = out["samples"]
+    assert result.shape == with_guide.shape  # the guide frame stays appended after the 6 grid frames
+    assert torch.allclose(result[:, :, -1:], guide, atol=1e-5)
+    assert "5 of 6 latent frames diffused" in line and "window K=1" in line  # frame 3 (pixel 24) pinned
+
+
+def test_cancel_stops_the_run_and_logs_it(comfy, ltxv, caplog):
+    latent = _video_latent(comfy)
+    comfy.mm.interrupt_current_processing(True)
+    try:
+        with (
+            caplog.at_level(logging.INFO, logger="ltx2_efficient"),
+            pytest.raises(comfy.mm.InterruptProcessingException),
+        ):
+            _ours(comfy, _guider(comfy, ltxv, 16), latent, "balanced")
+    finally:
+        comfy.mm.interrupt_current_processing(False)
+    assert any("cancelled" in r.getMessage() for r in caplog.records)
+
+
+def test_preset_ladder_does_less_work(comfy, ltxv):
+    from ltx2_efficient.hosts.comfyui.efficient_sampling import sample_efficient
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    latent = comfy.lt.EmptyLTXVLatentVideo.execute(WIDTH, HEIGHT, 97, 1).args[0]  # 13 latent frames
+    sigmas = comfy.lt.LTXVScheduler.execute(12, 2.05, 0.95, True, 0.1).args[0]
+    reports = {}
+    for preset in ("off", "quality", "balanced", "fast"):
+        result = sample_efficient(
+            comfy.custom.Noise_RandomNoise(7), _guider(comfy, ltxv, 16), comfy.samplers.sampler_object("euler"),
+            sigmas, latent, EfficientSettings.from_preset(preset),
+        )  # fmt: skip
+        reports[preset] = result.report
+    work = {p: r.token_passes for p, r in reports.items()}
+    pairs = {p: r.attention.pairs for p, r in reports.items()}
+    assert reports["off"].work_fraction == 1.0 and reports["off"].pair_fraction == 1.0
+    assert pairs["off"] > pairs["quality"] > pairs["balanced"] > pairs["fast"]
+    assert work["off"] >= work["quality"] > work["balanced"] > work["fast"]
+
+
+def test_sampler_settings_replace_an_upstream_model_patch(comfy, ltxv):
+    from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    node = LTX2EfficientModelPatch()
+    defaults = {
+        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
+    }
+    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0})
+    (out, _), line = _ours(comfy, _guider(comfy, narrow, 16), latent, "off")
+    assert torch.equal(out["samples"], base_out["samples"])  # one patch, the sampler's: dense
+    assert "dense attention" in line
+
+
+def test_model_patch_rejects_other_models(comfy):
+    from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
+
+    config = comfy.supported.HunyuanVideo({"image_model": "hunyuan_video"})
+    fake = SimpleNamespace(model=SimpleNamespace(diffusion_model=torch.nn.Linear(2, 2)), model_config=config)
+    with pytest.raises(ValueError, match="Linear"):
+        LTX2EfficientModelPatch().patch(fake, "balanced")
+
+
+def test_latent_interpolate(comfy):
+    from ltx2_efficient.hosts.comfyui.node_latent_interpolate import LTX2LatentInterpolate
+
+    generator = torch.Generator().manual_seed(5)
+    keyframes = torch.randn((BATCH, 128, 4, 2, 4), generator=generator)
+    (out,) = LTX2LatentInterpolate().interpolate({"samples": keyframes}, LENGTH, 2, "lerp")
+    full = out["samples"]
+    assert full.shape == (BATCH, 128, 6, 2, 4)
+    assert torch.equal(full[:, :, 0], keyframes[:, :, 0])
+    assert torch.equal(full[:, :, 2], keyframes[:, :, 1])
+    assert torch.allclose(full[:, :, 1], 0.5 * (keyframes[:, :, 0] + keyframes[:, :, 1]), atol=1e-6)

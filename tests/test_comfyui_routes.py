@@ -1,0 +1,300 @@
+"""The panel's backend routes: pure functions and their aiohttp handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import types
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+import ltx2_efficient as core
+from ltx2_efficient import _core
+from ltx2_efficient.hosts.comfyui import routes
+
+
+def random_request(rng: random.Random) -> dict[str, Any]:
+    return {
+        "width": 32 * rng.randint(8, 60),
+        "height": 32 * rng.randint(8, 34),
+        "frames": 8 * rng.randint(1, 30) + 1,
+        "fps": rng.choice([24.0, 25.0, 30.0]),
+        "preset": rng.choice(list(core.preset_names())),
+        "steps": rng.randint(4, 50),
+        "calls_per_step": rng.randint(1, 3),
+    }
+
+
+def test_estimate_reports_what_the_cost_model_plans():
+    rng = random.Random()
+    for _ in range(20):
+        req = random_request(rng)
+        out = routes.estimate(req)
+        plan = core.make_plan(
+            core.PixelShape(req["width"], req["height"], req["frames"], req["fps"]),
+            core.resolve_preset(req["preset"]),
+            core.SamplingSpec(steps=req["steps"], calls_per_step=req["calls_per_step"]),
+        )
+        report = json.loads(plan.to_json(req["preset"]))
+        latent = core.latent_from_pixels(
+            core.PixelShape(req["width"], req["height"], req["frames"], req["fps"])
+        )
+        assert out["tokens"] == latent.tokens == report["latent"]["tokens"]
+        assert out["latent"] == report["latent"]
+        assert out["diffused_pixel_frames"] == report["keyframes"]["diffused_pixel_frames"]
+        assert out["pixel_frames"] == req["frames"]
+        assert out["pair_fraction"] == report["attention"]["keyframe_pair_fraction"]
+        assert out["predicted_speedup"] == pytest.approx(plan.predicted_speedup, rel=1e-9)
+        assert out["activation_bytes"] == pytest.approx(plan.peak_activation_bytes, rel=1e-9)
+        assert out["steps"] == req["steps"]
+        assert out["customized"] is False
+        assert out["plan"] == report
+
+
+def test_estimate_defaults_to_a_1280x704_121_frame_balanced_request():
+    out = routes.estimate({})
+    assert out["request"] == {"width": 1280, "height": 704, "frames": 121, "fps": 24.0}
+    assert out["preset"] == "balanced"
+    assert out["tokens"] == 16 * 22 * 40
+
+
+def test_presets_order_the_speedup_and_off_is_the_dense_baseline():
+    speed = {name: routes.estimate({"preset": name})["predicted_speedup"] for name in core.preset_names()}
+    assert speed["off"] == pytest.approx(1.0)
+    assert speed["off"] < speed["quality"] < speed["balanced"] < speed["fast"]
+    off = routes.estimate({"preset": "off"})
+    assert off["diffused_pixel_frames"] == off["pixel_frames"]
+    assert off["pair_fraction"] == pytest.approx(1.0)
+
+
+def test_knob_overrides_change_the_plan_and_mark_it_customized():
+    base = routes.estimate({"preset": "balanced"})
+    narrower = routes.estimate({"preset": "balanced", "knobs": {"window": 1, "far_field": 0}})
+    assert narrower["customized"] is True
+    assert narrower["knobs"]["window"] == 1 and narrower["knobs"]["far_field"] == 0
+    assert narrower["pair_fraction"] < base["pair_fraction"]
+    strided = routes.estimate(
+        {"preset": "off", "knobs": {"frame_stride": 4, "refine_steps": 2, "refine_strength": 0.3}}
+    )
+    assert strided["diffused_pixel_frames"] < strided["pixel_frames"]
+    assert strided["predicted_speedup"] > 1.0
+    same = routes.estimate({"preset": "fast", "knobs": routes.knobs_to_dict(core.resolve_preset("fast"))})
+    assert same["customized"] is False
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"width": 1000}, "width"),
+        ({"height": 0}, "height"),
+        ({"width": "wide"}, "width"),
+        ({"frames": 120}, "frames"),
+        ({"frames": 12.5}, "frames"),
+        ({"fps": -1}, "fps"),
+        ({"fps": True}, "fps"),
+        ({"preset": "turbo"}, "preset"),
+        ({"steps": 0}, "steps"),
+        ({"calls_per_step": 9}, "calls_per_step"),
+        ({"knobs": {"frame_stride": 99}}, "frame_stride"),
+        ({"knobs": {"window": -7}}, "window"),
+        ({"knobs": {"reuse_start": 1.5}}, "reuse_start"),
+        ({"knobs": {"precision": "fp9"}}, "precision"),
+        ({"knobs": {"interpolation": 3}}, "interpolation"),
+        ({"knobs": {"thermal_guard": "yes"}}, "thermal_guard"),
+        ({"knobs": {"frame_stride": 2.5}}, "frame_stride"),
+        ({"knobs": {"turbo": 1}}, "knobs"),
+        ({"knobs": [1, 2]}, "knobs"),
+        ({"colour": "red"}, "unknown parameter"),
+    ],
+)
+def test_bad_input_raises_a_value_error_naming_the_parameter(params, parameter):
+    with pytest.raises(ValueError) as info:
+        routes.estimate(params)
+    assert str(info.value).startswith(parameter), str(info.value)
+
+
+def test_presets_list_every_preset_with_its_description_and_values():
+    out = routes.presets()
+    assert [p["name"] for p in out["presets"]] == list(core.preset_names())
+    assert out["default"] in core.preset_names()
+    for entry in out["presets"]:
+        assert entry["description"] == _core.describe_preset(entry["name"])
+        assert entry["knobs"] == routes.knobs_to_dict(core.resolve_preset(entry["name"]))
+        assert set(entry["knobs"]) == set(routes.KNOB_NAMES)
+    assert out["limits"]["window_off"] == _core.WINDOW_OFF
+
+
+def test_presets_describe_every_knob_input_of_the_nodes_for_the_panel():
+    from ltx2_efficient.hosts.comfyui.registry import node_mappings
+
+    inputs = routes.presets()["node_inputs"]
+    assert set(inputs["sentinels"]) == set(inputs["names"])
+    assert set(inputs["names"].values()) <= set(routes.KNOB_NAMES)
+    classes, _ = node_mappings()
+    panel_nodes = [cls for cls in classes.values() if "preset" in cls.INPUT_TYPES()["required"]]
+    assert len(panel_nodes) >= 2
+    for cls in panel_nodes:
+        required = cls.INPUT_TYPES()["required"]
+        knob_inputs = [name for name, spec in required.items() if name in inputs["names"]]
+        assert knob_inputs, cls.__name__
+        for name in knob_inputs:
+            spec = required[name]
+            default = spec[1]["default"]
+            # Each knob input starts at "the preset's value", which the panel must recognise.
+            assert default == inputs["sentinels"][name], (cls.__name__, name)
+
+
+def test_knobs_to_dict_round_trips_through_overrides():
+    rng = random.Random()
+    for name in core.preset_names():
+        values = routes.knobs_to_dict(core.resolve_preset(name))
+        fresh = routes.apply_knob_overrides(
+            core.resolve_preset(rng.choice(list(core.preset_names()))), values
+        )
+        assert routes.knobs_to_dict(fresh) == values
+
+
+def test_thermal_state_without_the_governor_api_says_why(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ltx2_efficient.thermal", None)  # import fails
+    state = routes.thermal_state()
+    assert state["available"] is False
+    assert state["reason"]
+
+
+def test_thermal_state_passes_on_live_readings_and_names_slowdowns(monkeypatch):
+    fake = types.ModuleType("ltx2_efficient.thermal")
+    reading: dict[str, Any] = {
+        "available": True,
+        "device": "GPU 0",
+        "temperature_c": 66.0,
+        "power_w": 140.0,
+        "power_limit_w": 170.0,
+        "clock_event_reasons": ["idle"],
+    }
+    fake.live_state = lambda: dict(reading)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ltx2_efficient.thermal", fake)
+    monkeypatch.setattr(sys.modules["ltx2_efficient"], "thermal", fake, raising=False)
+    assert routes.thermal_state() == {**reading, "throttling": False, "throttle_reasons": []}
+
+    reading["clock_event_reasons"] = ["sw_thermal", "idle", "sw_power_cap"]
+    state = routes.thermal_state()
+    assert state["throttling"] is True
+    assert state["throttle_reasons"] == ["sw_thermal", "sw_power_cap"]
+
+    fake.live_state = lambda: {"available": False, "reason": "no NVIDIA driver here"}  # type: ignore[attr-defined]
+    assert routes.thermal_state() == {"available": False, "reason": "no NVIDIA driver here"}
+
+
+def test_thermal_state_survives_a_failing_driver(monkeypatch):
+    fake = types.ModuleType("ltx2_efficient.thermal")
+
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("NVML_ERROR_GPU_IS_LOST")
+
+    fake.live_state = broken  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ltx2_efficient.thermal", fake)
+    monkeypatch.setattr(sys.modules["ltx2_efficient"], "thermal", fake, raising=False)
+    state = routes.thermal_state()
+    assert state["available"] is False
+    assert "NVML_ERROR_GPU_IS_LOST" in state["reason"]
+
+
+def test_thermal_state_of_this_machine_is_a_valid_answer():
+    state = routes.thermal_state()
+    assert isinstance(state["available"], bool)
+    if state["available"]:
+        assert isinstance(state["throttling"], bool)
+    else:
+        assert isinstance(state["reason"], str) and state["reason"]
+
+
+def test_register_with_comfyui_adds_the_routes_to_the_running_server_only(monkeypatch):
+    monkeypatch.setattr(routes, "_registered", False)
+    monkeypatch.delitem(sys.modules, "server", raising=False)
+    assert routes.register_with_comfyui() is False
+
+    table = web.RouteTableDef()
+    server = types.ModuleType("server")
+    server.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=table))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "server", server)
+    assert routes.register_with_comfyui() is True
+    assert routes.register_with_comfyui() is True  # once only
+    paths = sorted((r.method, r.path) for r in table if isinstance(r, web.RouteDef))
+    assert paths == [("GET", "/ltx2eff/presets"), ("GET", "/ltx2eff/thermal"), ("POST", "/ltx2eff/estimate")]
+
+
+def test_register_with_comfyui_never_breaks_loading_the_pack(monkeypatch, caplog):
+    monkeypatch.setattr(routes, "_registered", False)
+
+    class BrokenRoutes:
+        def route(self, method: str, path: str) -> Any:
+            raise RuntimeError("router is frozen")
+
+    server = types.ModuleType("server")
+    server.PromptServer = types.SimpleNamespace(instance=types.SimpleNamespace(routes=BrokenRoutes()))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "server", server)
+    assert routes.register_with_comfyui() is False
+    assert "router is frozen" in caplog.text
+
+
+# ---- the aiohttp handlers ----
+
+
+def with_client(test: Callable[[TestClient], Awaitable[None]]) -> None:
+    async def run() -> None:
+        table = web.RouteTableDef()
+        routes.add_routes(table)
+        app = web.Application()
+        app.add_routes(table)
+        async with TestClient(TestServer(app)) as client:
+            await test(client)
+
+    asyncio.run(run())
+
+
+def test_estimate_route_answers_json():
+    async def check(client: TestClient) -> None:
+        response = await client.post("/ltx2eff/estimate", json={"width": 768, "height": 512, "frames": 97})
+        assert response.status == 200
+        body = await response.json()
+        assert body["tokens"] == 13 * 16 * 24
+        assert body == routes.estimate({"width": 768, "height": 512, "frames": 97})
+
+    with_client(check)
+
+
+def test_estimate_route_answers_400_naming_the_parameter():
+    async def check(client: TestClient) -> None:
+        response = await client.post("/ltx2eff/estimate", json={"frames": 120})
+        assert response.status == 400
+        assert (await response.json())["error"].startswith("frames must be 8k+1")
+        response = await client.post("/ltx2eff/estimate", json={"knobs": {"window": -7}})
+        assert response.status == 400
+        assert (await response.json())["error"] == "window must be in [0, 256], got -7"
+        response = await client.post(
+            "/ltx2eff/estimate", data=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 400
+        assert "JSON" in (await response.json())["error"]
+        response = await client.post("/ltx2eff/estimate", json=[1, 2, 3])
+        assert response.status == 400
+
+    with_client(check)
+
+
+def test_presets_and_thermal_routes():
+    async def check(client: TestClient) -> None:
+        response = await client.get("/ltx2eff/presets")
+        assert response.status == 200
+        assert await response.json() == routes.presets()
+        response = await client.get("/ltx2eff/thermal")
+        assert response.status == 200
+        assert isinstance((await response.json())["available"], bool)
+
+    with_client(check)

@@ -1,0 +1,56 @@
+"""The autotuner keeps the faster of two equivalent paths per shape, and survives a failing one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ltx2_efficient import _core
+from ltx2_efficient.torch_glue import cuda_autotune
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    cuda_autotune.clear()
+    yield
+    cuda_autotune.clear()
+
+
+def test_picks_the_faster_path_and_remembers_it():
+    calls = {"slow": 0, "fast": 0}
+
+    def slow() -> str:
+        calls["slow"] += 1
+        time.sleep(0.004)
+        return "slow"
+
+    def fast() -> str:
+        calls["fast"] += 1
+        return "fast"
+
+    name, result = cuda_autotune.pick("shape-a", {"slow": slow, "fast": fast}, "test")
+    assert (name, result) == ("fast", "fast")
+    assert cuda_autotune.cached_choice("shape-a") == "fast"
+    assert cuda_autotune.cached_choice("shape-b") is None
+    assert calls == {"slow": 4, "fast": 4}  # one warm-up and three timed runs each
+
+
+def test_a_failing_candidate_is_skipped():
+    def unavailable() -> str:
+        raise _core.Unavailable("no kernel for this head dim")
+
+    name, result = cuda_autotune.pick("k", {"cuda": unavailable, "torch": lambda: "ok"}, "test")
+    assert (name, result) == ("torch", "ok")
+    with pytest.raises(RuntimeError, match="no kernel"):
+        cuda_autotune.pick("k2", {"cuda": unavailable}, "test")
+
+
+def test_env_switch(monkeypatch):
+    monkeypatch.setenv(cuda_autotune.AUTOTUNE_ENV, "0")
+    assert not cuda_autotune.enabled()
+    monkeypatch.setenv(cuda_autotune.AUTOTUNE_ENV, "on")
+    assert cuda_autotune.enabled()
+    monkeypatch.setenv(cuda_autotune.AUTOTUNE_ENV, "maybe")
+    with pytest.raises(ValueError, match="LTX2EFF_ATTENTION_AUTOTUNE must be one of"):
+        cuda_autotune.enabled()

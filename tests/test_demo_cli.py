@@ -1,0 +1,77 @@
+"""``ltx2eff demo`` and ``ltx2eff eval`` end to end on the CPU (short runs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from ltx2_efficient.eval.pareto import pareto_front
+
+
+def _verb(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ltx2_efficient", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def test_demo_writes_videos_comparison_plot_and_reports(tmp_path):
+    done = _verb("demo", "--out", str(tmp_path), "--steps", "4", "--presets", "balanced,fast")
+    assert done.returncode == 0, done.stderr
+    assert "[3/3] fast" in done.stderr  # the progress lines
+    report = json.loads((tmp_path / "report.json").read_text())
+    names = [run["name"] for run in report["runs"]]
+    assert names == ["dense", "balanced", "fast"]
+    dense, *others = report["runs"]
+    assert dense["psnr_db"] is None and dense["speedup_model"] == 1.0 and dense["model_calls"] == 8
+    for run in others:
+        assert run["model_calls"] < dense["model_calls"] or run["steps_reused"] > 0
+        assert run["work_fraction"] < 1.0
+        assert 0 < run["pair_fraction"] < 1.0
+        assert run["psnr_db"] > 5 and 0 < run["ssim"] < 1
+        assert run["speedup_model"] > 0 and run["model_s"] > 0
+        assert (tmp_path / run["video"]).stat().st_size > 1000
+    for name in ("comparison.png", "time_vs_fidelity.png", "report.md"):
+        assert (tmp_path / name).stat().st_size > 1000
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| balanced |" in markdown and "PSNR" in markdown
+    sheet = np.asarray(Image.open(tmp_path / "comparison.png"))
+    assert sheet.shape[0] >= 3 * 32 * 3  # three rows of upscaled frames
+
+
+def test_demo_rejects_bad_arguments_naming_them(tmp_path):
+    done = _verb("demo", "--out", str(tmp_path), "--presets", "turbo")
+    assert done.returncode == 2
+    assert "presets must be among" in done.stderr and "turbo" in done.stderr
+    done = _verb("demo", "--out", str(tmp_path), "--prompt", "purple circle")
+    assert done.returncode == 2 and "prompt word must be one of" in done.stderr
+    done = _verb("demo", "--out", str(tmp_path), "--steps", "0")
+    assert done.returncode == 2 and "steps must be in [1, 200], got 0" in done.stderr
+
+
+def test_eval_quick_writes_the_pareto_table(tmp_path):
+    done = _verb("eval", "--quick", "--seeds", "1", "--steps", "3", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "pareto.json").read_text())
+    rows = {row["label"]: row for row in data["rows"]}
+    assert rows["s1 dense noreuse"]["psnr_min"] == 99.0  # identical to the reference
+    assert rows["s1 dense noreuse"]["predicted_ltx2_speedup"] == 1.0
+    assert rows["preset fast"]["predicted_ltx2_speedup"] > rows["preset balanced"]["predicted_ltx2_speedup"]
+    assert any(row["front_ltx2"] for row in data["rows"])
+    assert "| point |" in (tmp_path / "pareto.md").read_text()
+    assert "| preset fast |" in done.stdout
+
+
+def test_pareto_front_keeps_only_undominated_rows():
+    rows = [
+        {"speed": 1.0, "quality": 40.0},
+        {"speed": 2.0, "quality": 35.0},
+        {"speed": 2.0, "quality": 30.0},  # dominated by the row above
+        {"speed": 4.0, "quality": 20.0},
+        {"speed": 3.0, "quality": 19.0},  # dominated by speed 4 / quality 20
+        {"speed": 4.0, "quality": 20.0},  # a tie stays on the front
+    ]
+    assert pareto_front(rows, ("speed", "quality")) == [0, 1, 3, 5]
