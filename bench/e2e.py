@@ -47,11 +47,11 @@ SIZES: dict[str, tuple[int, int, int]] = {
 
 # What the issue's targets need first, then the rest.
 DEFAULT_RUNS = [
-    "1280x704x121:dense,balanced,fast",
+    "1280x704x121:dense,balanced,fast,s4-k1-reuse,s2-k2-reuse",
     "1920x1088x121:dense,window",
     "896x512x97:dense,balanced,fast",
-    "1280x704x121:quality,laptop,stride,window,far-field,reuse",
-    "1920x1088x121:balanced,fast",
+    "1280x704x121:stride,window,far-field,reuse,quality,laptop",
+    "1920x1088x121:balanced,fast,s4-k1-reuse",
     "640x352x121:dense,balanced,fast",
     "960x544x121:dense,balanced,fast",
 ]
@@ -61,31 +61,49 @@ FPS = 24.0
 TEXT_TOKENS = 1024
 
 
+# Each technique alone, with fixed values (independent of how the presets are tuned), and the
+# speed-first combinations the presets were tuned away from (docs/PRESETS.md), for reference.
+TECHNIQUES: dict[str, dict[str, Any]] = {
+    "stride": {"frame_stride": 2, "refine_steps": 3, "refine_strength": 0.35, "interpolation": "motion"},
+    "window": {"window": 2, "anchor_frame": True},
+    "far-field": {"window": 1, "anchor_frame": True, "far_field": 4},
+    "reuse": {"reuse_start": 0.2, "reuse_threshold": 0.1, "max_consecutive_reuse": 2},
+    "s2-k2-reuse": {
+        "frame_stride": 2,
+        "refine_steps": 3,
+        "refine_strength": 0.35,
+        "interpolation": "motion",
+        "window": 2,
+        "anchor_frame": True,
+        "far_field": 4,
+        "reuse_start": 0.3,
+        "reuse_threshold": 0.08,
+        "max_consecutive_reuse": 2,
+    },
+    "s4-k1-reuse": {
+        "frame_stride": 4,
+        "refine_steps": 2,
+        "refine_strength": 0.3,
+        "interpolation": "motion",
+        "window": 1,
+        "anchor_frame": True,
+        "far_field": 4,
+        "reuse_start": 0.2,
+        "reuse_threshold": 0.15,
+        "max_consecutive_reuse": 3,
+    },
+}
+
+
 def config_settings(name: str) -> EfficientSettings:
-    """Settings of a run: a preset, or one technique alone with the balanced preset's values."""
+    """Settings of a run: dense, a preset, or a fixed technique combination (TECHNIQUES)."""
     if name == "dense":
         return EfficientSettings.off()
     if name in _core.preset_names():
         return EfficientSettings.from_preset(name)
-    b = EfficientSettings.from_preset("balanced")
-    alone: dict[str, dict[str, Any]] = {
-        "stride": {
-            "frame_stride": b.frame_stride,
-            "refine_steps": b.refine_steps,
-            "refine_strength": b.refine_strength,
-            "interpolation": b.interpolation,
-        },
-        "window": {"window": b.window, "anchor_frame": b.anchor_frame},
-        "far-field": {"window": b.window, "anchor_frame": b.anchor_frame, "far_field": b.far_field},
-        "reuse": {
-            "reuse_start": b.reuse_start,
-            "reuse_threshold": b.reuse_threshold,
-            "max_consecutive_reuse": b.max_consecutive_reuse,
-        },
-    }
-    if name not in alone:
-        raise ValueError(f"run config must be dense, a preset or one of {sorted(alone)}, got {name!r}")
-    return EfficientSettings.from_preset("off", **alone[name])
+    if name not in TECHNIQUES:
+        raise ValueError(f"run config must be dense, a preset or one of {sorted(TECHNIQUES)}, got {name!r}")
+    return EfficientSettings.from_preset("off", **TECHNIQUES[name])
 
 
 @dataclass
@@ -292,11 +310,15 @@ def schedule(steps: int, latent: torch.Tensor) -> torch.Tensor:
     return LTX2Scheduler().execute(steps=steps, latent=latent)
 
 
-def predicted_speedup(pixels: Any, settings: EfficientSettings, steps: int, dims: Dims) -> float:
+def predicted_speedup(
+    pixels: Any, settings: EfficientSettings, steps: int, dims: Dims, reused_steps: int = -1
+) -> float:
+    """The cost model's speedup; ``reused_steps`` = the run's measured count (-1: the policy's bound)."""
     mdims = _core.ModelDims()
     mdims.blocks, mdims.heads, mdims.head_dim = dims.blocks, dims.heads, dims.head_dim
     mdims.text_tokens, mdims.context_dim, mdims.in_channels = dims.text_tokens, dims.context, dims.channels
-    plan = _core.make_plan(pixels, settings.knobs, _core.SamplingSpec(steps, 2, 1, 0), mdims)
+    spec = _core.SamplingSpec(steps, 2, 1, 0, reused_steps)
+    plan = _core.make_plan(pixels, settings.knobs, spec, mdims)
     return float(plan.predicted_speedup)
 
 
@@ -359,7 +381,11 @@ def run_one(
     result.steps_reused = " ".join(f"{m}:{s.reused}/{s.steps}" for m, s in report.reuse.items())
     result.frames = f"{report.diffused_frames}/{report.full_frames}"
     result.log_line = report.log_line()
-    result.predicted_speedup = predicted_speedup(inputs["pixels"], settings, args.steps, dims)
+    result.extra["settings"] = settings.describe()
+    # The model checked on what ran (the measured reuse), and its forecast (the reuse bound).
+    reused = report.steps_reused("video")
+    result.predicted_speedup = predicted_speedup(inputs["pixels"], settings, args.steps, dims, reused)
+    result.extra["forecast_speedup"] = predicted_speedup(inputs["pixels"], settings, args.steps, dims)
     return result
 
 
@@ -405,6 +431,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-budget", type=float, default=float("inf"), help="seconds for all runs")
     parser.add_argument("--out", type=Path, default=Path("build/e2e"))
     parser.add_argument("--tiny", action="store_true", help="a 2-block model on the CPU (smoke test)")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="e2e.json of an earlier run on the same card type: its dense times serve as the baselines",
+    )
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
@@ -436,6 +468,14 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[RunResult] = []
     dense_seconds: dict[tuple[str, bool], float] = {}
+    if args.reference is not None:
+        earlier = json.loads(args.reference.read_text())
+        if earlier.get("device") != device_name:
+            parser.error(f"--reference ran on {earlier.get('device')!r}, this is {device_name!r}")
+        for r in earlier["results"]:
+            if r["config"] == "dense" and r["status"] == "ok":
+                dense_seconds[(r["size"], bool(r["offload"]))] = float(r["seconds"])
+                results.append(RunResult(**{**r, "note": f"from {args.reference.name}"}))
 
     def write() -> None:
         data = {

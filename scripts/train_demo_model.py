@@ -30,7 +30,9 @@ def _import_demo_without_core() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default="demo-training", help="output folder")
     parser.add_argument("--time-limit", type=float, default=240.0, help="wall-clock limit in seconds")
     parser.add_argument("--max-steps", type=int, default=1_000_000)

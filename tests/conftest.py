@@ -22,3 +22,52 @@ def ltx2eff_cli() -> str:
     if found is None:
         pytest.fail("the ltx2eff command is not installed (run `pip install .`)")
     return found
+
+
+# Knob sets that exercise keyframe diffusion, window attention and step reuse together, for
+# tests of the machinery (the presets themselves are tuned for fidelity; docs/PRESETS.md).
+TECHNIQUE_SETTINGS: dict[str, dict[str, object]] = {
+    "cautious": {
+        "window": 4,
+        "anchor_frame": True,
+        "far_field": 2,
+        "reuse_start": 0.5,
+        "reuse_threshold": 0.03,
+        "max_consecutive_reuse": 1,
+    },
+    "keyframes": {
+        "frame_stride": 2,
+        "window": 2,
+        "anchor_frame": True,
+        "far_field": 4,
+        "reuse_start": 0.3,
+        "reuse_threshold": 0.08,
+        "max_consecutive_reuse": 2,
+        "interpolation": "motion",
+        "refine_steps": 3,
+        "refine_strength": 0.35,
+    },
+    "aggressive": {
+        "frame_stride": 4,
+        "window": 1,
+        "anchor_frame": True,
+        "far_field": 4,
+        "reuse_start": 0.2,
+        "reuse_threshold": 0.15,
+        "max_consecutive_reuse": 3,
+        "interpolation": "motion",
+        "refine_steps": 2,
+        "refine_strength": 0.3,
+    },
+}
+
+
+@pytest.fixture
+def techniques():
+    """``techniques(name, **overrides)``: EfficientSettings with one of TECHNIQUE_SETTINGS."""
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    def make(name: str, **overrides: object) -> EfficientSettings:
+        return EfficientSettings.from_preset("off", **{**TECHNIQUE_SETTINGS[name], **overrides})
+
+    return make

@@ -56,14 +56,22 @@ def test_window_plan_pairs():
 
 
 def test_plan_to_json_round_trips():
-    knobs = le.resolve_preset("fast")
+    knobs = le.resolve_preset("off")
+    knobs.frame_stride = 4
+    knobs.window = 1
+    knobs.refine_steps = 2
+    knobs.refine_strength = 0.3
     plan = le.make_plan(le.PixelShape(1280, 704, 121, 24.0), knobs, le.SamplingSpec(steps=20))
-    data = json.loads(plan.to_json("fast"))
+    data = json.loads(plan.to_json("custom"))
     assert data["latent"]["tokens"] == 14080
     assert data["keyframes"]["diffused_latent_frames"] == 5
     assert data["sampling"]["steps"] == 20
     assert data["predicted_speedup"] == pytest.approx(plan.predicted_speedup)
     assert data["predicted_speedup"] > 2
+    measured = le.make_plan(
+        le.PixelShape(1280, 704, 121, 24.0), le.resolve_preset("fast"), le.SamplingSpec(reused_steps=0)
+    )
+    assert measured.reused_steps == 0 and measured.predicted_speedup == pytest.approx(1.0)
 
 
 def test_knobs_roundtrip_and_validation():

@@ -40,9 +40,15 @@ def test_velocity_is_finite_and_depends_on_prompt_and_frame_rate(model):
     x = initial_noise(shape, seed=0)
     sigma = torch.tensor([0.7])
     with torch.inference_mode():
-        red = model.velocity(x, sigma, model.context(torch.tensor([DemoPrompt(colour="red").token_ids()])), 24.0)
-        blue = model.velocity(x, sigma, model.context(torch.tensor([DemoPrompt(colour="blue").token_ids()])), 24.0)
-        slow = model.velocity(x, sigma, model.context(torch.tensor([DemoPrompt(colour="red").token_ids()])), 12.0)
+        red = model.velocity(
+            x, sigma, model.context(torch.tensor([DemoPrompt(colour="red").token_ids()])), 24.0
+        )
+        blue = model.velocity(
+            x, sigma, model.context(torch.tensor([DemoPrompt(colour="blue").token_ids()])), 24.0
+        )
+        slow = model.velocity(
+            x, sigma, model.context(torch.tensor([DemoPrompt(colour="red").token_ids()])), 12.0
+        )
     assert red.shape == shape and torch.isfinite(red).all()
     assert float((red - blue).abs().mean()) > 1e-3
     assert float((red - slow).abs().mean()) > 1e-4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ltx2_efficient.demo.cli import DEFAULT_PROMPT
 from ltx2_efficient.demo.model import load_demo_model
 from ltx2_efficient.demo.prompt import DemoPrompt
 from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise, sample_reference
@@ -19,7 +20,7 @@ from ltx2_efficient.eval.cli import BALANCED_GATE, FAST_GATE
 from ltx2_efficient.sampler.settings import EfficientSettings
 
 REQUESTS = (
-    DemoRequest(DemoPrompt.parse("red square orbit radial-gradient"), seed=0),
+    DemoRequest(DemoPrompt.parse(DEFAULT_PROMPT), seed=0),  # what `ltx2eff demo` runs
     DemoRequest(DemoPrompt.parse("blue circle bounce plain"), seed=1),
 )
 
@@ -39,7 +40,12 @@ def test_dense_loop_matches_the_reference_sampler(model, dense_runs):
     shape = model.config.latent_shape(1)
     ids = torch.tensor([request.prompt.token_ids()])
     reference = sample_reference(
-        model, initial_noise(shape, request.seed), ids, demo_sigmas(request.steps, shape), 24.0, request.guidance
+        model,
+        initial_noise(shape, request.seed),
+        ids,
+        demo_sigmas(request.steps, shape),
+        24.0,
+        request.guidance,
     )
     assert dense.model_calls == 2 * request.steps
     assert float((dense.latent - reference).abs().max()) < 1e-3
@@ -72,3 +78,21 @@ def test_fast_preset_keeps_the_quality_gate(model, dense_runs):
         label = f"{request.prompt.text()} seed {request.seed}: {scores}"
         assert run.report.work_fraction < 0.9, label
         assert scores["psnr_db"] is not None and scores["psnr_db"] >= FAST_GATE["psnr_db"], label
+
+
+def test_preset_ladder_does_less_work_at_every_step(model, dense_runs):
+    """The same seed on the tiny LTXModel: each faster preset makes fewer model calls, and each
+    run's log line says how many steps it reused."""
+    request, dense = REQUESTS[0], dense_runs[0]
+    runs = {"off": dense}
+    for name in ("quality", "balanced", "fast"):
+        runs[name] = run_settings(model, request, name, EfficientSettings.from_preset(name))
+    calls = [runs[name].report.model_calls for name in ("off", "quality", "balanced", "fast")]
+    assert calls[0] == 2 * request.steps
+    assert calls[0] > calls[1] > calls[2] > calls[3], calls
+    for name in ("quality", "balanced", "fast"):
+        report = runs[name].report
+        reused = report.steps_reused("video")
+        assert reused > 0
+        assert report.model_calls == 2 * (request.steps - reused)
+        assert f"{reused}/{request.steps} steps reused" in report.log_line()

@@ -67,4 +67,6 @@ def test_training_noise_levels_follow_the_shifted_logit_normal():
     assert abs(float(sigma.median()) - expected_median) < 0.01
     assert token_shift(1024) == 0.95 and abs(token_shift(4096) - 2.05) < 1e-12
     clean, noise = torch.zeros(2, 3), torch.ones(2, 3)
-    torch.testing.assert_close(noised(clean, noise, torch.tensor([0.25, 1.0])), torch.tensor([[0.25] * 3, [1.0] * 3]))
+    torch.testing.assert_close(
+        noised(clean, noise, torch.tensor([0.25, 1.0])), torch.tensor([[0.25] * 3, [1.0] * 3])
+    )

@@ -340,7 +340,7 @@ def test_window_covering_every_frame_matches_the_plain_loop_to_rounding(video_mo
     assert got.report.attention.windowed_calls == 2 * 6
 
 
-def test_image_to_video_first_frame_is_kept_through_keyframes_and_refinement(video_model):
+def test_image_to_video_first_frame_is_kept_through_keyframes_and_refinement(video_model, techniques):
     latent, ctx, neg = inputs(frames=9)
     b = latent.shape[0]
     tools = VideoLatentTools(VideoLatentPatchifier(1), VideoLatentShape.from_torch_shape(latent.shape), FPS)
@@ -374,7 +374,7 @@ def test_image_to_video_first_frame_is_kept_through_keyframes_and_refinement(vid
         noisy,
         SIGMAS,
         ctx,
-        EfficientSettings.from_preset("fast"),
+        techniques("aggressive"),
         FPS,
         negative_context=neg,
         cfg_scale=2.0,
@@ -388,7 +388,7 @@ def test_image_to_video_first_frame_is_kept_through_keyframes_and_refinement(vid
     assert torch.isfinite(fast.video).all()
 
 
-def test_guide_tokens_are_global_and_pin_their_frame(video_model):
+def test_guide_tokens_are_global_and_pin_their_frame(video_model, techniques):
     latent, ctx, _ = inputs(frames=9)
     guide = GuideTokens(
         latent=torch.randn(1, 12, 8),
@@ -401,7 +401,7 @@ def test_guide_tokens_are_global_and_pin_their_frame(video_model):
         latent,
         SIGMAS,
         ctx,
-        EfficientSettings.from_preset("fast"),
+        techniques("aggressive"),
         FPS,
         guides=guide,
         generator=torch.Generator().manual_seed(0),
@@ -411,10 +411,10 @@ def test_guide_tokens_are_global_and_pin_their_frame(video_model):
     assert result.video.shape == latent.shape
 
 
-def test_chunked_equals_unchunked(av_model):
+def test_chunked_equals_unchunked(av_model, techniques):
     latent, ctx, neg = inputs(frames=9)
     audio = audio_stream()
-    settings = EfficientSettings.from_preset("balanced", reuse_start=1.0)
+    settings = techniques("keyframes", reuse_start=1.0)
     kwargs = dict(negative_context=neg, cfg_scale=2.0, audio=audio)
     whole = efficient_denoise(
         av_model, latent, SIGMAS, ctx, settings, FPS, generator=torch.Generator().manual_seed(2), **kwargs
@@ -446,9 +446,9 @@ def test_chunked_equals_unchunked(av_model):
     assert float((chunked.audio - whole.audio).norm() / whole.audio.norm()) < 1e-5
 
 
-def test_progress_and_cancel(video_model):
+def test_progress_and_cancel(video_model, techniques):
     latent, ctx, _ = inputs(frames=9)
-    settings = EfficientSettings.from_preset("balanced")
+    settings = techniques("keyframes")
     seen = []
     result = efficient_denoise(
         video_model,
@@ -475,11 +475,11 @@ def test_progress_and_cancel(video_model):
     assert "cancelled" in info.value.report.log_line()
 
 
-def test_bad_inputs_raise_value_errors_naming_the_parameter(video_model):
+def test_bad_inputs_raise_value_errors_naming_the_parameter(video_model, techniques):
     latent, ctx, neg = inputs()
     off = EfficientSettings.off()
     with pytest.raises(ValueError, match="window must be in \\[0, 256\\], got -7"):
-        EfficientSettings.from_preset("fast", window=-7)
+        techniques("aggressive", window=-7)
     with pytest.raises(ValueError, match="negative_context is required when cfg_scale != 1"):
         efficient_denoise(video_model, latent, SIGMAS, ctx, off, FPS, cfg_scale=3.0)
     with pytest.raises(ValueError, match="sigmas must be non-increasing"):
@@ -498,7 +498,7 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter(video_model):
             latent,
             SIGMAS,
             ctx,
-            EfficientSettings.from_preset("fast", interpolation="upsampler"),
+            techniques("aggressive", interpolation="upsampler"),
             FPS,
         )
     with pytest.raises(ValueError, match="denoise_mask of shape"):
@@ -509,21 +509,27 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter(video_model):
     )
 
 
-# ---- the preset ladder ----
+# ---- the technique ladder (the presets' own ladder runs on the trained demo model) ----
 
 
-def test_preset_ladder_does_less_work_at_every_step(av_model, capsys):
+def test_technique_ladder_does_less_work_at_every_step(av_model, capsys, techniques):
     latent, ctx, neg = inputs(frames=13, height=3, width=4, seed=5)
     audio = audio_stream(seed=5)
     sigmas = torch.linspace(1.0, 0.0, 31)
     reports = {}
-    for preset in ("off", "quality", "balanced", "fast"):
+    ladder_settings = {
+        "off": EfficientSettings.off(),
+        "quality": techniques("cautious"),
+        "balanced": techniques("keyframes"),
+        "fast": techniques("aggressive"),
+    }
+    for preset, settings in ladder_settings.items():
         result = efficient_denoise(
             av_model,
             latent,
             sigmas,
             ctx,
-            EfficientSettings.from_preset(preset),
+            settings,
             FPS,
             negative_context=neg,
             cfg_scale=3.0,

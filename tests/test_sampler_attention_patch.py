@@ -79,19 +79,19 @@ def test_narrow_window_matches_masked_reference(window, anchor):
     assert attn.stats.backends and "dense" not in attn.stats.backends
 
 
-def test_mask_falls_back_to_dense_and_is_counted():
+def test_mask_falls_back_to_dense_and_is_counted(techniques):
     grid = (4, 2, 2)
     q, k, v = _qkv(grid, 0)
     mask = torch.zeros(2, 1, 16, 16)
     mask[..., 3] = -1e9
-    attn = WindowedSelfAttention(EfficientSettings.from_preset("fast"), grid=grid)
+    attn = WindowedSelfAttention(techniques("aggressive"), grid=grid)
     out = attn(q, k, v, 2, mask)
     assert torch.allclose(out, sdpa_attention(q, k, v, 2, mask))
     assert attn.stats.masked_dense_calls == 1 and attn.stats.windowed_calls == 0
 
 
-def test_grid_errors():
-    attn = WindowedSelfAttention(EfficientSettings.from_preset("fast"))
+def test_grid_errors(techniques):
+    attn = WindowedSelfAttention(techniques("aggressive"))
     q, k, v = _qkv((4, 2, 2), 0)
     with pytest.raises(ValueError, match="grid must be set"):
         attn(q, k, v, 2)

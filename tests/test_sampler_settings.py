@@ -89,6 +89,8 @@ def test_bad_preset_and_knobs():
     with pytest.raises(ValueError, match="knobs must be an ltx2_efficient.Knobs"):
         EfficientSettings.from_knobs({"window": 2})  # type: ignore[arg-type]
     bad = _core.resolve_preset("balanced")
+    bad.frame_stride = 2
+    bad.refine_steps = 3
     bad.refine_strength = 0.0  # refine steps need a strength
     with pytest.raises(ValueError, match="refine_strength must be in \\(0, 1\\] when refine_steps > 0"):
         EfficientSettings.from_knobs(bad)

@@ -54,7 +54,11 @@ void bind_cost(nb::module_& m) {
       .def_rw("window_efficiency", &DeviceProfile::window_efficiency)
       .def_rw("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s)
       .def_rw("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s)
-      .def_rw("per_block_overhead_s", &DeviceProfile::per_block_overhead_s);
+      .def_rw("per_block_overhead_s", &DeviceProfile::per_block_overhead_s)
+      .def_rw("per_call_overhead_s", &DeviceProfile::per_call_overhead_s)
+      .def_rw("sustained_fraction", &DeviceProfile::sustained_fraction)
+      .def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
+                  "The isolated-block profile (no per-call costs, full rate).");
 
   m.def("model_call_cost", &model_call_cost, "dims"_a, "plan"_a, "batch"_a = 1,
         "activation_budget_mb"_a = 0);
@@ -64,14 +68,17 @@ void bind_cost(nb::module_& m) {
   nb::class_<SamplingSpec>(m, "SamplingSpec")
       .def(
           "__init__",
-          [](SamplingSpec* self, int steps, int calls_per_step, int batch, int global_tokens) {
-            new (self) SamplingSpec{steps, calls_per_step, batch, global_tokens};
+          [](SamplingSpec* self, int steps, int calls_per_step, int batch, int global_tokens,
+             int reused_steps) {
+            new (self) SamplingSpec{steps, calls_per_step, batch, global_tokens, reused_steps};
           },
-          "steps"_a = 30, "calls_per_step"_a = 2, "batch"_a = 1, "global_tokens"_a = 0)
+          "steps"_a = 30, "calls_per_step"_a = 2, "batch"_a = 1, "global_tokens"_a = 0,
+          "reused_steps"_a = -1)
       .def_rw("steps", &SamplingSpec::steps)
       .def_rw("calls_per_step", &SamplingSpec::calls_per_step)
       .def_rw("batch", &SamplingSpec::batch)
-      .def_rw("global_tokens", &SamplingSpec::global_tokens);
+      .def_rw("global_tokens", &SamplingSpec::global_tokens)
+      .def_rw("reused_steps", &SamplingSpec::reused_steps);
 
   nb::class_<PhaseCost>(m, "PhaseCost")
       .def_ro("steps", &PhaseCost::steps)
@@ -91,6 +98,7 @@ void bind_cost(nb::module_& m) {
       .def_ro("keyframe_pairs", &GenerationPlan::keyframe_pairs)
       .def_ro("refine_pairs", &GenerationPlan::refine_pairs)
       .def_ro("max_reused_steps", &GenerationPlan::max_reused_steps)
+      .def_ro("reused_steps", &GenerationPlan::reused_steps)
       .def_ro("dense", &GenerationPlan::dense)
       .def_ro("keyframe_phase", &GenerationPlan::keyframe_phase)
       .def_ro("refine_phase", &GenerationPlan::refine_phase)

@@ -113,14 +113,18 @@ double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
   require_in_range("window_efficiency", device.window_efficiency, 1e-3, 1.0);
   require_in_range("memory_bytes_per_s", device.memory_bytes_per_s, 1e6, 1e15);
   require_in_range("offload_bytes_per_s", device.offload_bytes_per_s, 0.0, 1e15);
+  require_in_range("per_call_overhead_s", device.per_call_overhead_s, 0.0, 1e3);
+  require_in_range("sustained_fraction", device.sustained_fraction, 1e-3, 1.0);
   const double attention_rate =
       device.attention_flops_per_s * (windowed ? device.window_efficiency : 1.0);
   const double compute = (cost.self_attention_linear.flops + cost.cross_attention.flops +
                           cost.feed_forward.flops + cost.other.flops) /
                              device.linear_flops_per_s +
                          cost.self_attention_core.flops / attention_rate;
-  double seconds = std::max(compute, cost.total_bytes() / device.memory_bytes_per_s) +
-                   dims.blocks * device.per_block_overhead_s;
+  double seconds = (std::max(compute, cost.total_bytes() / device.memory_bytes_per_s) +
+                    dims.blocks * device.per_block_overhead_s) /
+                       device.sustained_fraction +
+                   device.per_call_overhead_s;
   if (device.offload_bytes_per_s > 0) {
     // Streaming the next block's weights overlaps with computing the current one.
     seconds = std::max(seconds, cost.weight_bytes / device.offload_bytes_per_s);

@@ -66,7 +66,11 @@ std::string GenerationPlan::summary() const {
   os << " (pair fraction " << std::fixed;
   os.precision(3);
   os << keyframe_pairs.total_fraction() << ")";
-  os << "; up to " << max_reused_steps << "/" << sampling.steps << " steps reused";
+  if (sampling.reused_steps >= 0) {
+    os << "; " << reused_steps << "/" << sampling.steps << " steps reused";
+  } else {
+    os << "; up to " << max_reused_steps << "/" << sampling.steps << " steps reused";
+  }
   os << "; " << keyframes.diffused_frames() << " of " << latent.frames << " latent frames diffused";
   if (refine_phase.steps > 0) os << ", " << refine_phase.steps << " refine steps";
   return os.str();
@@ -78,6 +82,7 @@ GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs, const Sam
   require_in_range("calls_per_step", sampling.calls_per_step, 1, 8);
   require_in_range("batch", sampling.batch, 1, 4096);
   require_in_range("global_tokens", sampling.global_tokens, 0, 1 << 20);
+  require_in_range("reused_steps", sampling.reused_steps, -1, sampling.steps - 1);
   validate_knobs(knobs);
 
   GenerationPlan p;
@@ -97,7 +102,8 @@ GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs, const Sam
   p.max_reused_steps =
       max_reusable_steps(sampling.steps, knobs.reuse_start, knobs.max_consecutive_reuse);
   p.dense = phase_cost(sampling.steps, sampling.steps, sampling, dims, device, dense_plan, 0);
-  p.keyframe_phase = phase_cost(sampling.steps, sampling.steps - p.max_reused_steps, sampling, dims,
+  p.reused_steps = sampling.reused_steps >= 0 ? sampling.reused_steps : p.max_reused_steps;
+  p.keyframe_phase = phase_cost(sampling.steps, sampling.steps - p.reused_steps, sampling, dims,
                                 device, key_plan, knobs.activation_budget_mb);
   const int refine = p.keyframes.is_identity() ? 0 : knobs.refine_steps;
   p.refine_phase =

@@ -110,6 +110,7 @@ std::string plan_to_json(const GenerationPlan& p, std::string_view preset_name) 
   j.key("sampling").begin_object();
   j.field("steps", p.sampling.steps).field("calls_per_step", p.sampling.calls_per_step);
   j.field("batch", p.sampling.batch).field("global_tokens", p.sampling.global_tokens);
+  j.field("reused_steps", p.sampling.reused_steps);
   j.end_object();
   j.key("keyframes").begin_object();
   j.field("stride", p.keyframes.stride).field("effective_fps", p.keyframes.effective_fps);
@@ -126,7 +127,7 @@ std::string plan_to_json(const GenerationPlan& p, std::string_view preset_name) 
   j.field("keyframe_exact_pair_fraction", p.keyframe_pairs.exact_fraction());
   j.field("refine_pair_fraction", p.refine_pairs.total_fraction());
   j.end_object();
-  j.field("max_reused_steps", p.max_reused_steps);
+  j.field("max_reused_steps", p.max_reused_steps).field("reused_steps", p.reused_steps);
   j.key("dense");
   write_phase(j, p.dense);
   j.key("keyframe_phase");
@@ -203,7 +204,7 @@ std::string plan_to_text(const GenerationPlan& p, std::string_view preset_name) 
                            std::to_string(p.keyframe_phase.calls + p.refine_phase.calls) +
                            " calls) -> " + fmt("%.2fx", p.flops_ratio()) + " fewer");
   row("predicted time", "dense " + fmt("%.1f s", p.dense.seconds) + " | plan " +
-                            fmt("%.1f s", p.plan_seconds()) + " (H100 profile) -> " +
+                            fmt("%.1f s", p.plan_seconds()) + " (calibrated LTX-2 profile) -> " +
                             fmt("%.2fx", p.predicted_speedup()) + " faster");
   std::string mem = "peak " + format_bytes(p.peak_activation_bytes()) + " (dense " +
                     format_bytes(p.dense.call.peak_activation_bytes) + ")";

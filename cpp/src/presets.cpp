@@ -31,17 +31,18 @@ Knobs make_knobs(int stride, int window, bool anchor, int far, double reuse_star
 // The single place where presets become numbers (see docs/PRESETS.md for how they were chosen).
 const std::array<PresetEntry, 5>& presets() {
   static const std::array<PresetEntry, 5> table = [] {
-    Knobs laptop = make_knobs(2, 2, true, 4, 0.3, 0.08, 2, Interpolation::kMotion, 3, 0.35);
+    Knobs laptop =
+        make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 3, 0.35);
     laptop.activation_budget_mb = 2048;
     laptop.thermal_guard = true;
     return std::array<PresetEntry, 5>{{
         {"off", "dense baseline: every frame, every step, full attention", Knobs{}},
-        {"quality", "full frame rate, wide attention window, cautious step reuse",
-         make_knobs(1, 4, true, 2, 0.5, 0.03, 1, Interpolation::kLerp, 0, 0.0)},
-        {"balanced", "every 2nd latent frame diffused then refined, window K=2, step reuse",
-         make_knobs(2, 2, true, 4, 0.3, 0.08, 2, Interpolation::kMotion, 3, 0.35)},
-        {"fast", "every 4th latent frame diffused then refined, window K=1, eager step reuse",
-         make_knobs(4, 1, true, 4, 0.2, 0.15, 3, Interpolation::kMotion, 2, 0.3)},
+        {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
+         make_knobs(1, kWindowOff, false, 0, 0.5, 0.1, 1, Interpolation::kMotion, 3, 0.35)},
+        {"balanced", "every frame, full attention, step reuse from 20% (at most 2 in a row)",
+         make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 3, 0.35)},
+        {"fast", "every frame, full attention, eager step reuse from 15% (up to 4 in a row)",
+         make_knobs(1, kWindowOff, false, 0, 0.15, 0.3, 4, Interpolation::kMotion, 2, 0.3)},
         {"laptop", "balanced, plus bounded activation memory and the thermal guard", laptop},
     }};
   }();

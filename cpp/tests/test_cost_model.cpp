@@ -68,14 +68,38 @@ TEST(CostModel, WindowOneReferenceSizes) {
   }
 }
 
-TEST(CostModel, PredictedDenseCallMatchesMeasuredH100) {
-  // Design brief: one dense LTX-2 model call takes 0.25 / 0.76 / 2.43 s on an H100.
+TEST(CostModel, IsolatedBlocksMatchTheDesignBriefH100) {
+  // Design brief: 48 dense LTX-2 video blocks take 0.25 / 0.76 / 2.43 s on an H100.
   const double measured[] = {0.25, 0.76, 2.43};
   for (int i = 0; i < 3; ++i) {
     const CallCost c = model_call_cost(ModelDims{}, WindowPlan(kReferences[i].grid, 0, {}));
-    const double s = predict_call_seconds(c, ModelDims{}, DeviceProfile{}, false);
+    const double s = predict_call_seconds(c, ModelDims{}, DeviceProfile::isolated_blocks(), false);
     EXPECT_NEAR(s / measured[i], 1.0, 0.10) << i;
   }
+}
+
+TEST(CostModel, DefaultProfileMatchesMeasuredSamplingLoops) {
+  // bench/e2e.py on an H200, complete 30-step CFG loops of the 19B audio-video model
+  // (docs/BENCHMARKS.md "End to end"): seconds per model call, dense.
+  const struct {
+    LatentShape grid;
+    double seconds;
+  } measured[] = {
+      {{16, 11, 20}, 0.371}, {{13, 16, 28}, 0.493}, {{16, 22, 40}, 1.118}, {{16, 34, 60}, 3.312}};
+  for (const auto& m : measured) {
+    const CallCost c = model_call_cost(ModelDims{}, WindowPlan(m.grid, 0, {}));
+    const double s = predict_call_seconds(c, ModelDims{}, DeviceProfile{}, false);
+    EXPECT_NEAR(s / m.seconds, 1.0, 0.05) << m.grid.tokens();
+  }
+  // Window K=2 + anchor at 1920x1088x121 ran 2.767 s per call (1.20x); within 15%.
+  const LatentShape big{16, 34, 60};
+  const double dense = predict_call_seconds(model_call_cost(ModelDims{}, WindowPlan(big, 0, {})),
+                                            ModelDims{}, DeviceProfile{}, false);
+  const double windowed =
+      predict_call_seconds(model_call_cost(ModelDims{}, WindowPlan(big, 0, {2, true, 0})),
+                           ModelDims{}, DeviceProfile{}, true);
+  EXPECT_NEAR(windowed / 2.767, 1.0, 0.15);
+  EXPECT_NEAR((dense / windowed) / 1.20, 1.0, 0.15);
 }
 
 TEST(CostModel, ActivationBudgetChunks) {

@@ -81,20 +81,51 @@ TEST(Plan, OffPresetIsTheBaseline) {
   EXPECT_EQ(p.keyframes.diffused_frames(), 16);
 }
 
-TEST(Plan, BalancedAtReferenceSize) {
-  const GenerationPlan p = make_plan({1280, 704, 121, 24}, resolve_preset("balanced"));
+Knobs keyframe_knobs() {
+  Knobs k;
+  k.frame_stride = 2;
+  k.attention = WindowSpec{2, true, 4};
+  k.refine_steps = 3;
+  k.refine_strength = 0.35;
+  return k;
+}
+
+TEST(Plan, KeyframesAndWindowAtReferenceSize) {
+  const GenerationPlan p = make_plan({1280, 704, 121, 24}, keyframe_knobs());
   EXPECT_EQ(p.latent.tokens(), 14080);
   EXPECT_EQ(p.keyframes.diffused_frames(), 9);
   EXPECT_EQ(p.keyframe_latent.tokens(), 9 * 880);
   EXPECT_EQ(p.refine_phase.steps, 3);
-  EXPECT_GT(p.predicted_speedup(), 1.5);
-  const std::string json = plan_to_json(p, "balanced");
+  EXPECT_EQ(p.keyframe_phase.calls + p.refine_phase.calls, 66);
+  EXPECT_GT(p.predicted_speedup(), 1.3);
+  const std::string json = plan_to_json(p, "custom");
   EXPECT_NE(json.find("\"predicted_speedup\":"), std::string::npos);
   EXPECT_NE(json.find("\"tokens\":14080"), std::string::npos);
-  const std::string text = plan_to_text(p, "balanced");
+  const std::string text = plan_to_text(p, "custom");
   EXPECT_NE(text.find("14,080 per call"), std::string::npos);
   EXPECT_NE(text.find("9 of 16 latent frames (65 of 121 pixel frames)"), std::string::npos);
   EXPECT_NE(p.summary().find("9 of 16 latent frames diffused"), std::string::npos);
+}
+
+TEST(Plan, MeasuredReuseReplacesTheBound) {
+  Knobs k;
+  k.reuse_start = 0.2;
+  k.reuse_threshold = 0.1;
+  k.max_consecutive_reuse = 2;
+  const PixelShape px{1280, 704, 121, 24};
+  const GenerationPlan forecast = make_plan(px, k);
+  EXPECT_GT(forecast.max_reused_steps, 0);
+  EXPECT_EQ(forecast.reused_steps, forecast.max_reused_steps);
+  SamplingSpec none;
+  none.reused_steps = 0;
+  const GenerationPlan measured = make_plan(px, k, none);
+  EXPECT_EQ(measured.reused_steps, 0);
+  EXPECT_EQ(measured.keyframe_phase.calls, 60);
+  EXPECT_DOUBLE_EQ(measured.predicted_speedup(), 1.0);
+  EXPECT_NE(measured.summary().find("0/30 steps reused"), std::string::npos);
+  SamplingSpec too_many;
+  too_many.reused_steps = 30;
+  EXPECT_THROW((void)make_plan(px, k, too_many), InvalidArgument);
 }
 
 TEST(Report, Formatting) {

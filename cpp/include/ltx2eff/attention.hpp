@@ -23,11 +23,11 @@
 namespace ltx2eff {
 
 struct AttentionOptions {
-  LatentShape grid;                         // (F, H, W) of the first F*H*W tokens
-  std::int64_t global_tokens = 0;           // appended tokens after the grid
-  WindowSpec window{};                      // K, anchor frame, far-field pool factor
-  Precision precision = Precision::kAuto;   // kFp8FarField: 8-bit QK for pooled keys
-  double scale = 0.0;                       // softmax scale; 0 means 1 / sqrt(D)
+  LatentShape grid;                        // (F, H, W) of the first F*H*W tokens
+  std::int64_t global_tokens = 0;          // appended tokens after the grid
+  WindowSpec window{};                     // K, anchor frame, far-field pool factor
+  Precision precision = Precision::kAuto;  // kFp8FarField: 8-bit QK for pooled keys
+  double scale = 0.0;                      // softmax scale; 0 means 1 / sqrt(D)
 };
 
 // Which implementation ran, for logs ("cuda", "cpu").

@@ -18,6 +18,9 @@ struct SamplingSpec {
   int calls_per_step = 2;  // 1 = no guidance (distilled), 2 = CFG, 3 = CFG + STG
   int batch = 1;
   int global_tokens = 0;  // appended conditioning tokens
+  // Steps whose model calls are reused: -1 = the reuse policy's upper bound (a forecast);
+  // >= 0 = exactly this many (a run's measured count, to check the model against it).
+  int reused_steps = -1;
 };
 
 struct PhaseCost {
@@ -39,6 +42,7 @@ struct GenerationPlan {
   PairCounts keyframe_pairs;  // attention pairs per call in the keyframe phase
   PairCounts refine_pairs;    // attention pairs per call in the refine phase
   int max_reused_steps = 0;   // upper bound the reuse policy allows
+  int reused_steps = 0;       // what the costs below assume (the bound, or SamplingSpec's count)
   PhaseCost dense;            // the baseline run
   PhaseCost keyframe_phase;
   PhaseCost refine_phase;

@@ -36,12 +36,22 @@ def scatter_chart(
 ) -> Image.Image:
     """Labelled points (x, y, label)."""
     frame = _Frame([(x, y) for x, y, _ in points], title, x_label, y_label, False)
+    placed: list[tuple[float, float, float, float]] = []
     for i, (x, y, label) in enumerate(points):
         colour = PALETTE[i % len(PALETTE)]
         px, py = frame.to_pixel(x, y)
         frame.draw.ellipse((px - 5, py - 5, px + 5, py + 5), fill=colour)
-        frame.draw.text((px + 8, py - 6), label, fill=(30, 30, 30), font=frame.font)
+        # Labels of nearby points are moved down until they no longer overlap.
+        box = frame.draw.textbbox((px + 8, py - 6), label, font=frame.font)
+        while any(_overlap(box, other) for other in placed):
+            box = (box[0], box[1] + 12, box[2], box[3] + 12)
+        placed.append(box)
+        frame.draw.text((box[0], box[1]), label, fill=colour, font=frame.font)
     return frame.image
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 class _Frame:
@@ -94,7 +104,7 @@ class _Frame:
         d.rectangle((left, top, right, bottom), outline=ink)
         d.text((left, 12), title, fill=ink, font=self.font)
         d.text(((left + right) / 2 - 3 * len(x_label), bottom + 26), x_label, fill=ink, font=self.font)
-        d.text((4, top - 24), y_label, fill=ink, font=self.font)
+        d.text((4, top - 30), y_label, fill=ink, font=self.font)
 
 
 def _padded(low: float, high: float) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PRESETS = ("quality", "balanced", "fast", "laptop")
-DEFAULT_PROMPT = "red square orbit radial-gradient"
+DEFAULT_PROMPT = "red circle pan plain"
 VIDEO_FPS = 6.0  # playback rate of the written videos (17 latent frames -> ~3 s)
 
 
@@ -111,10 +111,14 @@ def _write_media(out_dir: Path, runs: list[Any], summaries: list[dict[str, Any]]
     side_by_side = np.concatenate([run.video for run in runs], axis=2)
     write_video(side_by_side, out_dir / "comparison", VIDEO_FPS, scale=4)
     points = [
-        (s["speedup_model"] or 1.0, s["psnr_db"] if s["psnr_db"] is not None else 60.0, s["name"]) for s in summaries
+        (s["speedup_model"] or 1.0, s["psnr_db"] if s["psnr_db"] is not None else 60.0, s["name"])
+        for s in summaries
     ]
     scatter_chart(
-        points, "Speedup (model-call time, CPU) vs fidelity to the dense run", "speedup (x)", "PSNR dB (dense: 60)"
+        points,
+        "Speedup (model-call time, CPU) vs fidelity to the dense run",
+        "speedup (x)",
+        "PSNR dB (dense: 60)",
     ).save(out_dir / "time_vs_fidelity.png")
 
 
@@ -136,7 +140,7 @@ def _header(request: Any, model: Any, torch: Any) -> dict[str, Any]:
         from importlib.metadata import version
 
         ltx_core_version = version("ltx-core")
-    except Exception:  # noqa: BLE001 - a source checkout without metadata
+    except Exception:
         ltx_core_version = "unknown"
     return {
         "version": __version__,
@@ -156,7 +160,9 @@ def _header(request: Any, model: Any, torch: Any) -> dict[str, Any]:
 
 
 def _print_table(summaries: list[dict[str, Any]]) -> None:
-    print(f"{'run':<9} {'model s':>8} {'speedup':>8} {'calls':>6} {'pairs':>6} {'PSNR dB':>8} {'SSIM':>7} {'motion':>7}")
+    print(
+        f"{'run':<9} {'model s':>8} {'speedup':>8} {'calls':>6} {'pairs':>6} {'PSNR dB':>8} {'SSIM':>7} {'motion':>7}"
+    )
     for s in summaries:
         psnr = "ident." if s["psnr_db"] is None else f"{s['psnr_db']:.2f}"
         print(

@@ -44,7 +44,12 @@ class DemoModelConfig:
     def __post_init__(self) -> None:
         if self.image_size % self.patch:
             raise ValueError(f"image_size must be a multiple of patch {self.patch}, got {self.image_size}")
-        for name, low, high in (("num_layers", 1, 64), ("heads", 1, 64), ("head_dim", 8, 256), ("frames", 1, 257)):
+        for name, low, high in (
+            ("num_layers", 1, 64),
+            ("heads", 1, 64),
+            ("head_dim", 8, 256),
+            ("frames", 1, 257),
+        ):
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"{name} must be in [{low}, {high}], got {value}")

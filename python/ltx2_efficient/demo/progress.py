@@ -42,6 +42,8 @@ class ProgressBar:
 
     def finish(self, note: str) -> None:
         elapsed = time.perf_counter() - self.started
-        prefix = "\r" if self.interactive else ""
-        self.stream.write(f"{prefix}[{self.index}/{self.runs}] {self.label:<9} done in {elapsed:5.1f}s  {note}\n")
+        line = f"[{self.index}/{self.runs}] {self.label:<9} done in {elapsed:5.1f}s  {note}"
+        if self.interactive:
+            line = "\r" + line.ljust(100)  # overwrite the whole bar
+        self.stream.write(line + "\n")
         self.stream.flush()

@@ -42,9 +42,7 @@ def guided_velocity(
         sig = torch.full((b,), sigma, dtype=torch.float32)
         return model.velocity(latent, sig, context, frame_rate)
     sig = torch.full((2 * b,), sigma, dtype=torch.float32)
-    both = model.velocity(
-        torch.cat([latent, latent]), sig, torch.cat([context, uncond_context]), frame_rate
-    )
+    both = model.velocity(torch.cat([latent, latent]), sig, torch.cat([context, uncond_context]), frame_rate)
     cond, uncond = both[:b], both[b:]
     return cond + (guidance - 1.0) * (cond - uncond)
 
@@ -68,7 +66,9 @@ def sample_reference(
     steps = len(sigmas) - 1
     for i in range(steps):
         sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
-        v = guided_velocity(model, x.to(dtype), sigma, context.to(dtype), _cast(uncond, dtype), frame_rate, guidance)
+        v = guided_velocity(
+            model, x.to(dtype), sigma, context.to(dtype), _cast(uncond, dtype), frame_rate, guidance
+        )
         x = x + v.float() * (sigma_next - sigma)
         if on_step is not None:
             on_step(i + 1, steps)

@@ -96,7 +96,9 @@ def train(config: TrainConfig) -> TrainResult:
         for group in optimizer.param_groups:
             group["lr"] = lr
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-            predicted = model.velocity(noised(clean, noise, sigma), sigma, model.context(ids), batch.frame_rate)
+            predicted = model.velocity(
+                noised(clean, noise, sigma), sigma, model.context(ids), batch.frame_rate
+            )
         loss = flow_matching_loss(predicted, clean, noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -128,7 +130,13 @@ def train(config: TrainConfig) -> TrainResult:
     wall = time.perf_counter() - start
     if window:
         log_rows.append(
-            {"step": step, "time_s": round(wall, 2), "loss": sum(window) / len(window), "lr": 0.0, "samples": samples}
+            {
+                "step": step,
+                "time_s": round(wall, 2),
+                "loss": sum(window) / len(window),
+                "lr": 0.0,
+                "samples": samples,
+            }
         )
     _write_log(out_dir / "loss.csv", log_rows)
     save_demo_model(ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16)

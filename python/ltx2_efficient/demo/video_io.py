@@ -35,8 +35,9 @@ def write_video(frames: np.ndarray, path_stem: Path, fps: float, scale: int = 8)
 
 
 def _write_mp4(pixels: np.ndarray, path: Path, fps: float) -> Path:
-    import av
     from fractions import Fraction
+
+    import av
 
     if "libx264" not in av.codecs_available and "h264" not in av.codecs_available:
         raise ValueError("PyAV has no H.264 encoder")
@@ -48,7 +49,9 @@ def _write_mp4(pixels: np.ndarray, path: Path, fps: float) -> Path:
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "12", "preset": "veryfast"}
         for frame in pixels:
-            padded = np.pad(frame, ((0, stream.height - frame.shape[0]), (0, stream.width - frame.shape[1]), (0, 0)))
+            padded = np.pad(
+                frame, ((0, stream.height - frame.shape[0]), (0, stream.width - frame.shape[1]), (0, 0))
+            )
             for packet in stream.encode(av.VideoFrame.from_ndarray(padded, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():

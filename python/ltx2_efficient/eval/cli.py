@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "model and print the Pareto table of speedup against fidelity.",
     )
     parser.add_argument("--out", default="ltx2eff-eval", help="output folder (default: ./ltx2eff-eval)")
-    parser.add_argument("--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)")
+    parser.add_argument(
+        "--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)"
+    )
     parser.add_argument("--quick", action="store_true", help="a few grid points only")
     parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
     parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
@@ -89,7 +91,9 @@ def _run(args: argparse.Namespace) -> int:
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
     }
-    (out_dir / "pareto.json").write_text(json.dumps({**header, "rows": rows}, indent=2, allow_nan=False) + "\n")
+    (out_dir / "pareto.json").write_text(
+        json.dumps({**header, "rows": rows}, indent=2, allow_nan=False) + "\n"
+    )
     table = render_table(rows)
     (out_dir / "pareto.md").write_text(_markdown(header, table))
     print(table)
@@ -112,7 +116,10 @@ def evaluate(model: Any, requests: list[Any], points: list[Any], log: Any = None
     rows = []
     for k, point in enumerate(points):
         settings = point.settings()
-        summaries = [run_summary(run_settings(model, r, point.label, settings), d) for r, d in zip(requests, dense)]
+        summaries = [
+            run_summary(run_settings(model, r, point.label, settings), d)
+            for r, d in zip(requests, dense, strict=True)
+        ]
         row = aggregate(point.label, settings, summaries, sum(d.model_s for d in dense))
         rows.append(row)
         if log is not None:

@@ -8,7 +8,9 @@ Families (full grid):
 - keyframes: stride (2, 3, 4) x interpolation (lerp, motion) x refine (2 @ 0.35, 3 @ 0.35, 5 @ 0.5),
   with window 2 + anchor + far field 4 and reuse at 0.08;
 - keyframes alone: stride (2, 4) with dense attention and no reuse, refine (3 @ 0.35, 5 @ 0.5, 8 @ 0.7);
-- reuse aggressiveness at stride 2: threshold (0.15, 0.3) x cap (2, 3); slerp at stride 2.
+- reuse aggressiveness at stride 2: threshold (0.15, 0.3) x cap (2, 3); slerp at stride 2;
+- reuse reach at stride 1: window (dense, 6, 4 + far 4, 2 + far 4) x cap (3, 4, 6, 8), reusing from
+  15% of the steps at threshold 0.3.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ class GridPoint:
         return EfficientSettings.from_preset(self.preset, **self.overrides)
 
 
-def _stride_one(windows: tuple[int, ...], fars: tuple[int, ...], thresholds: tuple[float, ...]) -> list[GridPoint]:
+def _stride_one(
+    windows: tuple[int, ...], fars: tuple[int, ...], thresholds: tuple[float, ...]
+) -> list[GridPoint]:
     points = []
     for window in windows:
         for far in fars if window >= 0 else (0,):
@@ -78,7 +82,9 @@ def full_grid() -> list[GridPoint]:
                 "refine_steps": steps,
                 "refine_strength": strength,
             }
-            points.append(GridPoint(f"s{stride} motion refine{steps}@{strength:g} dense-attn noreuse", overrides))
+            points.append(
+                GridPoint(f"s{stride} motion refine{steps}@{strength:g} dense-attn noreuse", overrides)
+            )
     for threshold in (0.15, 0.3):
         for cap in (2, 3):
             overrides = {
@@ -92,7 +98,26 @@ def full_grid() -> list[GridPoint]:
             }
             points.append(GridPoint(f"s2 motion refine3@0.35 reuse{threshold:g}x{cap}", overrides))
     points += _keyframes((2,), ("slerp",), ((3, 0.35),))
+    points += _reuse_caps()
     points += [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
+    return points
+
+
+def _reuse_caps() -> list[GridPoint]:
+    """Stride 1, how far step reuse can go: reuse from 15% of the steps, caps 3 to 8."""
+    points = []
+    for window, far in ((-1, 0), (6, 0), (4, 4), (2, 4)):
+        for cap in (3, 4, 6, 8):
+            overrides: dict[str, Any] = {
+                "window": window,
+                "far_field": far,
+                "anchor_frame": window >= 0,
+                "reuse_start": 0.15,
+                "reuse_threshold": 0.3,
+                "max_consecutive_reuse": cap,
+            }
+            w = "dense" if window < 0 else f"K{window}" + (f"+far{far}" if far else "")
+            points.append(GridPoint(f"s1 {w} reuse0.3 from15% x{cap}", overrides))
     return points
 
 

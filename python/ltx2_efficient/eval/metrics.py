@@ -35,7 +35,9 @@ def ssim(video: np.ndarray, reference: np.ndarray, data_range: float = 1.0) -> f
     """Mean structural similarity over frames and channels (1 for identical videos)."""
     a, b = _pair(video, reference)
     if a.shape[1] < SSIM_WINDOW or a.shape[2] < SSIM_WINDOW:
-        raise ValueError(f"frames must be at least {SSIM_WINDOW}x{SSIM_WINDOW} for SSIM, got {a.shape[1]}x{a.shape[2]}")
+        raise ValueError(
+            f"frames must be at least {SSIM_WINDOW}x{SSIM_WINDOW} for SSIM, got {a.shape[1]}x{a.shape[2]}"
+        )
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
     mu_a, mu_b = _blur(a), _blur(b)
