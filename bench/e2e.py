@@ -45,7 +45,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
     "960x544x121": (960, 544, 121),
 }
 
-# What the targets need first, then the rest.
+# What the targets need first (1280x704 presets, 1920x1088 window), then the rest.
 DEFAULT_RUNS = [
     "1280x704x121:dense,balanced,fast,s4-k1-reuse,s2-k2-reuse",
     "1920x1088x121:dense,window",

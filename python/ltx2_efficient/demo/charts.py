@@ -102,9 +102,9 @@ class _Frame:
             d.text((px - 14, bottom + 6), _fmt(fx), fill=ink, font=self.font)
             d.text((4, py - 6), _fmt(10**fy if self.log_y else fy), fill=ink, font=self.font)
         d.rectangle((left, top, right, bottom), outline=ink)
-        d.text((left, 12), title, fill=ink, font=self.font)
+        d.text((left, 4), title, fill=ink, font=self.font)  # its own row above the axis label
         d.text(((left + right) / 2 - 3 * len(x_label), bottom + 26), x_label, fill=ink, font=self.font)
-        d.text((4, top - 30), y_label, fill=ink, font=self.font)
+        d.text((4, top - 16), y_label, fill=ink, font=self.font)
 
 
 def _padded(low: float, high: float) -> tuple[float, float]:
