@@ -382,6 +382,7 @@ def run_one(
     result.frames = f"{report.diffused_frames}/{report.full_frames}"
     result.log_line = report.log_line()
     result.extra["settings"] = settings.describe()
+    result.extra["knobs"] = settings.to_dict()  # what ran, whatever the presets say later
     # The model checked on what ran (the measured reuse), and its forecast (the reuse bound).
     reused = report.steps_reused("video")
     result.predicted_speedup = predicted_speedup(inputs["pixels"], settings, args.steps, dims, reused)

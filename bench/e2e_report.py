@@ -60,7 +60,7 @@ def render(files: list[Path]) -> str:
         speedup = dense["seconds"] / row["seconds"] if dense else float("nan")
         width, height, frames = bench.SIZES[size]
         pixels = bench._core.PixelShape(width, height, frames, bench.FPS)
-        settings = bench.config_settings(config)
+        settings = run_settings(bench, row, config)
         predicted = bench.predicted_speedup(pixels, settings, row["steps"], bench.Dims(), _reused(row))
         forecast = bench.predicted_speedup(pixels, settings, row["steps"], bench.Dims())
         lines.append(
@@ -70,6 +70,16 @@ def render(files: list[Path]) -> str:
             f"| {row['pair_fraction']:.3f} | {speedup:.2f}x | {predicted:.2f}x | {forecast:.2f}x |"
         )
     return "\n".join(lines) + "\n"
+
+
+def run_settings(bench: Any, row: dict[str, Any], config: str) -> Any:
+    """The settings a run used: its recorded knobs (presets change over time), else its config."""
+    knobs = dict(row.get("extra", {}).get("knobs") or {})
+    if not knobs:
+        return bench.config_settings(config)
+    preset = knobs.pop("preset", "off")
+    base = preset if preset in bench._core.preset_names() else "off"
+    return bench.EfficientSettings.from_preset(base, **knobs)
 
 
 def main(argv: list[str] | None = None) -> int:

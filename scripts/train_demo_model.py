@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="data worker processes (0: render inline)")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--init", default=None, help="continue training from these weights (a demo_model.safetensors)"
+    )
     parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
     args = parser.parse_args(argv)
 
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         device=device,
         workers=args.workers,
         out_dir=args.out,
+        init_weights=args.init,
     )
     result = train(config)
     print(

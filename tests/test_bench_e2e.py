@@ -41,3 +41,33 @@ def test_unknown_run_config_is_rejected():
         bench.parse_runs(["640x352x121:turbo"])
     with pytest.raises(ValueError, match="size must be one of"):
         bench.parse_runs(["100x100x9:dense"])
+
+
+def test_report_forecasts_what_each_run_used_not_todays_preset(tmp_path):
+    bench = load_bench()
+    spec = importlib.util.spec_from_file_location("bench_e2e_report", ROOT / "bench" / "e2e_report.py")
+    assert spec is not None and spec.loader is not None
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    rc = bench.main(["--tiny", "--steps", "1", "--runs", "640x352x121:dense,fast", "--out", str(tmp_path)])
+    assert rc == 0
+    data = json.loads((tmp_path / "e2e.json").read_text())
+    fast = next(r for r in data["results"] if r["config"] == "fast")
+    assert fast["extra"]["knobs"]["preset"] == "fast"
+    # A run recorded with other knob values than today's "fast" (as after a retune) is forecast
+    # with the values it ran with.
+    fast["extra"]["knobs"]["max_consecutive_reuse"] = 1
+    fast["extra"]["knobs"]["reuse_start"] = 0.5
+    data["steps"] = 30  # forecasts are made for the file's step count; one step leaves nothing to reuse
+    altered = tmp_path / "altered.json"
+    altered.write_text(json.dumps(data))
+    used = report.run_settings(bench, fast, "fast")
+    assert (used.max_consecutive_reuse, used.reuse_start) == (1, 0.5)
+    assert used.to_dict()["preset"] == "fast"
+    width, height, frames = bench.SIZES["640x352x121"]
+    pixels = bench._core.PixelShape(width, height, frames, bench.FPS)
+    expected = bench.predicted_speedup(pixels, used, data["steps"], bench.Dims())
+    todays = bench.predicted_speedup(pixels, bench.config_settings("fast"), data["steps"], bench.Dims())
+    assert expected != pytest.approx(todays)
+    row = next(line for line in report.render([altered]).splitlines() if "| fast |" in line)
+    assert row.rstrip(" |").endswith(f"{expected:.2f}x")

@@ -21,3 +21,12 @@ def test_entry_imports_without_comfyui():
     assert module.WEB_DIRECTORY == "./web"
     assert isinstance(module.NODE_CLASS_MAPPINGS, dict)
     assert set(module.NODE_DISPLAY_NAME_MAPPINGS) <= set(module.NODE_CLASS_MAPPINGS)
+    # The package is installed here, so every node of the pack is registered with its name.
+    assert {
+        "LTX2EfficientVideoSampler",
+        "LTX2EfficientModelPatch",
+        "LTX2LatentInterpolate",
+        "LTX2ThermalGuard",
+        "LTX2ThermalGuardModel",
+    } <= set(module.NODE_CLASS_MAPPINGS)
+    assert module.NODE_DISPLAY_NAME_MAPPINGS["LTX2EfficientVideoSampler"] == "LTX2 Efficient Video Sampler"

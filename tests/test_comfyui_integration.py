@@ -345,7 +345,7 @@ def test_preset_ladder_does_less_work(comfy, ltxv):
     from ltx2_efficient.sampler.settings import EfficientSettings
 
     latent = comfy.lt.EmptyLTXVLatentVideo.execute(WIDTH, HEIGHT, 97, 1).args[0]  # 13 latent frames
-    sigmas = comfy.lt.LTXVScheduler.execute(12, 2.05, 0.95, True, 0.1).args[0]
+    sigmas = comfy.lt.LTXVScheduler.execute(30, 2.05, 0.95, True, 0.1).args[0]  # 30 steps, as LTX-2 runs
     reports = {}
     for preset in ("off", "quality", "balanced", "fast"):
         result = sample_efficient(

@@ -57,7 +57,10 @@ def test_eval_quick_writes_the_pareto_table(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "pareto.json").read_text())
     rows = {row["label"]: row for row in data["rows"]}
-    assert rows["s1 dense noreuse"]["psnr_min"] == 99.0  # identical to the reference
+    identical = rows["s1 dense noreuse"]
+    assert identical["psnr_min"] is None and identical["identical_requests"] == 1  # same as dense
+    assert identical["passes_balanced_gate"] and identical["passes_fast_gate"]
+    assert "| s1 dense noreuse | " in done.stdout and "| identical | identical |" in done.stdout
     assert rows["s1 dense noreuse"]["predicted_ltx2_speedup"] == 1.0
     assert rows["preset fast"]["predicted_ltx2_speedup"] > rows["preset balanced"]["predicted_ltx2_speedup"]
     assert any(row["front_ltx2"] for row in data["rows"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from ltx2_efficient.demo.flow_matching import noised, sample_training_sigmas, shift_sigma, token_shift
@@ -70,3 +72,23 @@ def test_training_noise_levels_follow_the_shifted_logit_normal():
     torch.testing.assert_close(
         noised(clean, noise, torch.tensor([0.25, 1.0])), torch.tensor([[0.25] * 3, [1.0] * 3])
     )
+
+
+def test_training_continues_from_given_weights_and_refuses_another_config(tmp_path):
+    first = TrainConfig(model=TINY, clips_per_batch=1, max_steps=2, device="cpu", fixed_batch=True)
+    train(dataclasses.replace(first, out_dir=str(tmp_path / "first")))
+    init = tmp_path / "first" / "demo_model_raw.safetensors"
+    # Zero steps: what comes out is exactly what went in.
+    again = TrainConfig(
+        model=TINY, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path / "again")
+    )
+    train(again)
+    before = load_demo_model(init).state_dict()
+    after = load_demo_model(tmp_path / "again" / "demo_model_raw.safetensors").state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    other = DemoModelConfig(frames=5, num_layers=2, heads=2, head_dim=16)
+    with pytest.raises(ValueError, match="init_weights"):
+        train(
+            TrainConfig(model=other, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path))
+        )

@@ -595,3 +595,32 @@ def test_reusing_model_in_the_plain_loop(av_model):
     assert float((video - want_video).norm() / want_video.norm()) < 0.1
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         apply_efficient(av_model, settings, steps=0)
+
+
+def test_patching_keeps_module_names_and_state_dict_keys_and_removes_cleanly(av_model, techniques):
+    """The feed-forward chunking and the text K/V cache patch the modules' ``forward`` in place:
+    the module tree, parameter names (LoRA targets) and state-dict keys stay the model's own."""
+    names = [name for name, _ in av_model.named_modules()]
+    keys = list(av_model.state_dict().keys())
+    settings = techniques("keyframes", activation_budget_mb=1)
+    handle = apply_efficient(av_model, settings, grid=(3, 2, 2), chunk_tokens=4)
+    try:
+        assert [name for name, _ in av_model.named_modules()] == names
+        assert list(av_model.state_dict().keys()) == keys
+        block = av_model.transformer_blocks[0]
+        assert "forward" in block.ff.__dict__  # chunked
+        assert "forward" in block.attn2.to_k.__dict__ and "forward" in block.attn2.to_v.__dict__  # cached
+        # The patched calls compute what the classes compute (20 tokens: five chunks of 4).
+        x = torch.randn(1, 20, block.ff.net[-1].out_features, generator=torch.Generator().manual_seed(5))
+        with torch.no_grad():
+            torch.testing.assert_close(block.ff(x), type(block.ff).forward(block.ff, x))
+            context = torch.randn(1, 7, block.attn2.to_k.in_features)
+            torch.testing.assert_close(
+                block.attn2.to_k(context),
+                torch.nn.functional.linear(context, block.attn2.to_k.weight, block.attn2.to_k.bias),
+            )
+    finally:
+        handle.remove()
+    block = av_model.transformer_blocks[0]
+    assert "forward" not in block.ff.__dict__ and "forward" not in block.attn2.to_k.__dict__
+    assert [name for name, _ in av_model.named_modules()] == names

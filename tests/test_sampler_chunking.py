@@ -27,7 +27,12 @@ def test_chunked_feed_forward_equals_unchunked():
         out = wrapped(x)
         assert out.shape == full.shape
         assert torch.allclose(out, full, rtol=1e-5, atol=1e-6), chunk
-    assert ChunkedFeedForward(ff, 64)(x) is not None
+    counted = ChunkedFeedForward(ff, 64)
+    counted(x)
+    assert counted.chunked_calls == 1  # 203 tokens over 64: chunked
+    whole = ChunkedFeedForward(ff, 1000)
+    whole(x)
+    assert whole.chunked_calls == 0  # fits in one chunk: run whole
     with pytest.raises(ValueError, match="chunk_tokens must be an integer >= 1, got 0"):
         ChunkedFeedForward(ff, 0)
 

@@ -197,3 +197,12 @@ def test_refine_schedule_is_the_tail_of_the_schedule():
         refine_schedule(linear, 0.0, 2)
     with pytest.raises(ValueError, match="sigmas must be non-increasing"):
         refine_schedule(torch.tensor([0.1, 0.5, 0.0]), 0.3, 2)
+
+
+def test_refine_strength_at_or_below_the_last_sigma_is_an_error():
+    with pytest.raises(
+        ValueError, match="refine_strength must be above the schedule's last sigma 0.1, got 0.05"
+    ):
+        refine_schedule([1.0, 0.6, 0.3, 0.1], 0.05, 3)
+    tail = refine_schedule([1.0, 0.6, 0.3, 0.1], 0.2, 3)
+    assert bool((tail[1:] <= tail[:-1]).all()) and float(tail[0]) == pytest.approx(0.2)

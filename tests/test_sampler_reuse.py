@@ -114,8 +114,8 @@ def test_bad_use_raises():
     reuse.begin_step(0, x)
     with pytest.raises(ValueError, match="step must be in \\[1, 9\\]"):
         reuse.begin_step(-1, x)
-    with pytest.raises(ValueError, match="x must keep its shape"):
-        reuse.begin_step(1, torch.ones(4))
+    assert reuse.begin_step(1, torch.ones(4)) is False  # re-batched input: computed, not an error
+    assert reuse.shape_changes == 1
     with pytest.raises(RuntimeError, match="is computed, not reused"):
         reuse.reuse(x)
     assert isinstance(_core.ReuseReason.THRESHOLD, _core.ReuseReason)
@@ -126,3 +126,36 @@ def test_relative_change():
     assert relative_change(a * 1.1, a) == pytest.approx(0.1, rel=1e-6)
     assert relative_change(torch.zeros(2), torch.zeros(2)) == 0.0
     assert relative_change(torch.ones(2), torch.zeros(2)) == float("inf")
+
+
+def test_a_step_batched_differently_is_computed_and_reuse_resumes():
+    """ComfyUI may run cond and uncond in one call or two, step by step, when memory is short."""
+    reuse = StepReuse(12, reuse_start=0.0, threshold=10.0, max_consecutive=2)
+    outputs = []
+    for step in range(12):
+        batch = 1 if step == 5 else 2  # one step split into single-sample calls
+        x = torch.full((batch, 4), 1.0 - step / 100)
+        reused = reuse.begin_step(step, x)
+        outputs.append(reuse(x, lambda x=x: x * 2))
+        if step == 5:
+            assert not reused and outputs[-1].shape == (1, 4)
+        if step == 6:
+            assert not reused  # the cache was emptied by the re-batched step
+    assert reuse.shape_changes == 2  # into and out of the single-sample step
+    assert reuse.summary().reused > 0
+
+
+def test_policy_counts_a_reuse_the_host_could_not_serve_as_computed():
+    policy = _core.ReusePolicy(_core.ReusePolicyConfig(12, 0.2, 1.0, 2))
+    for step in range(3):  # warm-up, calibrated at rate 1
+        policy.decide(step, 0.01)
+        policy.record_computed(0.01, 0.01)
+    assert policy.decide(3, 0.01).reuse
+    policy.computed_instead()
+    stats = policy.stats
+    assert (stats.computed, stats.reused, stats.longest_reuse_run) == (4, 0, 0)
+    assert stats.by_reason == {"warmup": 3, "no_cached_output": 1}
+    assert policy.decide(4, 0.01).reuse and policy.decide(5, 0.01).reuse  # a fresh run of two
+    assert not policy.decide(6, 0.01).reuse
+    with pytest.raises(ValueError, match="computed_instead"):
+        policy.computed_instead()

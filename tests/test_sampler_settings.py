@@ -46,6 +46,11 @@ def test_overrides_apply_and_are_logged():
     # None keeps the preset's value (what optional node inputs send)
     assert EfficientSettings.from_preset("fast", window=None).window == _core.resolve_preset("fast").window
     assert s.with_overrides(window=-1).window_enabled is False
+    assert (
+        "precision bf16 (unused: it applies to windowed attention only)"
+        in s.with_overrides(window=-1).describe()
+    )
+    assert "(unused" not in text
     assert s.window == 1  # the original is unchanged
 
 

@@ -43,3 +43,21 @@ def test_autograd_bypasses_the_cache():
     assert cached.hits == 0  # nothing stored while grad is enabled
     with pytest.raises(ValueError, match="capacity must be an integer >= 1, got 0"):
         CachedProjection(proj, capacity=0)
+
+
+def test_projections_share_one_copy_of_each_context():
+    from ltx2_efficient.sampler.text_kv_cache import ContextStore
+
+    store = ContextStore()
+    gen = torch.Generator().manual_seed(3)
+    projections = [CachedProjection(torch.nn.Linear(8, 8), store=store) for _ in range(6)]
+    cond, uncond = torch.randn(1, 5, 8, generator=gen), torch.randn(1, 5, 8, generator=gen)
+    with torch.no_grad():
+        for _step in range(3):
+            for context in (cond, uncond):
+                for p in projections:
+                    assert torch.equal(p(context.clone()), p.inner(context))
+    assert store.bytes == 2 * cond.numel() * cond.element_size()  # two contexts, stored once each
+    assert all(p.misses == 2 and p.hits == 4 for p in projections)
+    projections[0].clear()
+    assert store.bytes == 0

@@ -116,3 +116,26 @@ def test_wrappers_pace_every_model_evaluation_and_report_each_run(caplog):
     assert "power 50% of 300 W (150 W)" in lines[0]
     assert slept  # the guard did wait between evaluations
     assert guard.last_report.work_units == 10
+
+
+@pytest.mark.parametrize("node", [LTX2ThermalGuard, LTX2ThermalGuardModel])
+def test_queue_time_validation_checks_the_target_range_of_the_chosen_mode(node):
+    assert node.VALIDATE_INPUTS(mode="temperature", target=75.0, emergency_margin=5.0) is True
+    assert node.VALIDATE_INPUTS(mode="power", target=15.0, emergency_margin=5.0) is True
+    # 15 is a fine power share but no temperature target; the widget's min/max (10-100) allow it.
+    message = node.VALIDATE_INPUTS(mode="temperature", target=15.0, emergency_margin=5.0)
+    assert message == "target must be in [30, 100] C in temperature mode, got 15"
+    assert "in [10, 100] percent of the power limit in power mode, got 120" in node.VALIDATE_INPUTS(
+        mode="power", target=120.0, emergency_margin=5.0
+    )
+    assert "emergency_margin must be in [1, 30] C" in node.VALIDATE_INPUTS(
+        mode="power", target=60.0, emergency_margin=0.0
+    )
+    assert "mode must be one of" in node.VALIDATE_INPUTS(mode="fan", target=60.0, emergency_margin=5.0)
+    assert "target must be a number" in node.VALIDATE_INPUTS(mode="power", target="hot", emergency_margin=5.0)
+    # Linked inputs are not known when the prompt is queued: nothing to check yet.
+    assert node.VALIDATE_INPUTS(mode=None, target=None, emergency_margin=None) is True
+    # Whatever passes here, the node builds without error.
+    node_inputs = {"mode": "power", "target": 10.0, "emergency_margin": 30.0}
+    assert node.VALIDATE_INPUTS(**node_inputs) is True
+    ThermalGuard(node_inputs["mode"], node_inputs["target"], node_inputs["emergency_margin"])

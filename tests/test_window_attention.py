@@ -332,3 +332,51 @@ def test_core_binding_takes_numpy_arrays():
     )
     assert relative_error(torch.from_numpy(out), ref_out) <= 1e-5
     assert float((torch.from_numpy(lse).double() - ref_lse).abs().max()) <= 1e-5
+
+
+def test_key_buffer_holds_exactly_each_groups_frames_and_copies_only_new_ones():
+    from ltx2_efficient.torch_glue.attention_fallback import KeySet, _KeyBuffer, _runs
+
+    hw, frames, g = 3, 9, 2
+    # Every token's key row is its index, so a view's rows name the tokens it holds.
+    tokens = torch.arange(frames * hw + g, dtype=torch.float32)
+    k = tokens.view(1, 1, -1, 1).expand(1, 2, -1, 4).contiguous()
+    v = -k
+    buffer = _KeyBuffer(k, v, hw, frames * hw, slots=5)
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(60):  # random key sets of changing size, global keys on and off
+        n = int(torch.randint(1, 6, (1,), generator=generator))
+        chosen = sorted(torch.randperm(frames, generator=generator)[:n].tolist())
+        with_globals = bool(torch.randint(0, 2, (1,), generator=generator))
+        kb, vb = buffer.keys(KeySet(_runs(chosen), with_globals, ()))
+        expected = [f * hw + i for f in chosen for i in range(hw)]
+        expected += list(range(frames * hw, frames * hw + g)) if with_globals else []
+        assert sorted(kb[0, 1, :, 0].tolist()) == expected
+        assert torch.equal(vb, -kb)
+    # A sliding window with an anchor frame copies one frame per step after the first group.
+    slide = _KeyBuffer(k, v, hw, frames * hw, slots=4)
+    for f in range(3, frames - 1):
+        slide.keys(KeySet(_runs([0, f - 1, f, f + 1]), False, ()))
+    assert slide.copied_frames == 4 + (frames - 1 - 3 - 1)
+
+
+def test_anchor_and_global_tokens_on_the_torch_path_use_the_rolling_buffer(monkeypatch):
+    from ltx2_efficient.torch_glue import attention_fallback
+
+    made = []
+    original = attention_fallback._KeyBuffer
+
+    def recording(*args, **kwargs):
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(attention_fallback, "_KeyBuffer", recording)
+    grid, g = (9, 2, 3), 3
+    tokens = 9 * 6 + g
+    q, k, v = (torch.randn(1, 2, tokens, 16, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    out, _ = attention_fallback.torch_window_attention(
+        q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=True
+    )
+    want, _ = reference(q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=True)
+    assert made and made[0].copied_frames <= 4 + 9  # not 4 frames for every query frame
+    assert float((out.double() - want).abs().max() / want.abs().max()) < BOUND[torch.float32]

@@ -17,7 +17,8 @@ void bind_reuse(nb::module_& m) {
       .value("LAST_STEP", ReuseReason::kLastStep)
       .value("NOT_CALIBRATED", ReuseReason::kNotCalibrated)
       .value("THRESHOLD", ReuseReason::kThreshold)
-      .value("CONSECUTIVE_CAP", ReuseReason::kConsecutiveCap);
+      .value("CONSECUTIVE_CAP", ReuseReason::kConsecutiveCap)
+      .value("NO_CACHED_OUTPUT", ReuseReason::kNoCachedOutput);
   m.def(
       "reuse_reason_name", [](ReuseReason r) { return to_string(r); }, "reason"_a);
 
@@ -62,6 +63,8 @@ void bind_reuse(nb::module_& m) {
       .def("decide", &ReusePolicy::decide, "step"_a, "input_change"_a)
       .def("record_computed", &ReusePolicy::record_computed, "input_change_since_computed"_a,
            "output_change_since_computed"_a)
+      .def("computed_instead", &ReusePolicy::computed_instead,
+           "The host computed the step just decided as reused (no cached output fits).")
       .def_prop_ro("transformation_rate", &ReusePolicy::transformation_rate)
       .def_prop_ro("stats", &ReusePolicy::stats)
       .def_prop_ro("last_step", &ReusePolicy::last_step)

@@ -30,6 +30,7 @@ ReuseDecision ReusePolicy::decide(int step, double input_change) {
     fail("step", os.str());
   }
   last_step_ = step;
+  last_reused_ = false;
 
   ReuseDecision d;
   auto compute = [&](ReuseReason reason) {
@@ -65,6 +66,8 @@ ReuseDecision ReusePolicy::decide(int step, double input_change) {
   }
   accumulated_ = d.accumulated;
   ++consecutive_;
+  last_reused_ = true;
+  longest_before_ = stats_.longest_reuse_run;
   d.reuse = true;
   d.reason = ReuseReason::kReused;
   ++stats_.reused;
@@ -90,8 +93,26 @@ void ReusePolicy::record_computed(double input_change_since_computed,
   rate_ = output_change_since_computed / input_change_since_computed;
 }
 
+void ReusePolicy::computed_instead() {
+  if (!last_reused_) {
+    std::ostringstream os;
+    os << "only right after a step decided as reused; step " << last_step_ << " was not";
+    fail("computed_instead", os.str());
+  }
+  last_reused_ = false;
+  --stats_.reused;
+  --stats_.by_reason[static_cast<std::size_t>(ReuseReason::kReused)];
+  ++stats_.computed;
+  ++stats_.by_reason[static_cast<std::size_t>(ReuseReason::kNoCachedOutput)];
+  stats_.longest_reuse_run = longest_before_;
+  accumulated_ = 0.0;
+  consecutive_ = 0;
+}
+
 void ReusePolicy::reset() {
   last_step_ = -1;
+  last_reused_ = false;
+  longest_before_ = 0;
   consecutive_ = 0;
   accumulated_ = 0.0;
   rate_ = -1.0;
@@ -114,6 +135,8 @@ std::string to_string(ReuseReason reason) {
       return "threshold";
     case ReuseReason::kConsecutiveCap:
       return "consecutive_cap";
+    case ReuseReason::kNoCachedOutput:
+      return "no_cached_output";
   }
   return "unknown";
 }

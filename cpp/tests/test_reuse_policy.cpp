@@ -171,5 +171,33 @@ TEST(ReusePolicy, BadInputThrows) {
                InvalidArgument);
 }
 
+TEST(ReusePolicy, ComputedInsteadCountsTheStepComputedAndRestartsTheRun) {
+  ReusePolicy policy({12, 0.2, 1.0, 2});
+  // Steps 0-2 are warm-up (ceil(0.2 * 12) = 3); calibrate on them.
+  for (int step = 0; step < 3; ++step) {
+    policy.decide(step, 0.01);
+    policy.record_computed(0.01, 0.01);
+  }
+  ASSERT_TRUE(policy.decide(3, 0.01).reuse);
+  EXPECT_EQ(policy.stats().longest_reuse_run, 1);
+  policy.computed_instead();
+  EXPECT_EQ(policy.stats().reused, 0);
+  EXPECT_EQ(policy.stats().computed, 4);
+  EXPECT_EQ(policy.stats().longest_reuse_run, 0);
+  EXPECT_EQ(policy.stats().by_reason[static_cast<int>(ReuseReason::kNoCachedOutput)], 1);
+  EXPECT_EQ(policy.stats().by_reason[static_cast<int>(ReuseReason::kReused)], 0);
+  // The run starts again: two reuses in a row are allowed after the computed step.
+  EXPECT_TRUE(policy.decide(4, 0.01).reuse);
+  EXPECT_TRUE(policy.decide(5, 0.01).reuse);
+  EXPECT_FALSE(policy.decide(6, 0.01).reuse);
+  // Undoing a computed decision, or twice, is an error naming the call.
+  try {
+    policy.computed_instead();
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("computed_instead"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace ltx2eff

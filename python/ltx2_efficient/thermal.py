@@ -85,14 +85,15 @@ def cuda_pci_bus_id(index: int) -> str | None:
         try:
             if _core.cuda_device_count() > index:
                 return str(_core.cuda_device_info(index).pci_bus_id) or None
-        except Exception:  # Unavailable: fall back to torch
-            pass
+        except RuntimeError as error:  # _core.Unavailable (no driver): ask torch instead
+            _log.debug("CUDA device %d from the core: %s; asking torch", index, error)
     cuda = _torch_cuda()
     if cuda is None:
         return None
     try:
         props = cuda.get_device_properties(index)
-    except Exception:
+    except (RuntimeError, AssertionError, ValueError) as error:  # no such device, no driver
+        _log.debug("CUDA device %d from torch: %s", index, error)
         return None
     domain = getattr(props, "pci_domain_id", None)
     bus = getattr(props, "pci_bus_id", None)
@@ -358,15 +359,14 @@ def report_to_dict(r: Any) -> dict[str, Any]:  # _core.ThermalReport
     }
 
 
-_live_sensor: Any = None
+_live_sensors: dict[int | str | None, Any] = {}  # one open sensor per device asked for
 
 
 def live_state(device: int | str | None = None) -> dict[str, Any]:
     """The GPU's temperature, power and throttling now, for the node panel; or why not."""
-    global _live_sensor
-    if _live_sensor is None or device is not None:
-        _live_sensor = open_sensor(device)
-    sensor = _live_sensor
+    sensor = _live_sensors.get(device)
+    if sensor is None:
+        sensor = _live_sensors[device] = open_sensor(device)
     if not sensor.available:
         return {"available": False, "reason": sensor.unavailable_reason}
     limits = sensor.limits()

@@ -32,8 +32,9 @@ enum class ReuseReason : int {
   kNotCalibrated,   // no transformation rate measured yet (needs two computed steps)
   kThreshold,       // the accumulated prediction reached the threshold
   kConsecutiveCap,  // max_consecutive_reuse reused steps in a row already
+  kNoCachedOutput,  // allowed to reuse, but the host had no cached output that fits
 };
-inline constexpr int kReuseReasonCount = 7;
+inline constexpr int kReuseReasonCount = 8;
 
 struct ReuseDecision {
   bool reuse = false;
@@ -69,6 +70,12 @@ class ReusePolicy {
   // A non-positive input change leaves the rate unchanged.
   void record_computed(double input_change_since_computed, double output_change_since_computed);
 
+  // The host computed the step just decided as reused (no cached output fits it, e.g. after
+  // the host re-batched its calls): counts it as computed for kNoCachedOutput and starts a new
+  // run, so the cap and the accumulated prediction follow what ran. Only right after such a
+  // decision (InvalidArgument otherwise).
+  void computed_instead();
+
   // The last measured transformation rate k; < 0 until one is known.
   [[nodiscard]] double transformation_rate() const { return rate_; }
   [[nodiscard]] const ReuseStats& stats() const { return stats_; }
@@ -80,6 +87,8 @@ class ReusePolicy {
   int first_reusable_ = 0;
   int last_step_ = -1;
   int consecutive_ = 0;
+  bool last_reused_ = false;  // the last decision was a reuse (computed_instead may undo it)
+  int longest_before_ = 0;    // longest_reuse_run before that reuse
   double accumulated_ = 0.0;
   double rate_ = -1.0;
   ReuseStats stats_;

@@ -98,6 +98,12 @@ def run_settings(
     with torch.inference_mode():
         context = model.context(ids)
         negative = model.context(torch.zeros_like(ids))
+    guard = None
+    if settings.thermal_guard:
+        from ltx2_efficient.thermal import ThermalGuard
+
+        # The default target; on a machine without NVML the run says the guard was unavailable.
+        guard = ThermalGuard("temperature")
     timer = ModelCallTimer(model.transformer)
     start = time.perf_counter()
     try:
@@ -112,6 +118,7 @@ def run_settings(
             cfg_scale=request.guidance,
             generator=torch.Generator().manual_seed(request.seed + 1),
             progress=progress,
+            thermal_guard=guard,
         )
     finally:
         timer.remove()

@@ -21,7 +21,7 @@ import torch
 from ltx2_efficient.demo.clip_stream import ClipStream, StreamBatch, StreamSpec, next_batch
 from ltx2_efficient.demo.flow_matching import flow_matching_loss, noised, sample_training_sigmas
 from ltx2_efficient.demo.latent_codec import encode
-from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, save_demo_model
+from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, load_demo_model, save_demo_model
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class TrainConfig:
     fixed_batch: bool = False  # one batch, one noise draw, every step (smoke tests)
     log_every: int = 25
     out_dir: str = "demo-training"
+    init_weights: str | None = None  # continue from these weights (same model config)
 
 
 @dataclass
@@ -58,7 +59,16 @@ class TrainResult:
 def train(config: TrainConfig) -> TrainResult:
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = DemoModel(config.model).to(device)
+    model = DemoModel(config.model)
+    if config.init_weights is not None:
+        start_from = load_demo_model(Path(config.init_weights))
+        if start_from.config != config.model:
+            raise ValueError(
+                f"init_weights {config.init_weights} hold a model of config {start_from.config},"
+                f" not the requested {config.model}"
+            )
+        model.load_state_dict(start_from.state_dict())
+    model = model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -125,14 +126,16 @@ def evaluate(model: Any, requests: list[Any], points: list[Any], log: Any = None
         if log is not None:
             log(
                 f"[{k + 1}/{len(points)}] {point.label}: {row['speedup']:.2f}x measured, "
-                f"{row['predicted_ltx2_speedup']:.2f}x LTX-2, PSNR {row['psnr_mean']:.2f} (min {row['psnr_min']:.2f})"
+                f"{row['predicted_ltx2_speedup']:.2f}x LTX-2, PSNR {_db(row['psnr_mean'], row['identical_requests'])} "
+                f"(min {_db(row['psnr_min'], 0)})"
             )
     return rows
 
 
 def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model_s: float) -> dict[str, Any]:
     """One grid point over its requests: means, worst cases and the gate verdicts."""
-    psnrs = [99.0 if r["psnr_db"] is None else r["psnr_db"] for r in runs]
+    # An identical run has no finite PSNR: count it apart instead of averaging in a stand-in value.
+    psnrs = [r["psnr_db"] for r in runs if r["psnr_db"] is not None]
     ssims = [r["ssim"] for r in runs]
     deviation = max(abs(r["motion_ratio"] - 1.0) for r in runs)
     model_s = sum(r["model_s"] for r in runs)
@@ -146,8 +149,9 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
         "pair_fraction": _mean([r["pair_fraction"] for r in runs]),
         "steps_reused": _mean([r["steps_reused"] for r in runs]),
         "frames_diffused": runs[0]["frames_diffused"],
-        "psnr_mean": _mean(psnrs),
-        "psnr_min": min(psnrs),
+        "psnr_mean": _mean(psnrs) if psnrs else None,  # None: identical to dense on every request
+        "psnr_min": min(psnrs) if psnrs else None,
+        "identical_requests": len(runs) - len(psnrs),
         "ssim_mean": _mean(ssims),
         "ssim_min": min(ssims),
         "motion_ratio_mean": _mean([r["motion_ratio"] for r in runs]),
@@ -155,12 +159,13 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
         "motion_error_mean": _mean([r["motion_error"] for r in runs]),
         "flicker_mean": _mean([r["flicker"] for r in runs]),
     }
+    psnr_floor = math.inf if row["psnr_min"] is None else row["psnr_min"]
     row["passes_balanced_gate"] = (
-        row["psnr_min"] >= BALANCED_GATE["psnr_db"]
+        psnr_floor >= BALANCED_GATE["psnr_db"]
         and row["ssim_min"] >= BALANCED_GATE["ssim"]
         and deviation <= BALANCED_GATE["motion_deviation"]
     )
-    row["passes_fast_gate"] = row["psnr_min"] >= FAST_GATE["psnr_db"]
+    row["passes_fast_gate"] = psnr_floor >= FAST_GATE["psnr_db"]
     return row
 
 
@@ -178,8 +183,16 @@ def mark_fronts(rows: list[dict[str, Any]]) -> None:
     """Flags the Pareto fronts: measured speedup vs mean PSNR, predicted LTX-2 speedup vs worst PSNR."""
     from ltx2_efficient.eval.pareto import pareto_front
 
-    measured = set(pareto_front(rows, ("speedup", "psnr_mean")))
-    predicted = set(pareto_front(rows, ("predicted_ltx2_speedup", "psnr_min")))
+    # Identical runs (PSNR None) beat every finite PSNR.
+    scored = [
+        {
+            key: math.inf if row[key] is None else row[key]
+            for key in ("speedup", "predicted_ltx2_speedup", "psnr_mean", "psnr_min")
+        }
+        for row in rows
+    ]
+    measured = set(pareto_front(scored, ("speedup", "psnr_mean")))
+    predicted = set(pareto_front(scored, ("predicted_ltx2_speedup", "psnr_min")))
     for i, row in enumerate(rows):
         row["front_measured"] = i in measured
         row["front_ltx2"] = i in predicted
@@ -196,11 +209,19 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         front = ("m" if row["front_measured"] else "") + ("L" if row["front_ltx2"] else "")
         lines.append(
             f"| {row['label']} | {row['speedup']:.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
-            f"{row['psnr_mean']:.2f} | {row['psnr_min']:.2f} | {row['ssim_min']:.4f} | "
+            f"{_db(row['psnr_mean'], row['identical_requests'])} | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
             f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {row['pair_fraction']:.3f} | "
             f"{row['work_fraction']:.0%} | {gates} | {front} |"
         )
     return "\n".join(lines)
+
+
+def _db(value: float | None, identical: int) -> str:
+    """A PSNR cell: "identical" when every request matched dense exactly, else the value (and how
+    many requests were identical, which the value leaves out)."""
+    if value is None:
+        return "identical"
+    return f"{value:.2f}" + (f" ({identical} identical)" if identical else "")
 
 
 def _markdown(header: dict[str, Any], table: str) -> str:
@@ -214,7 +235,8 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             "",
             "speedup (CPU): dense model-call time over the point's, summed over the requests. LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
-            "request; motion dev = max |motion magnitude ratio - 1|. gates: B = balanced gate "
+            "request (requests identical to dense are left out of the PSNR mean and counted); motion dev = "
+            "max |motion magnitude ratio - 1|. gates: B = balanced gate "
             f"(PSNR >= {BALANCED_GATE['psnr_db']:g} dB, SSIM >= {BALANCED_GATE['ssim']:g}, motion within "
             f"{BALANCED_GATE['motion_deviation']:.0%} on every request), F = fast gate "
             f"(PSNR >= {FAST_GATE['psnr_db']:g} dB). front: m = Pareto front of measured speedup vs mean PSNR, "

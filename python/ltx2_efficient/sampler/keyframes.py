@@ -221,6 +221,10 @@ def refine_schedule(sigmas: torch.Tensor | list[float], strength: float, steps: 
         raise ValueError(f"refine_strength must be in (0, 1], got {strength!r}")
     n = values.numel() - 1
     start = min(float(strength), float(values[0]))
+    if start <= float(values[-1]):
+        raise ValueError(
+            f"refine_strength must be above the schedule's last sigma {float(values[-1]):g}, got {strength!r}"
+        )
     # progress u where the schedule crosses `start` (first crossing, linear inside a segment)
     u0 = 1.0
     for i in range(n):

@@ -98,7 +98,7 @@ class StepReuse:
         self._cache: dict[Hashable, _Cached] = {}
         self._primary: Hashable | None = None
         self._rate_recorded_step = -1
-        self._missing_cache = 0
+        self.shape_changes = 0  # steps whose input was batched differently from the previous one
         self._decisions: list[tuple[int, bool, str]] = []
 
     @classmethod
@@ -144,19 +144,26 @@ class StepReuse:
         change = 0.0
         if self._prev_input is not None:
             if self._prev_input.shape != x.shape:
-                raise ValueError(
-                    f"x must keep its shape across the steps of a phase: {tuple(self._prev_input.shape)} "
-                    f"then {tuple(x.shape)} (use one StepReuse per phase)"
-                )
-            change = relative_change(x, self._prev_input) if self._policy.enabled else 0.0
+                # The host batched the step's calls differently (ComfyUI splits cond and uncond
+                # when memory is short): nothing cached fits, so this step is computed.
+                self._cache.clear()
+                self.shape_changes += 1
+                change = float("inf")
+            else:
+                change = relative_change(x, self._prev_input) if self._policy.enabled else 0.0
         if not torch.isfinite(torch.tensor(change)):
             change = 1e9  # a non-finite change forces a recompute through the threshold
         decision = self._policy.decide(step, change)
         self._step = step
-        self._reusing = bool(decision.reuse) and bool(self._cache)
-        if decision.reuse and not self._cache:
-            self._missing_cache += 1
-        self._decisions.append((step, self._reusing, _core.reuse_reason_name(decision.reason)))
+        reason = decision.reason
+        self._reusing = bool(decision.reuse)
+        if self._reusing and not self._cache:
+            # Nothing cached fits this step: tell the policy, so that its cap and accumulated
+            # prediction follow what actually ran.
+            self._policy.computed_instead()
+            self._reusing = False
+            reason = _core.ReuseReason.NO_CACHED_OUTPUT
+        self._decisions.append((step, self._reusing, _core.reuse_reason_name(reason)))
         self._prev_input = x.detach().clone() if self._policy.enabled else None
         self._primary = None
         return self._reusing
@@ -180,6 +187,8 @@ class StepReuse:
         if self._primary is None:
             self._primary = key
         previous = self._cache.get(key)
+        if previous is not None and previous.x.shape != x.shape:
+            previous = None  # a differently batched call: no rate to measure against it
         if key == self._primary and previous is not None and self._rate_recorded_step != self._step:
             in_change = relative_change(x, previous.x)
             out_change = relative_change(output, previous.out)
@@ -213,8 +222,6 @@ class StepReuse:
         by_reason: dict[str, int] = {}
         for _, _, reason in self._decisions:
             by_reason[reason] = by_reason.get(reason, 0) + 1
-        if self._missing_cache:
-            by_reason["no_cached_output"] = self._missing_cache
         return ReuseSummary(
             modality=self.modality,
             mode=self.mode,

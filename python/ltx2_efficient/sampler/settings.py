@@ -241,7 +241,9 @@ class EfficientSettings:
         else:
             parts.append("no step reuse")
         if self.precision != "auto":
-            parts.append(f"precision {self.precision}")
+            # The precision policy is the windowed kernels'; dense attention runs as the host runs it.
+            unused = "" if self.window_enabled else " (unused: it applies to windowed attention only)"
+            parts.append(f"precision {self.precision}{unused}")
         if self.activation_budget_mb:
             parts.append(f"activation budget {self.activation_budget_mb} MB")
         if self.thermal_guard:

@@ -17,42 +17,87 @@ from __future__ import annotations
 import torch
 
 
+class ContextStore:
+    """The distinct recent contexts, one copy each, shared by every projection of a model.
+
+    A 48-block model has 96 cached projections (keys and values); storing the context once here
+    instead of once per projection keeps the cache's memory at a few contexts (one per guidance
+    branch) instead of ~100 copies.
+    """
+
+    def __init__(self, capacity: int = 4) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
+        self.capacity = capacity
+        self._contexts: list[torch.Tensor] = []
+
+    def canonical(self, x: torch.Tensor) -> torch.Tensor:
+        """The stored tensor equal to ``x`` (exactly), storing a copy of ``x`` when new."""
+        for i, seen in enumerate(self._contexts):
+            if (
+                seen.shape == x.shape
+                and seen.dtype == x.dtype
+                and seen.device == x.device
+                and torch.equal(seen, x)
+            ):
+                if i:
+                    self._contexts.insert(0, self._contexts.pop(i))
+                return seen
+        copy = x.detach().clone()
+        self._contexts.insert(0, copy)
+        del self._contexts[self.capacity :]
+        return copy
+
+    def clear(self) -> None:
+        self._contexts.clear()
+
+    def holds(self, stored: torch.Tensor) -> bool:
+        """Whether ``stored`` (a tensor this store returned) is still one of its contexts."""
+        return any(seen is stored for seen in self._contexts)
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self._contexts)
+
+
 class CachedProjection(torch.nn.Module):
     """``inner(x)``, answered from a small exact-match cache of recent inputs.
 
     Only without autograd (inference). A cached output is shared between calls: callers must not
-    modify it in place (ltx-core's attention does not).
+    modify it in place (ltx-core's attention does not). Projections of one model should share one
+    :class:`ContextStore` (``store=``) so that each distinct context is stored once.
     """
 
-    def __init__(self, inner: torch.nn.Module, capacity: int = 4) -> None:
+    def __init__(self, inner: torch.nn.Module, capacity: int = 4, store: ContextStore | None = None) -> None:
         super().__init__()
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"capacity must be an integer >= 1, got {capacity!r}")
         self.inner = inner
         self.capacity = capacity
+        self.store = store if store is not None else ContextStore(capacity)
         self.hits = 0
         self.misses = 0
-        self._entries: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._entries: list[tuple[torch.Tensor, torch.Tensor]] = []  # (stored context, output)
 
     def clear(self) -> None:
         self._entries.clear()
+        self.store.clear()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.is_grad_enabled():
-            for i, (seen, out) in enumerate(self._entries):
-                if (
-                    seen.shape == x.shape
-                    and seen.dtype == x.dtype
-                    and seen.device == x.device
-                    and torch.equal(seen, x)
-                ):
-                    self.hits += 1
-                    if i:
-                        self._entries.insert(0, self._entries.pop(i))
-                    return out
+        if torch.is_grad_enabled():
+            self.misses += 1
+            return self.inner(x)
+        key = self.store.canonical(x)
+        # Outputs of contexts the store has dropped can never hit again: free them.
+        self._entries = [entry for entry in self._entries if self.store.holds(entry[0])]
+        for i, (seen, out) in enumerate(self._entries):
+            if seen is key:
+                self.hits += 1
+                if i:
+                    self._entries.insert(0, self._entries.pop(i))
+                return out
         out = self.inner(x)
         self.misses += 1
-        if not torch.is_grad_enabled():
-            self._entries.insert(0, (x.detach().clone(), out))
-            del self._entries[self.capacity :]
+        self._entries.insert(0, (key, out))
+        del self._entries[self.capacity :]
         return out

@@ -3,9 +3,12 @@
 Used on any device when the C++ kernels cannot serve a call (no CUDA build, an unsupported head
 dim or dtype on the GPU) or when forced (``LTX2EFF_ATTENTION_BACKEND=torch``). Query frames whose
 key sets are identical (NATTEN-style shifted windows make the first and last K + 1 frames share
-one) run as one call. Keys are taken as in-place views where the key frames are contiguous;
-the anchor frame, the global tokens and the pooled far field are concatenated only when a group
-needs them. The far field's ``+ log(count)`` logit bias is an additive float mask.
+one) run as one call. Keys are taken as in-place views where the key frames are contiguous.
+Where they are not (the anchor frame or the global tokens beside a window), a group's keys are
+gathered into a small rolling buffer (:class:`_KeyBuffer`): attention does not depend on the
+order of the keys, so moving from one query frame to the next replaces only the frame that left
+the window instead of copying the whole key set again. The pooled far field is concatenated
+when a group needs it; its ``+ log(count)`` logit bias is an additive float mask.
 
 Plain SDPA returns no log-sum-exp, so when it is asked for (and for the 8-bit far field, which
 needs different query rows for pooled keys) the group runs as explicit float32 math over query
@@ -132,6 +135,62 @@ def _take(x: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
     return torch.cat([x[:, :, a:b] for a, b in spans], dim=2)
 
 
+class _KeyBuffer:
+    """Gathered keys and values of groups whose key frames are not contiguous in the input.
+
+    Layout ``[global tokens | slot 0 | slot 1 | ...]`` with one latent frame per slot; a group's
+    keys are the prefix ``[global | slots 0 .. n-1]``, in whatever order its frames sit in the
+    slots. Consecutive query frames share all but one key frame, so a new group copies only the
+    frames it needs that are not already in the prefix. Copies and attention calls are ordered
+    on one stream, so refilling a slot never races the call that read it.
+    """
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, hw: int, grid_tokens: int, slots: int) -> None:
+        self.k_src, self.v_src, self.hw = k, v, hw
+        self.global_span = (grid_tokens, k.shape[2])
+        self.globals = k.shape[2] - grid_tokens
+        b, heads, _, d = k.shape
+        size = self.globals + slots * hw
+        self.k = torch.empty((b, heads, size, d), dtype=k.dtype, device=k.device)
+        self.v = torch.empty_like(self.k)
+        self.slots: list[int | None] = [None] * slots
+        self.globals_in = False
+        self.copied_frames = 0  # frame copies made (for tests and tuning)
+
+    def _copy(self, dst: tuple[int, int], src: tuple[int, int]) -> None:
+        self.k[:, :, dst[0] : dst[1]].copy_(self.k_src[:, :, src[0] : src[1]])
+        self.v[:, :, dst[0] : dst[1]].copy_(self.v_src[:, :, src[0] : src[1]])
+
+    def keys(self, ks: KeySet) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views of the buffer holding exactly ``ks``'s exact frames (and global tokens if any)."""
+        frames = [f for a, b in ks.exact for f in range(a, b)]
+        n = len(frames)
+        if n > len(self.slots):
+            raise AssertionError(f"key buffer has {len(self.slots)} slots, a group needs {n}")
+        if ks.global_keys and not self.globals_in:
+            self._copy((0, self.globals), self.global_span)
+            self.globals_in = True
+        wanted = set(frames)
+        kept: set[int] = set()
+        refill: list[int] = []  # prefix slots holding nothing useful (or a frame twice)
+        for i in range(n):
+            f = self.slots[i]
+            if f is not None and f in wanted and f not in kept:
+                kept.add(f)
+            else:
+                refill.append(i)
+        base = self.globals
+        for i, f in zip(refill, [f for f in frames if f not in kept], strict=True):
+            start = base + i * self.hw
+            self._copy((start, start + self.hw), (f * self.hw, (f + 1) * self.hw))
+            self.slots[i] = f
+            self.copied_frames += 1
+        # Without global keys the prefix must start at slot 0: use a view past the globals.
+        begin = 0 if ks.global_keys else self.globals
+        end = base + n * self.hw
+        return self.k[:, :, begin:end], self.v[:, :, begin:end]
+
+
 class _Pooled:
     """The far field of one call: pooled K/V of every frame, built on first use."""
 
@@ -205,6 +264,11 @@ def torch_window_attention(
     out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     lse = torch.empty((b, heads, tokens), dtype=torch.float32, device=q.device) if need_lse else None
     pooled = _Pooled(k, v, grid, far_field) if any(s.far for s in sets) else None
+    scattered = [s for s in sets if len(_slices(s, hw, grid_tokens, tokens)) > 1]
+    buffer = None
+    if scattered:
+        slots = max(sum(b - a for a, b in s.exact) for s in scattered)
+        buffer = _KeyBuffer(k, v, hw, grid_tokens, slots)
 
     def attend(rows: tuple[int, int], ks: KeySet) -> None:
         r0, r1 = rows
@@ -214,8 +278,11 @@ def torch_window_attention(
                 lse[:, :, r0:r1] = -math.inf
             return
         spans = _slices(ks, hw, grid_tokens, tokens)
-        k_exact = _take(k, spans) if spans else None
-        v_exact = _take(v, spans) if spans else None
+        if len(spans) > 1 and buffer is not None:
+            k_exact, v_exact = buffer.keys(ks)
+        else:
+            k_exact = _take(k, spans) if spans else None
+            v_exact = _take(v, spans) if spans else None
         k_far = v_far = bias = None
         if ks.far and pooled is not None:
             k_far, v_far, bias = pooled.take(ks.far)

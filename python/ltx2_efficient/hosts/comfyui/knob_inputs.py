@@ -142,7 +142,8 @@ def knob_inputs(names: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
             [PRESET, *PRECISIONS],
             {
                 "default": PRESET,
-                "tooltip": "Precision of the windowed attention kernels (auto = the model's dtype).",
+                "tooltip": "Precision of the windowed attention kernels (auto = the model's dtype); dense attention "
+                "(window off) keeps the host's own precision.",
             },
         ),
         "interpolation": (

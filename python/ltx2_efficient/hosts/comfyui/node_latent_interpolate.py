@@ -110,6 +110,11 @@ class LTX2LatentInterpolate:
                 raise ValueError(
                     "temporal_upsampler and vae must be connected when interpolation is 'upsampler'"
                 )
+        elif temporal_upsampler is not None:
+            raise ValueError(
+                f"temporal_upsampler is connected but interpolation is {interpolation!r}: choose 'upsampler' "
+                "or disconnect it"
+            )
         video, audio = split_av(samples["samples"])
         if not isinstance(video, torch.Tensor) or video.dim() != 5:
             raise ValueError("samples must be a video latent [B, C, F, H, W]")
@@ -140,5 +145,12 @@ class LTX2LatentInterpolate:
             elif isinstance(video_mask, torch.Tensor) and video_mask.dim() == 5 and video_mask.shape[2] == 1:
                 out["noise_mask"] = mask
             else:
-                out.pop("noise_mask", None)
+                shape = (
+                    tuple(video_mask.shape)
+                    if isinstance(video_mask, torch.Tensor)
+                    else type(video_mask).__name__
+                )
+                raise ValueError(
+                    f"noise_mask must cover 1 or {layout.diffused_frames} latent frames [B, 1, F', H, W], got {shape}"
+                )
         return (out,)

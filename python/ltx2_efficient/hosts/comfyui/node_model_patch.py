@@ -66,6 +66,12 @@ class LTX2EfficientModelPatch:
                 "LTX2 Efficient Model Patch: frame stride needs the LTX2 Efficient Video Sampler; patching with stride 1"
             )
 
+        if settings.thermal_guard:
+            _log.info(
+                "LTX2 Efficient Model Patch: the preset asks for the thermal guard; this node does not "
+                "pace (add 'LTX2 Thermal Guard (Model)' after it)"
+            )
+
         def log_run(run: RunState) -> None:
             report = build_report(
                 settings, info, [run], frames=run.grid[0] if run.grid else 0, steps=run.steps

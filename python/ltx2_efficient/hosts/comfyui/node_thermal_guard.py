@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from ltx2_efficient.hosts.comfyui.node_video_sampler import CATEGORY, THERMAL_GUARD_TYPE
-from ltx2_efficient.thermal import MARGIN_RANGE, MODES, ThermalGuard
+from ltx2_efficient.thermal import MARGIN_RANGE, MODES, POWER_PERCENT_RANGE, TEMPERATURE_RANGE, ThermalGuard
 
 _log = logging.getLogger("ltx2_efficient")
 
@@ -61,6 +61,26 @@ def guard_inputs() -> dict[str, Any]:
             },
         ),
     }
+
+
+def validate_guard_inputs(mode: Any = None, target: Any = None, emergency_margin: Any = None) -> bool | str:
+    """ComfyUI's VALIDATE_INPUTS for both nodes: the target's range depends on the mode, which the
+    widget's own min/max cannot say, so a temperature target of 10 C is refused when the prompt is
+    queued rather than when the sampler reaches it. Values not known yet (linked) are skipped."""
+    # Inputs named here skip ComfyUI's own min/max and combo checks, so all of them are checked.
+    if mode is not None and mode not in MODES:
+        return f"mode must be one of {', '.join(MODES)}, got {mode!r}"
+    for name, value in (("target", target), ("emergency_margin", emergency_margin)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{name} must be a number, got {value!r}"
+    if mode is not None and target is not None:
+        low, high = TEMPERATURE_RANGE if mode == "temperature" else POWER_PERCENT_RANGE
+        unit = " C" if mode == "temperature" else " percent of the power limit"
+        if not low <= float(target) <= high:
+            return f"target must be in [{low:g}, {high:g}]{unit} in {mode} mode, got {target:g}"
+    if emergency_margin is not None and not MARGIN_RANGE[0] <= float(emergency_margin) <= MARGIN_RANGE[1]:
+        return f"emergency_margin must be in [{MARGIN_RANGE[0]:g}, {MARGIN_RANGE[1]:g}] C, got {emergency_margin:g}"
+    return True
 
 
 class ThermalWrappers:
@@ -111,6 +131,12 @@ class LTX2ThermalGuard:
     def INPUT_TYPES(cls) -> dict[str, Any]:  # ComfyUI's name
         return {"required": guard_inputs()}
 
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls, mode: Any = None, target: Any = None, emergency_margin: Any = None
+    ) -> bool | str:
+        return validate_guard_inputs(mode, target, emergency_margin)
+
     def build(self, mode: str, target: float, emergency_margin: float) -> tuple[ThermalGuard]:
         guard = ThermalGuard(mode, target, emergency_margin)
         _log.info("LTX2 Thermal Guard: %s", guard.describe())
@@ -141,6 +167,12 @@ class LTX2ThermalGuardModel:
                 **guard_inputs(),
             }
         }
+
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls, mode: Any = None, target: Any = None, emergency_margin: Any = None
+    ) -> bool | str:
+        return validate_guard_inputs(mode, target, emergency_margin)
 
     def patch(self, model: Any, mode: str, target: float, emergency_margin: float) -> tuple[Any]:
         guard = ThermalGuard(mode, target, emergency_margin)

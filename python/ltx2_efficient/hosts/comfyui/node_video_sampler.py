@@ -114,6 +114,11 @@ class LTX2EfficientVideoSampler:
         from ltx2_efficient.hosts.comfyui.temporal_upsampler import make_upsampler
 
         settings = settings_from_inputs(preset, **knobs)
+        if temporal_upsampler is not None and settings.interpolation != "upsampler":
+            raise ValueError(
+                f"temporal_upsampler is connected but interpolation is {settings.interpolation!r}: "
+                "choose 'upsampler' or disconnect it"
+            )
         upsampler = make_upsampler(temporal_upsampler, vae) if settings.interpolation == "upsampler" else None
         result = sample_efficient(
             noise,

@@ -10,10 +10,13 @@ total counts every step of every phase (plus one for the interpolation).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import torch
+
+log = logging.getLogger("ltx2_efficient")
 
 
 def check_cancelled() -> None:
@@ -57,7 +60,10 @@ class RunProgress:
             import latent_preview
 
             return latent_preview.get_previewer(model_patcher.load_device, model_patcher.model.latent_format)
-        except Exception:  # previews are optional; a missing previewer never stops sampling
+        except Exception as error:  # previews are optional; a missing previewer never stops sampling
+            log.warning(
+                "LTX2 Efficient Video Sampler: no step previews (%s: %s)", type(error).__name__, error
+            )
             return None
 
     def callback(self, phase_steps: int) -> Callable[[int, torch.Tensor, torch.Tensor, int], None]:
@@ -72,8 +78,13 @@ class RunProgress:
             if self._previewer is not None:
                 try:
                     preview = self._previewer.decode_latent_to_preview_image("JPEG", x0)
-                except Exception:  # a preview failure must not end the run
-                    preview = None
+                except Exception as error:  # a preview failure must not end the run
+                    log.warning(
+                        "LTX2 Efficient Video Sampler: step previews off for this run (%s: %s)",
+                        type(error).__name__,
+                        error,
+                    )
+                    self._previewer = None
             self.bar.update_absolute(min(offset + step + 1, self.total), self.total, preview)
             pace_thermal(self.thermal_guard)
 

@@ -17,26 +17,15 @@ from typing import Any
 
 import torch
 
-from ltx2_efficient.sampler.text_kv_cache import CachedProjection
-
-
-class _ClassForward(torch.nn.Module):
-    """Runs ``target``'s own class forward (not its patched ``forward`` attribute)."""
-
-    def __init__(self, target: torch.nn.Module) -> None:
-        super().__init__()
-        object.__setattr__(self, "target", target)  # not a submodule: the model keeps owning it
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        target = self.__dict__["target"]
-        return type(target).forward(target, x)
+from ltx2_efficient.sampler.class_forward import ClassForward
+from ltx2_efficient.sampler.text_kv_cache import CachedProjection, ContextStore
 
 
 class CachedForward:
     """The object-patch value: a plain callable (a Module would be registered as a child)."""
 
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.cache = CachedProjection(_ClassForward(module))
+    def __init__(self, module: torch.nn.Module, store: ContextStore | None = None) -> None:
+        self.cache = CachedProjection(ClassForward(module), store=store)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.cache(x)
@@ -53,12 +42,13 @@ def install_text_kv_cache(model_patcher: Any) -> list[CachedForward]:
     if getattr(diffusion_model, "cross_attention_adaln", False):
         return []
     caches: list[CachedForward] = []
+    store = ContextStore()  # each prompt context stored once for all blocks
     for index, block in enumerate(getattr(diffusion_model, "transformer_blocks", [])):
         attention = getattr(block, "attn2", None)
         if attention is None or not hasattr(attention, "to_k") or not hasattr(attention, "to_v"):
             continue
         for name, module in zip(text_kv_patch_names(index), (attention.to_k, attention.to_v), strict=True):
-            cached = CachedForward(module)
+            cached = CachedForward(module, store)
             model_patcher.add_object_patch(name, cached)
             caches.append(cached)
     return caches

@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -210,6 +212,19 @@ def _euler_update(
     return EulerDiffusionStep().step(stream.x, den, sigmas, step)
 
 
+@contextmanager
+def _paced_run(guard: Any, report: RunReport) -> Iterator[None]:
+    """Closes the thermal guard's run when sampling ends (also on cancel) and notes its line."""
+    try:
+        yield
+    finally:
+        if guard is not None:
+            closed = guard.finish()
+            summary = getattr(closed, "summary_line", None)
+            if callable(summary):
+                report.add_note(f"thermal: {summary()}")
+
+
 def efficient_denoise(
     model: torch.nn.Module,
     video_latent: torch.Tensor,
@@ -230,6 +245,7 @@ def efficient_denoise(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     chunk_tokens: int | None = None,
+    thermal_guard: Any = None,
 ) -> DenoiseResult:
     """Denoises ``video_latent`` (and ``audio``) with an ltx-core ``LTXModel`` and ``settings``.
 
@@ -253,6 +269,9 @@ def efficient_denoise(
         upsampler: ``[B, C, F, H, W] -> [B, C, 2F-1, H, W]`` for interpolation "upsampler".
         reuse_mode: "output" (reuse the last velocity) or "transform" (see ``StepReuse``).
         progress: ``progress(done, total, phase)`` after every step.
+        thermal_guard: a :class:`ltx2_efficient.thermal.ThermalGuard` that paces the GPU between
+            steps (its report line becomes a note of the run report); the settings' ``thermal_guard``
+            flag without one is reported as not applied.
         cancel: checked before every step and phase; returning True raises
             :class:`SamplingCancelled` (which carries the report and the latest latent).
         chunk_tokens: force the activation-budget token chunk (tests, tuning).
@@ -449,9 +468,17 @@ def efficient_denoise(
             done += 1
             if progress is not None:
                 progress(done, total_steps, phase)
+            if thermal_guard is not None:
+                thermal_guard.between_steps()
 
     audio_out: torch.Tensor | None = None
-    with torch.no_grad(), apply_efficient(model, settings, chunk_tokens=chunk_tokens) as handle:
+    if settings.thermal_guard and thermal_guard is None:
+        report.add_note("thermal guard asked for but none given: not paced")
+    with (
+        torch.no_grad(),
+        _paced_run(thermal_guard, report),
+        apply_efficient(model, settings, chunk_tokens=chunk_tokens) as handle,
+    ):
         report.blocks = handle.blocks
         handle.attach_stats(report.attention)
 

@@ -19,8 +19,9 @@ from ltx2_efficient.hosts.ltx_core.positions import grid_from_positions
 from ltx2_efficient.hosts.ltx_core.reuse_model import ReusingModel
 from ltx2_efficient.sampler.attention_patch import AttentionStats, WindowedSelfAttention
 from ltx2_efficient.sampler.chunking import ChunkedFeedForward, chunk_tokens_for_budget, model_dims
+from ltx2_efficient.sampler.class_forward import ClassForward
 from ltx2_efficient.sampler.settings import EfficientSettings
-from ltx2_efficient.sampler.text_kv_cache import CachedProjection
+from ltx2_efficient.sampler.text_kv_cache import CachedProjection, ContextStore
 
 
 def _video_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -68,6 +69,7 @@ class EfficientHandle:
     ) -> None:
         self._cache_text_kv = cache_text_kv
         self._kv: list[CachedProjection] = []
+        self._contexts = ContextStore()  # one copy of each prompt context for every block
         self.model: torch.nn.Module = model
         self.patched = model
         self.settings = settings
@@ -77,6 +79,7 @@ class EfficientHandle:
         self._fixed_chunk = chunk_tokens
         self.chunk_tokens: int | None = chunk_tokens
         self._restore: list[tuple[Any, str, Any]] = []
+        self._forward_patched: list[torch.nn.Module] = []
         self._callables: list[WindowedSelfAttention] = []
         self._ff: list[ChunkedFeedForward] = []
         self._hook: torch.utils.hooks.RemovableHandle | None = None
@@ -84,6 +87,13 @@ class EfficientHandle:
         self.removed = False
 
     # ---- setup ----
+
+    def _patch_forward(self, module: torch.nn.Module, replacement: torch.nn.Module) -> None:
+        """Routes ``module``'s calls through ``replacement`` with an instance-level ``forward``
+        (a plain bound method, so nothing is registered: module names, parameters, state-dict
+        keys and LoRA targets stay as they are)."""
+        module.__dict__["forward"] = replacement.__call__
+        self._forward_patched.append(module)
 
     def _install(self) -> None:
         blocks = _video_blocks(self.patched)
@@ -108,9 +118,8 @@ class EfficientHandle:
             attn.attention_function = windowed
             self._callables.append(windowed)
             if budget and hasattr(block, "ff"):
-                wrapper = ChunkedFeedForward(block.ff, self._fixed_chunk or 1 << 30)
-                self._restore.append((block, "ff", block.ff))
-                block.ff = wrapper
+                wrapper = ChunkedFeedForward(ClassForward(block.ff), self._fixed_chunk or 1 << 30)
+                self._patch_forward(block.ff, wrapper)
                 self._ff.append(wrapper)
             if (
                 self._cache_text_kv
@@ -118,10 +127,9 @@ class EfficientHandle:
                 and not getattr(block, "cross_attention_adaln", False)
             ):
                 for name in ("to_k", "to_v"):
-                    inner = getattr(block.attn2, name)
-                    cached = CachedProjection(inner)
-                    self._restore.append((block.attn2, name, inner))
-                    setattr(block.attn2, name, cached)
+                    projection = getattr(block.attn2, name)
+                    cached = CachedProjection(ClassForward(projection), store=self._contexts)
+                    self._patch_forward(projection, cached)
                     self._kv.append(cached)
         self._hook = self.patched.register_forward_pre_hook(self._before_forward, with_kwargs=True)
         if self._fixed_grid is not None:
@@ -199,6 +207,11 @@ class EfficientHandle:
         for owner, name, value in reversed(self._restore):
             setattr(owner, name, value)
         self._restore.clear()
+        for module in self._forward_patched:
+            module.__dict__.pop("forward", None)
+        self._forward_patched.clear()
+        for cached in self._kv:  # release the cached keys/values and contexts
+            cached.clear()
         self.removed = True
 
     def __enter__(self) -> EfficientHandle:
