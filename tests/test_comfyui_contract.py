@@ -37,7 +37,6 @@ from ltx2_efficient.hosts.comfyui.latent_parts import split_av  # noqa: E402
 from ltx2_efficient.hosts.comfyui.ltx_model import inspect_diffusion_model  # noqa: E402
 from ltx2_efficient.hosts.comfyui.model_wrappers import (  # noqa: E402
     DIFFUSION_MODEL,
-    OUTER_SAMPLE,
     diffusion_model_wrapper,
     outer_sample_wrapper,
     step_index,
@@ -482,7 +481,6 @@ def test_outer_sample_wrapper_gives_each_run_fresh_state_and_restores_options():
     assert all(isinstance(r, RunState) and r.steps == 8 for r in seen)
     assert ended == seen
     assert guider.model_options is options and RUN_KEY not in options["transformer_options"]
-    assert OUTER_SAMPLE == "outer_sample" and DIFFUSION_MODEL == "diffusion_model"
 
 
 # ---------------------------------------------------------------- nodes and latents

@@ -395,3 +395,15 @@ def test_latent_interpolate(comfy):
     assert torch.equal(full[:, :, 0], keyframes[:, :, 0])
     assert torch.equal(full[:, :, 2], keyframes[:, :, 1])
     assert torch.allclose(full[:, :, 1], 0.5 * (keyframes[:, :, 0] + keyframes[:, :, 1]), atol=1e-6)
+
+
+def test_our_wrapper_kinds_are_comfyuis(comfy):
+    from comfy.patcher_extension import WrappersMP
+
+    from ltx2_efficient.hosts.comfyui.model_wrappers import DIFFUSION_MODEL, OUTER_SAMPLE, PREDICT_NOISE
+
+    assert (OUTER_SAMPLE, DIFFUSION_MODEL, PREDICT_NOISE) == (
+        WrappersMP.OUTER_SAMPLE,
+        WrappersMP.DIFFUSION_MODEL,
+        WrappersMP.PREDICT_NOISE,
+    )

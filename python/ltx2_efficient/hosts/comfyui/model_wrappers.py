@@ -37,6 +37,7 @@ from ltx2_efficient.sampler.reuse import StepReuse
 
 OUTER_SAMPLE = "outer_sample"  # comfy.patcher_extension.WrappersMP.OUTER_SAMPLE
 DIFFUSION_MODEL = "diffusion_model"  # comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL
+PREDICT_NOISE = "predict_noise"  # comfy.patcher_extension.WrappersMP.PREDICT_NOISE
 
 
 def copy_nested(options: dict[str, Any]) -> dict[str, Any]:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ltx2_efficient.hosts.comfyui.model_wrappers import OUTER_SAMPLE, PREDICT_NOISE
 from ltx2_efficient.hosts.comfyui.node_video_sampler import CATEGORY, THERMAL_GUARD_TYPE
 from ltx2_efficient.thermal import MARGIN_RANGE, MODES, POWER_PERCENT_RANGE, TEMPERATURE_RANGE, ThermalGuard
 
 _log = logging.getLogger("ltx2_efficient")
 
 WRAPPER_KEY = "ltx2eff_thermal"
-OUTER_SAMPLE = "outer_sample"  # comfy.patcher_extension.WrappersMP.OUTER_SAMPLE
-PREDICT_NOISE = "predict_noise"  # comfy.patcher_extension.WrappersMP.PREDICT_NOISE
 
 
 def guard_inputs() -> dict[str, Any]:
