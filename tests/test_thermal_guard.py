@@ -201,3 +201,35 @@ def test_min_wait_gathers_short_waits_into_longer_pauses():
     assert min(taken) >= 0.25 - 1e-9
     assert len(taken) < len(waits) / 5  # several steps run between two pauses
     assert (gpu.energy - e0) / (gpu.now - t0) == pytest.approx(180.0, rel=0.03)  # the target still holds
+
+
+def test_live_state_keeps_one_open_sensor_per_device_and_retries_unavailable_ones(monkeypatch):
+    from types import SimpleNamespace
+
+    import ltx2_efficient.thermal as thermal
+
+    opened: list[object] = []
+
+    def fake_open(device=None):
+        opened.append(device)
+        if device == "cuda:1":
+            return SimpleNamespace(available=False, unavailable_reason="no such GPU")
+        reading = SimpleNamespace(
+            temperature_c=50.0, power_w=100.0, power_limit_w=700.0, utilization=0.5,
+            sm_clock_mhz=1500.0, clock_event_names=[],
+        )  # fmt: skip
+        limits = SimpleNamespace(slowdown_c=89.0, shutdown_c=95.0)
+        return SimpleNamespace(
+            available=True, description=f"GPU {device}", read=lambda: reading, limits=lambda: limits
+        )
+
+    monkeypatch.setattr(thermal, "open_sensor", fake_open)
+    monkeypatch.setattr(thermal, "_live_sensors", {})
+    assert thermal.live_state()["device"] == "GPU None"
+    assert thermal.live_state(0)["device"] == "GPU 0"
+    assert thermal.live_state()["device"] == "GPU None"  # not the last device asked for
+    assert thermal.live_state(0)["temperature_c"] == 50.0
+    assert opened == [None, 0]  # each opened once
+    assert thermal.live_state("cuda:1") == {"available": False, "reason": "no such GPU"}
+    thermal.live_state("cuda:1")
+    assert opened == [None, 0, "cuda:1", "cuda:1"]  # an unavailable sensor is asked again

@@ -366,9 +366,10 @@ def live_state(device: int | str | None = None) -> dict[str, Any]:
     """The GPU's temperature, power and throttling now, for the node panel; or why not."""
     sensor = _live_sensors.get(device)
     if sensor is None:
-        sensor = _live_sensors[device] = open_sensor(device)
-    if not sensor.available:
-        return {"available": False, "reason": sensor.unavailable_reason}
+        sensor = open_sensor(device)
+        if not sensor.available:  # not kept: a driver loaded later is found on the next call
+            return {"available": False, "reason": sensor.unavailable_reason}
+        _live_sensors[device] = sensor
     limits = sensor.limits()
     r = sensor.read()
     return {
