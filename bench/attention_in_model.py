@@ -19,16 +19,27 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import torch
 
 HEADS = 32
 HEAD_DIM = 128
+
+
+def _kernel_bench() -> ModuleType:
+    """bench/attention.py (the kernel benchmark), for its plan pair fraction."""
+    spec = importlib.util.spec_from_file_location("bench_attention", Path(__file__).with_name("attention.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def timed(fn: Callable[[], object], reps: int) -> float:
@@ -63,7 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         print("no CUDA device: this benchmark runs on the GPU only", file=sys.stderr)
         return 2
 
-    from ltx2_efficient import _core
     from ltx2_efficient.sampler.attention_patch import WindowedSelfAttention, sdpa_attention
     from ltx2_efficient.sampler.settings import EfficientSettings
     from ltx2_efficient.torch_glue import attention as glue
@@ -78,10 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     heads_view = [t.view(b, tokens, HEADS, HEAD_DIM).transpose(1, 2) for t in (q, k, v)]
     contiguous = [t.contiguous() for t in heads_view]
     sdpa = torch.nn.functional.scaled_dot_product_attention
-
-    def fraction(anchor: bool) -> float:
-        plan = _core.WindowPlan(_core.LatentShape(*grid), 0, _core.WindowSpec(args.window, anchor, 0))
-        return float(plan.pairs().total_fraction)
 
     rows: list[dict[str, object]] = []
     dense_ms = timed(lambda: sdpa(*contiguous), args.reps)
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     add("dense SDPA adapter [B,T,h*D]", timed(lambda: sdpa_attention(q, k, v, HEADS), args.reps), 1.0)
     for backend in ("cuda", "torch", "auto"):
         for anchor in (False, True):
-            f = fraction(anchor)
+            f = _kernel_bench().pair_fraction(grid, args.window, anchor)
             tag = f"K={args.window}{' +anchor' if anchor else ''}"
 
             def ours(tensors: list[torch.Tensor], anchor: bool = anchor, backend: str = backend) -> object:

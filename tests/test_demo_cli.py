@@ -78,3 +78,23 @@ def test_pareto_front_keeps_only_undominated_rows():
         {"speed": 4.0, "quality": 20.0},  # a tie stays on the front
     ]
     assert pareto_front(rows, ("speed", "quality")) == [0, 1, 3, 5]
+
+
+def test_eval_grid_option_names_the_grid_and_refuses_contradictions(tmp_path):
+    from ltx2_efficient import _core
+    from ltx2_efficient.eval.grid import GRIDS
+
+    done = _verb("eval", "--grid", "huge", "--out", str(tmp_path))
+    assert done.returncode == 2 and "argument --grid: invalid choice: 'huge'" in done.stderr
+    done = _verb("eval", "--quick", "--grid", "reuse", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "ltx2eff eval: --quick and --grid reuse contradict each other: give one" in done.stderr
+    # The reuse sweep holds the balanced and fast presets' own reuse values among its points.
+    swept = {
+        (p.overrides["reuse_start"], p.overrides["max_consecutive_reuse"], p.overrides["reuse_threshold"])
+        for p in GRIDS["reuse"]()
+        if p.preset == "off"
+    }
+    for name in ("balanced", "fast"):
+        knobs = _core.resolve_preset(name)
+        assert (knobs.reuse_start, knobs.max_consecutive_reuse, knobs.reuse_threshold) in swept

@@ -624,3 +624,45 @@ def test_patching_keeps_module_names_and_state_dict_keys_and_removes_cleanly(av_
     block = av_model.transformer_blocks[0]
     assert "forward" not in block.ff.__dict__ and "forward" not in block.attn2.to_k.__dict__
     assert [name for name, _ in av_model.named_modules()] == names
+
+
+def test_thermal_guard_paces_every_step_and_its_line_joins_the_report(video_model):
+    from ltx2_efficient import _core
+    from ltx2_efficient.thermal import ThermalGuard
+
+    gpu = _core.SimulatedGpu()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        gpu.advance(seconds, 0.0)
+
+    def busy_step(done, total, phase):  # each step keeps the simulated GPU busy for 0.2 s
+        gpu.work(0.2)
+
+    guard = ThermalGuard("power", 30.0, sensor=gpu, clock=lambda: gpu.now, sleep=sleep, sync=lambda: None)
+    paced = []
+    original = guard.between_steps
+
+    def counting():
+        paced.append(1)
+        return original()
+
+    guard.between_steps = counting  # type: ignore[method-assign]
+    latent, ctx, _ = inputs(frames=7)
+    settings = EfficientSettings.from_preset("laptop")
+    out = efficient_denoise(
+        video_model, latent, SIGMAS, ctx, settings, FPS, progress=busy_step, thermal_guard=guard
+    )
+    assert len(paced) == len(SIGMAS) - 1  # once after every step
+    assert sleeps  # 30% of the simulated card's limit needs waiting
+    assert guard.last_report is not None and guard.last_report.available
+    notes = [n for n in out.report.notes if n.startswith("thermal: ")]
+    assert notes == [f"thermal: {guard.last_report.summary_line()}"]
+    # The preset's flag without a guard is reported, not silently dropped.
+    plain = efficient_denoise(video_model, latent, SIGMAS, ctx, settings, FPS)
+    assert "thermal guard asked for but none given: not paced" in plain.report.notes
+    with pytest.raises(
+        ValueError, match="thermal_guard must be an ltx2_efficient.thermal.ThermalGuard or None"
+    ):
+        efficient_denoise(video_model, latent, SIGMAS, ctx, settings, FPS, thermal_guard=object())

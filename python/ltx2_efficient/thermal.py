@@ -51,6 +51,13 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
+def target_range(mode: str) -> tuple[tuple[float, float], str]:
+    """The allowed target of a guard mode and its unit: degrees C, or percent of the power limit."""
+    if mode == "temperature":
+        return TEMPERATURE_RANGE, " C"
+    return POWER_PERCENT_RANGE, " percent of the power limit"
+
+
 def _check_range(name: str, value: float, bounds: tuple[float, float], unit: str = "") -> float:
     lo, hi = bounds
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= float(value) <= hi:
@@ -262,8 +269,7 @@ class ThermalGuard:
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        bounds = TEMPERATURE_RANGE if mode == "temperature" else POWER_PERCENT_RANGE
-        unit = " C" if mode == "temperature" else " percent of the power limit"
+        bounds, unit = target_range(mode)
         self.mode = mode
         self.target = _check_range("target", target, bounds, unit)
         self.emergency_margin_c = _check_range("emergency_margin_c", emergency_margin_c, MARGIN_RANGE, " C")

@@ -43,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)"
     )
-    parser.add_argument("--quick", action="store_true", help="a few grid points only")
+    parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
+    parser.add_argument(
+        "--grid",
+        choices=("full", "quick", "reuse"),
+        default=None,
+        help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, thresholds)",
+    )
     parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
     parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
     return parser
@@ -73,10 +79,13 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
 
 def _run(args: argparse.Namespace) -> int:
     from ltx2_efficient.demo.model import load_demo_model
-    from ltx2_efficient.eval.grid import full_grid, quick_grid
+    from ltx2_efficient.eval.grid import GRIDS
 
     requests = requests_for(args.seeds, args.steps, args.guidance)
-    points = quick_grid() if args.quick else full_grid()
+    if args.quick and args.grid not in (None, "quick"):
+        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
+    grid = "quick" if args.quick else (args.grid or "full")
+    points = GRIDS[grid]()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_demo_model(device="cpu")
@@ -87,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         "requests": [{"prompt": r.prompt.text(), "seed": r.seed} for r in requests],
         "steps": args.steps,
         "guidance": args.guidance,
-        "grid": "quick" if args.quick else "full",
+        "grid": grid,
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,

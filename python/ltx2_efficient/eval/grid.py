@@ -121,9 +121,29 @@ def _reuse_caps() -> list[GridPoint]:
     return points
 
 
+def reuse_sweep_grid() -> list[GridPoint]:
+    """Stride 1, dense attention: where step reuse starts, how many in a row and at what
+    threshold (the finer sweep the balanced and fast presets were chosen from)."""
+    points = []
+    for start, cap, threshold in (
+        (0.5, 1, 0.1), (0.4, 1, 0.1), (0.35, 1, 0.1), (0.3, 1, 0.1), (0.25, 1, 0.05), (0.25, 1, 0.1),
+        (0.25, 1, 0.2), (0.2, 1, 0.05), (0.2, 1, 0.1), (0.15, 1, 0.1), (0.4, 2, 0.1), (0.3, 2, 0.1),
+        (0.2, 2, 0.1), (0.3, 3, 0.3), (0.3, 4, 0.3), (0.25, 3, 0.3), (0.2, 3, 0.2), (0.2, 3, 0.3),
+        (0.2, 4, 0.3), (0.15, 3, 0.3),
+    ):  # fmt: skip
+        overrides = {"reuse_start": start, "max_consecutive_reuse": cap, "reuse_threshold": threshold}
+        points.append(GridPoint(f"s1 dense reuse{threshold:g} from{start:.0%} x{cap}", overrides))
+    points += [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
+    return points
+
+
 def quick_grid() -> list[GridPoint]:
     """A handful of points across the families (seconds, for smoke runs and CI)."""
     points = _stride_one((-1, 2), (4,), (0.0, 0.1))
     points += _keyframes((2,), ("motion",), ((3, 0.35),))
     points += [GridPoint(f"preset {name}", preset=name) for name in ("balanced", "fast")]
     return points
+
+
+GRIDS = {"full": full_grid, "quick": quick_grid, "reuse": reuse_sweep_grid}
+"""The grids ``ltx2eff eval --grid`` runs, by name."""

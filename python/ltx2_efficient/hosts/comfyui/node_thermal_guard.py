@@ -19,7 +19,7 @@ from typing import Any
 
 from ltx2_efficient.hosts.comfyui.model_wrappers import OUTER_SAMPLE, PREDICT_NOISE
 from ltx2_efficient.hosts.comfyui.node_video_sampler import CATEGORY, THERMAL_GUARD_TYPE
-from ltx2_efficient.thermal import MARGIN_RANGE, MODES, POWER_PERCENT_RANGE, TEMPERATURE_RANGE, ThermalGuard
+from ltx2_efficient.thermal import MARGIN_RANGE, MODES, ThermalGuard, target_range
 
 _log = logging.getLogger("ltx2_efficient")
 
@@ -73,8 +73,7 @@ def validate_guard_inputs(mode: Any = None, target: Any = None, emergency_margin
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             return f"{name} must be a number, got {value!r}"
     if mode is not None and target is not None:
-        low, high = TEMPERATURE_RANGE if mode == "temperature" else POWER_PERCENT_RANGE
-        unit = " C" if mode == "temperature" else " percent of the power limit"
+        (low, high), unit = target_range(mode)
         if not low <= float(target) <= high:
             return f"target must be in [{low:g}, {high:g}]{unit} in {mode} mode, got {target:g}"
     if emergency_margin is not None and not MARGIN_RANGE[0] <= float(emergency_margin) <= MARGIN_RANGE[1]:

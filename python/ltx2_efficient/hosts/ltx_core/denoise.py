@@ -218,11 +218,9 @@ def _paced_run(guard: Any, report: RunReport) -> Iterator[None]:
     try:
         yield
     finally:
-        if guard is not None:
-            closed = guard.finish()
-            summary = getattr(closed, "summary_line", None)
-            if callable(summary):
-                report.add_note(f"thermal: {summary()}")
+        closed = guard.finish() if guard is not None else None
+        if closed is not None:
+            report.add_note(f"thermal: {closed.summary_line()}")
 
 
 def efficient_denoise(
@@ -290,6 +288,13 @@ def efficient_denoise(
         raise ValueError("audio.negative_context is required when cfg_scale != 1")
     if settings.keyframes_enabled and settings.interpolation == "upsampler" and upsampler is None:
         raise ValueError("upsampler must be given when interpolation is 'upsampler'")
+    if thermal_guard is not None and not (
+        callable(getattr(thermal_guard, "between_steps", None))
+        and callable(getattr(thermal_guard, "finish", None))
+    ):
+        raise ValueError(
+            f"thermal_guard must be an ltx2_efficient.thermal.ThermalGuard or None, got {type(thermal_guard).__name__}"
+        )
     model_type = getattr(model, "model_type", None)
     if audio is not None and model_type is not None and not model_type.is_audio_enabled():
         raise ValueError("audio was given but the model has no audio stream")
