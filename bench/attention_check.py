@@ -273,9 +273,10 @@ def run_attention(
 
 
 def run_glue(
-    case: Case, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+    case: Case, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, backend: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """The public entry point ltx2_efficient.window_attention, forced onto the CUDA backend."""
+    """The public entry point ltx2_efficient.window_attention, forced onto the CUDA backend (or
+    onto ``backend``)."""
     import ltx2_efficient
     from ltx2_efficient.torch_glue import attention as glue
 
@@ -291,15 +292,26 @@ def run_glue(
         far_field=case.far_field,
         return_lse=case.return_lse,
         precision="fp8-far-field" if case.far_8bit else "auto",
-        backend="cuda" if q.is_cuda else "cpu",
+        backend=backend or ("cuda" if q.is_cuda else "cpu"),
     )
     _sync(q.device)
     out, lse = result if case.return_lse else (result, None)
     return out, lse, glue.last_backend()
 
 
+def run_batched(
+    case: Case, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """The frame-batched SDPA path (batched calls over overlapping in-place K/V views)."""
+    return run_glue(case, q, k, v, backend="batched")
+
+
 def check_case(
-    case: Case, device: torch.device, seed: int | None = None, runner: Callable[..., Any] = run_attention
+    case: Case,
+    device: torch.device,
+    seed: int | None = None,
+    runner: Callable[..., Any] = run_attention,
+    expect: str | None = None,
 ) -> Outcome:
     seed = secrets.randbits(31) if seed is None else seed
     q, k, v = random_inputs(case, seed, device)
@@ -319,10 +331,19 @@ def check_case(
         lse_bound = LSE_BOUND_POOLED[case.dtype] if far else LSE_BOUND_EXACT
     err = relative_error(out, ref_out)
     lerr = lse_error(lse, ref_lse) if lse is not None else None
-    ok = backend == device_kind(q) and err <= out_bound and (lerr is None or lerr <= lse_bound)
-    note = "" if backend == device_kind(q) else f"ran on backend {backend!r}, not {device_kind(q)}"
+    expected = expect or device_kind(q)
+    ok = backend == expected and err <= out_bound and (lerr is None or lerr <= lse_bound)
+    note = "" if backend == expected else f"ran on backend {backend!r}, not {expected}"
     return Outcome(
-        case.describe(), seed, err, lerr, out_bound, lse_bound if lse is not None else None, backend, ok, note
+        f"{case.describe()}{'' if expect is None else f' [{expect}]'}",
+        seed,
+        err,
+        lerr,
+        out_bound,
+        lse_bound if lse is not None else None,
+        backend,
+        ok,
+        note,
     )
 
 
@@ -456,6 +477,14 @@ def glue_cases(quick: bool) -> list[Case]:
     return cases[:1] if quick else cases
 
 
+def batched_cases(quick: bool) -> list[Case]:
+    """The matrix's cases the frame-batched path computes (no far field, all keys)."""
+    return [c for c in correctness_matrix(quick) if c.far_field == 0 and not c.far_8bit] + [
+        Case((16, 22, 40), 1, True, 0, 0, 128, torch.bfloat16, token_major=True, return_lse=False),
+        Case((13, 16, 28), 2, True, 0, 5, 64, torch.float16, batch=2, heads=3, token_major=True),
+    ]
+
+
 def dense_cases(quick: bool) -> list[Case]:
     cases = []
     for dtype in (torch.float16, torch.bfloat16):
@@ -496,6 +525,8 @@ def run_all(quick: bool, device: torch.device, log: Callable[[str], None]) -> li
         record(check_case(case, device))
     for case in glue_cases(quick):
         record(check_case(case, device, runner=run_glue))
+    for case in batched_cases(quick):
+        record(check_case(case, device, runner=run_batched, expect="batched"))
     for case in dense_cases(quick):
         record(check_dense_equivalence(case, device))
     for case in eight_bit_cases(quick):

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add("dense SDPA [B,h,T,D] contiguous", dense_ms, 1.0)
     add("dense SDPA adapter [B,T,h*D]", timed(lambda: sdpa_attention(q, k, v, HEADS), args.reps), 1.0)
-    for backend in ("cuda", "torch", "auto"):
+    for backend in ("cuda", "batched", "torch", "auto"):
         for anchor in (False, True):
             f = _kernel_bench().pair_fraction(grid, args.window, anchor)
             tag = f"K={args.window}{' +anchor' if anchor else ''}"

@@ -16,12 +16,17 @@ Backends (``last_backend()`` says which ran; each fallback is logged once per re
 - ``"cuda"``: the C++ CUDA kernel, for CUDA tensors when the build has CUDA kernels and the
   kernel supports the case (head dim, dtype, device);
 - ``"cpu"``: the C++ CPU kernel, for CPU tensors;
+- ``"batched"``: frame-batched SDPA (see ``attention_batched``): the window plan as two batched
+  calls of the platform's fused attention over overlapping in-place K/V views, plus LSE-merged
+  partials for the anchor frame and global tokens; any device, no far field or key subsets;
 - ``"torch"``: chunked PyTorch SDPA with identical semantics (see ``attention_fallback``), on any
-  device, used when the C++ path cannot serve a CUDA call, or when it is measured faster for the
-  call's shape on this GPU (``cuda_autotune``: the first call of a shape times both paths).
-``LTX2EFF_ATTENTION_BACKEND=auto|cpu|cuda|torch`` (or the ``backend`` argument, which wins)
-forces one: "cpu" and "cuda" raise when they cannot run the call instead of falling back;
-"torch" runs the torch path on any device (tests use it to check the fallback on the CPU).
+  device, one call per group of query frames.
+On a GPU, "auto" times every path that can serve the call on its first call of a shape and keeps
+the fastest (``cuda_autotune``); without autotuning it runs the kernel, else the torch path.
+``LTX2EFF_ATTENTION_BACKEND=auto|cpu|cuda|torch|batched`` (or the ``backend`` argument, which
+wins) forces one: "cpu", "cuda" and "batched" raise when they cannot run the call instead of
+falling back; "torch" runs the torch path on any device (tests use it to check the fallback on
+the CPU).
 
 Precision policy (``precision``), applied before any backend runs; the output always has the
 input dtype and the LSE is always float32:
@@ -38,16 +43,18 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable
 
 import torch
 
 from ltx2_efficient import _core
-from ltx2_efficient.torch_glue import cuda_autotune
+from ltx2_efficient.torch_glue import attention_batched, cuda_autotune
+from ltx2_efficient.torch_glue.attention_batched import frame_batched_attention
 from ltx2_efficient.torch_glue.attention_fallback import torch_window_attention
 
 log = logging.getLogger(__name__)
 
-BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "torch")
+BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "torch", "batched")
 PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32", "fp8-far-field")
 SUBSETS: tuple[str, ...] = ("all", "own_frame", "other_frames")
 BACKEND_ENV = "LTX2EFF_ATTENTION_BACKEND"
@@ -67,7 +74,8 @@ _logged_fallbacks: set[str] = set()
 
 
 def last_backend() -> str:
-    """The backend of the most recent call: "cuda", "cpu" or "torch" ("none" before any call)."""
+    """The backend of the most recent call: "cuda", "cpu", "batched" or "torch" ("none" before any
+    call)."""
     return _last_backend
 
 
@@ -185,34 +193,61 @@ def _run(
             far_8bit=far_8bit,
         )
 
+    def run_batched() -> tuple[torch.Tensor, torch.Tensor | None]:
+        return frame_batched_attention(
+            q,
+            k,
+            v,
+            grid=grid,
+            window=window,
+            global_tokens=global_tokens,
+            anchor_frame=anchor_frame,
+            need_lse=need_lse,
+        )
+
+    not_batched = attention_batched.supports(
+        window=window, far_field=far_field, subset=subset, far_8bit=far_8bit
+    )
+    if mode == "batched":
+        if not_batched is not None:
+            raise ValueError(f"backend 'batched' cannot run this call: {not_batched}")
+        out, lse = run_batched()
+        return out, lse, "batched"
+    candidates: dict[str, Callable[[], tuple[torch.Tensor, torch.Tensor | None]]] = {}
     if use_core:
-        if mode == "auto" and q.is_cuda and cuda_autotune.enabled() and not cuda_autotune.capturing():
-            # Both paths compute the same function; take the faster one for this shape.
-            key = (
-                q.device,
-                q.dtype,
-                tuple(q.shape),
-                tuple(k.shape),
-                grid,
-                window,
-                global_tokens,
-                anchor_frame,
-                far_field,
-                far_8bit,
-                subset,
-                need_lse,
+        candidates["cuda"] = run_core
+    if not_batched is None:
+        candidates["batched"] = run_batched
+    candidates["torch"] = run_torch
+    tune = mode == "auto" and q.is_cuda and len(candidates) > 1
+    if tune and cuda_autotune.enabled() and not cuda_autotune.capturing():
+        # Every candidate computes the same function; take the fastest for this shape.
+        key = (
+            q.device,
+            q.dtype,
+            tuple(q.shape),
+            tuple(k.shape),
+            grid,
+            window,
+            global_tokens,
+            anchor_frame,
+            far_field,
+            far_8bit,
+            subset,
+            need_lse,
+        )
+        choice = cuda_autotune.cached_choice(key)
+        if choice is None:
+            describe = (
+                f"{grid[0]}x{grid[1]}x{grid[2]}+{global_tokens} K={window} "
+                f"p={far_field} {tuple(q.shape)} {q.dtype}"
             )
-            choice = cuda_autotune.cached_choice(key)
-            if choice is None:
-                describe = (
-                    f"{grid[0]}x{grid[1]}x{grid[2]}+{global_tokens} K={window} "
-                    f"p={far_field} {tuple(q.shape)} {q.dtype}"
-                )
-                choice, (out, lse) = cuda_autotune.pick(key, {"cuda": run_core, "torch": run_torch}, describe)
-                return out, lse, choice
-            if choice == "torch":
-                out, lse = run_torch()
-                return out, lse, "torch"
+            choice, (out, lse) = cuda_autotune.pick(key, candidates, describe)
+            return out, lse, choice
+        if choice in ("batched", "torch"):
+            out, lse = candidates[choice]()
+            return out, lse, choice
+    if use_core:
         try:
             out, lse = run_core()
             return out, lse, "cuda" if q.is_cuda else "cpu"
