@@ -122,3 +122,25 @@ def test_attention_with_lse_returns_the_log_sum_exp():
     assert float((lse.double() - torch.logsumexp(logits, -1)).abs().max()) <= 1e-5
     want = torch.softmax(logits, -1) @ v.double()
     assert float((out.double() - want).abs().max()) <= 1e-5
+
+
+def test_attention_with_lse_skips_ops_that_refuse_and_says_when_none_serves(monkeypatch):
+    calls: list[str] = []
+
+    def refuses(q, k, v, scale):
+        calls.append("refuses")
+        raise RuntimeError("not for these inputs")
+
+    def works(q, k, v, scale):
+        calls.append("works")
+        return torch.zeros_like(q), torch.zeros(q.shape[:3])
+
+    monkeypatch.setattr(batched, "_failed_ops", set())
+    monkeypatch.setattr(batched, "_lse_ops", lambda device_type: [("a", refuses), ("b", works)])
+    q = torch.randn(1, 2, 5, 8)
+    batched.attention_with_lse(q, q, q, 1.0)
+    batched.attention_with_lse(q, q, q, 1.0)
+    assert calls == ["refuses", "works", "works"]  # a refusal is remembered for the dtype and head dim
+    monkeypatch.setattr(batched, "_lse_ops", lambda device_type: [("c", refuses)])
+    with pytest.raises(RuntimeError, match="no fused attention op with log-sum-exp"):
+        batched.attention_with_lse(q, q, q, 1.0)

@@ -105,7 +105,8 @@ def _view(x: torch.Tensor, b: int, count: int, first: int, step: int, length: in
     )
 
 
-_failed_ops: set[tuple[str, str, torch.dtype]] = set()
+# Ops that refused a (device type, dtype, head dim): not tried again for it.
+_failed_ops: set[tuple[str, str, torch.dtype, int]] = set()
 
 
 def _lse_ops(device_type: str) -> list[tuple[str, SdpaFn]]:
@@ -150,7 +151,7 @@ def attention_with_lse(
     rows = q.shape[2]
     error: Exception | None = None
     for name, op in _lse_ops(q.device.type):
-        key = (name, q.device.type, q.dtype)
+        key = (name, q.device.type, q.dtype, q.shape[-1])
         if key in _failed_ops:
             continue
         try:
