@@ -67,6 +67,7 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
     "stride": {"frame_stride": 2, "refine_steps": 3, "refine_strength": 0.35, "interpolation": "motion"},
     "window": {"window": 2, "anchor_frame": True},
     "window-k1": {"window": 1, "anchor_frame": True},
+    "window-k1-noanchor": {"window": 1},
     "far-field": {"window": 1, "anchor_frame": True, "far_field": 4},
     "reuse": {"reuse_start": 0.2, "reuse_threshold": 0.1, "max_consecutive_reuse": 2},
     "s2-k2-reuse": {

@@ -29,8 +29,7 @@ relative_error, window_frames = _ref.relative_error, _ref.window_frames
     ("frames", "window"), [(13, 1), (16, 2), (5, 1), (4, 1), (3, 1), (9, 0), (6, 5), (1, 2), (8, -1)]
 )
 def test_batches_cover_every_query_frame_once_with_its_window(frames, window):
-    near = batched.near_ranges((frames, 2, 3), window)
-    batches = batched.frame_batches(near)
+    batches = batched.frame_batches((frames, 2, 3), window)
     seen: list[int] = []
     for fb in batches:
         for i in range(fb.count):
@@ -44,7 +43,7 @@ def test_batches_cover_every_query_frame_once_with_its_window(frames, window):
 
 
 def test_interior_frames_are_one_batch_of_overlapping_windows():
-    batches = batched.frame_batches(batched.near_ranges((13, 16, 28), 1))
+    batches = batched.frame_batches((13, 16, 28), 1)
     assert {(fb.count, fb.q_frames, fb.k_frames, fb.q_step, fb.k_step) for fb in batches} == {
         (9, 1, 3, 1, 1),  # frames 2..10, keys f-1..f+1: windows one frame apart
         (2, 2, 3, 11, 10),  # frames 0-1 (keys 0-2) and 11-12 (keys 10-12)

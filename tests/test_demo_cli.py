@@ -98,3 +98,16 @@ def test_eval_grid_option_names_the_grid_and_refuses_contradictions(tmp_path):
     for name in ("balanced", "fast"):
         knobs = _core.resolve_preset(name)
         assert (knobs.reuse_start, knobs.max_consecutive_reuse, knobs.reuse_threshold) in swept
+
+
+def test_eval_window_grid_pairs_every_window_with_and_without_the_anchor():
+    from ltx2_efficient.eval.grid import GRIDS
+
+    points = GRIDS["window"]()
+    settings = {
+        (p.overrides["window"], p.overrides["anchor_frame"], p.overrides["far_field"]) for p in points
+    }
+    assert len(settings) == len(points) == 12
+    for window in (1, 2, 4):
+        assert {(window, True, 0), (window, False, 0), (window, True, 4), (window, False, 4)} <= settings
+    assert all(p.preset == "off" and "reuse_threshold" not in p.overrides for p in points)

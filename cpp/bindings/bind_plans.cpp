@@ -2,6 +2,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
+#include "ltx2eff/frame_batches.hpp"
 #include "ltx2eff/keyframe_plan.hpp"
 #include "ltx2eff/window_plan.hpp"
 
@@ -78,6 +79,19 @@ void bind_plans(nb::module_& m) {
       .def("pairs", &WindowPlan::pairs);
 
   m.def("window_range", &window_range, "frame"_a, "frames"_a, "window"_a);
+
+  nb::class_<FrameBatch>(m, "FrameBatch",
+                         "count windows; window i: q_frames query frames from q_first + i*q_step, "
+                         "k_frames key frames from k_first + i*k_step")
+      .def_ro("count", &FrameBatch::count)
+      .def_ro("q_first", &FrameBatch::q_first)
+      .def_ro("q_step", &FrameBatch::q_step)
+      .def_ro("q_frames", &FrameBatch::q_frames)
+      .def_ro("k_first", &FrameBatch::k_first)
+      .def_ro("k_step", &FrameBatch::k_step)
+      .def_ro("k_frames", &FrameBatch::k_frames);
+  m.def("frame_batches", &frame_batches, "plan"_a,
+        "The plan's query frames as batches whose key spans advance evenly (near ranges only).");
 }
 
 }  // namespace ltx2eff::py

@@ -46,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse"),
+        choices=("full", "quick", "reuse", "window"),
         default=None,
-        help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, thresholds)",
+        help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
+        "thresholds), window (window K with and without the anchor frame and far field)",
     )
     parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
     parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")

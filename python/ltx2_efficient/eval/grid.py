@@ -11,6 +11,9 @@ Families (full grid):
 - reuse aggressiveness at stride 2: threshold (0.15, 0.3) x cap (2, 3); slerp at stride 2;
 - reuse reach at stride 1: window (dense, 6, 4 + far 4, 2 + far 4) x cap (3, 4, 6, 8), reusing from
   15% of the steps at threshold 0.3.
+
+``--grid reuse`` sweeps where step reuse starts, its cap and threshold; ``--grid window`` window
+K (1, 2, 4) with and without the anchor frame and the far field.
 """
 
 from __future__ import annotations
@@ -137,6 +140,19 @@ def reuse_sweep_grid() -> list[GridPoint]:
     return points
 
 
+def window_sweep_grid() -> list[GridPoint]:
+    """Stride 1, no reuse: window K with and without the anchor frame (and with the far field),
+    the fidelity side of the end-to-end window runs (bench/e2e.py "window*" techniques)."""
+    points = []
+    for window in (1, 2, 4):
+        for anchor in (True, False):
+            for far in (0, 4):
+                overrides: dict[str, Any] = {"window": window, "anchor_frame": anchor, "far_field": far}
+                label = f"s1 K{window}{' +anchor' if anchor else ''}{f' +far{far}' if far else ''} noreuse"
+                points.append(GridPoint(label, overrides))
+    return points
+
+
 def quick_grid() -> list[GridPoint]:
     """A handful of points across the families (seconds, for smoke runs and CI)."""
     points = _stride_one((-1, 2), (4,), (0.0, 0.1))
@@ -145,5 +161,5 @@ def quick_grid() -> list[GridPoint]:
     return points
 
 
-GRIDS = {"full": full_grid, "quick": quick_grid, "reuse": reuse_sweep_grid}
+GRIDS = {"full": full_grid, "quick": quick_grid, "reuse": reuse_sweep_grid, "window": window_sweep_grid}
 """The grids ``ltx2eff eval --grid`` runs, by name."""

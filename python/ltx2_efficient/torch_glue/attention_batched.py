@@ -5,7 +5,8 @@ of query frame f starts one frame after that of f - 1 (inside the borders). So t
 frames form one batch whose keys are *overlapping* strided views of the K/V tensors
 (``as_strided``: batch stride one frame, length 2K + 1 frames): one SDPA call for all of them,
 reading K/V in place, with no gathered copies. The border frames (the first and last K + 1 share
-one key span each) form a second batch of two. The platform's fused attention kernel (cuDNN or
+one key span each) form a second batch of two (the batching is the C++ core's ``frame_batches``
+of the window plan). The platform's fused attention kernel (cuDNN or
 FlashAttention on a GPU) then runs at its full efficiency, and a call costs two launches instead
 of one per query frame, which is what the per-frame loop of ``attention_fallback`` pays for on
 small grids.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,20 +28,6 @@ import torch.nn.functional as F
 from ltx2_efficient import _core
 
 SdpaFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
-
-
-@dataclass(frozen=True)
-class FrameBatch:
-    """``count`` windows; window i has ``q_frames`` query frames from ``q_first + i * q_step`` and
-    ``k_frames`` key frames from ``k_first + i * k_step`` (all in latent frames)."""
-
-    count: int
-    q_first: int
-    q_step: int
-    q_frames: int
-    k_first: int
-    k_step: int
-    k_frames: int
 
 
 def supports(*, window: int, far_field: int, subset: str, far_8bit: bool) -> str | None:
@@ -53,44 +39,19 @@ def supports(*, window: int, far_field: int, subset: str, far_8bit: bool) -> str
     return None
 
 
-def near_ranges(grid: tuple[int, int, int], window: int) -> list[tuple[int, int]]:
-    """[begin, end) of every query frame's window, from the C++ plan (shifted windows)."""
+def frame_batches(grid: tuple[int, int, int], window: int) -> list[_core.FrameBatch]:
+    """The plan's query frames as batches with evenly advancing key spans (C++ ``frame_batches``:
+    the interior frames one batch, the two borders another)."""
     frames, height, width = grid
     plan = _core.WindowPlan(_core.LatentShape(frames, height, width), 0, _core.WindowSpec(window, False, 0))
-    return [(plan.frame(f).near.begin, plan.frame(f).near.end) for f in range(frames)]
+    return list(_core.frame_batches(plan))
 
 
-def frame_batches(near: list[tuple[int, int]]) -> list[FrameBatch]:
-    """Groups query frames with one key span into runs, then runs of equal sizes whose starts
-    advance evenly into batches (the interior frames: one batch; the two borders: one more)."""
-    runs: list[tuple[int, int, int, int]] = []  # q_first, q_frames, k_first, k_frames
-    for f, (a, b) in enumerate(near):
-        if runs and (runs[-1][2], runs[-1][2] + runs[-1][3]) == (a, b) and runs[-1][0] + runs[-1][1] == f:
-            q0, n, k0, kn = runs[-1]
-            runs[-1] = (q0, n + 1, k0, kn)
-        else:
-            runs.append((f, 1, a, b - a))
-    by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for q0, n, k0, kn in runs:
-        by_size.setdefault((n, kn), []).append((q0, k0))
-    batches: list[FrameBatch] = []
-    for (n, kn), starts in by_size.items():
-        i = 0
-        while i < len(starts):
-            j = i + 1
-            if j < len(starts):
-                q_step, k_step = starts[j][0] - starts[i][0], starts[j][1] - starts[i][1]
-                while j + 1 < len(starts) and (
-                    starts[j + 1][0] - starts[j][0],
-                    starts[j + 1][1] - starts[j][1],
-                ) == (q_step, k_step):
-                    j += 1
-                j += 1
-            else:
-                q_step, k_step = n, kn
-            batches.append(FrameBatch(j - i, starts[i][0], q_step, n, starts[i][1], k_step, kn))
-            i = j
-    return batches
+def anchor_from(grid: tuple[int, int, int], window: int) -> int:
+    """The first query frame whose window does not hold frame 0 (F when every window does)."""
+    frames, height, width = grid
+    plan = _core.WindowPlan(_core.LatentShape(frames, height, width), 0, _core.WindowSpec(window, False, 0))
+    return next((f for f in range(frames) if plan.frame(f).near.begin > 0), frames)
 
 
 def _view(x: torch.Tensor, b: int, count: int, first: int, step: int, length: int) -> torch.Tensor:
@@ -197,9 +158,8 @@ def frame_batched_attention(
     grid_tokens = frames * hw
     batch, heads, tokens, d = q.shape
     scale = 1.0 / math.sqrt(d) if scale is None else scale
-    near = near_ranges(grid, window)
-    anchor_from = next((f for f, (a, _) in enumerate(near) if anchor_frame and a > 0), frames)
-    extras = anchor_from < frames or global_tokens > 0
+    first_anchored = anchor_from(grid, window) if anchor_frame else frames
+    extras = first_anchored < frames or global_tokens > 0
     with_lse = need_lse or extras
     out = torch.empty_like(q)
     lse = torch.empty((batch, heads, tokens), dtype=torch.float32, device=q.device) if with_lse else None
@@ -211,7 +171,7 @@ def frame_batched_attention(
             return attention_with_lse(qv, kv, vv, scale)
         return F.scaled_dot_product_attention(qv, kv, vv, scale=scale), None
 
-    batches = frame_batches(near)
+    batches = frame_batches(grid, window)
     for b in range(batch):
         for fb in batches:
             qv = _view(q, b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw)
@@ -228,10 +188,10 @@ def frame_batched_attention(
         # global tokens (for every grid query), as one partial per row range.
         spans: list[tuple[int, int, list[tuple[int, int]]]] = []
         globals_span = [(grid_tokens, tokens)] if global_tokens > 0 else []
-        if anchor_from > 0 and globals_span:
-            spans.append((0, anchor_from * hw, globals_span))
-        if anchor_from < frames:
-            spans.append((anchor_from * hw, grid_tokens, [(0, hw), *globals_span]))
+        if first_anchored > 0 and globals_span:
+            spans.append((0, first_anchored * hw, globals_span))
+        if first_anchored < frames:
+            spans.append((first_anchored * hw, grid_tokens, [(0, hw), *globals_span]))
         for r0, r1, keys in spans:
             if len(keys) == 1:
                 k_extra, v_extra = (
