@@ -205,9 +205,7 @@ def _run(
             need_lse=need_lse,
         )
 
-    not_batched = attention_batched.supports(
-        window=window, far_field=far_field, subset=subset, far_8bit=far_8bit
-    )
+    not_batched = attention_batched.supports(far_field=far_field, subset=subset, far_8bit=far_8bit)
     if mode == "batched":
         if not_batched is not None:
             raise ValueError(f"backend 'batched' cannot run this call: {not_batched}")

@@ -30,7 +30,7 @@ from ltx2_efficient import _core
 SdpaFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 
 
-def supports(*, window: int, far_field: int, subset: str, far_8bit: bool) -> str | None:
+def supports(*, far_field: int, subset: str, far_8bit: bool) -> str | None:
     """None when the frame-batched path computes this case, else why not."""
     if far_field > 0 or far_8bit:
         return "the far field (far_field > 0) is not batched"
@@ -39,19 +39,24 @@ def supports(*, window: int, far_field: int, subset: str, far_8bit: bool) -> str
     return None
 
 
+def _plan(grid: tuple[int, int, int], window: int, anchor_frame: bool) -> _core.WindowPlan:
+    frames, height, width = grid
+    return _core.WindowPlan(
+        _core.LatentShape(frames, height, width), 0, _core.WindowSpec(window, anchor_frame, 0)
+    )
+
+
 def frame_batches(grid: tuple[int, int, int], window: int) -> list[_core.FrameBatch]:
     """The plan's query frames as batches with evenly advancing key spans (C++ ``frame_batches``:
     the interior frames one batch, the two borders another)."""
-    frames, height, width = grid
-    plan = _core.WindowPlan(_core.LatentShape(frames, height, width), 0, _core.WindowSpec(window, False, 0))
-    return list(_core.frame_batches(plan))
+    return list(_core.frame_batches(_plan(grid, window, False)))
 
 
-def anchor_from(grid: tuple[int, int, int], window: int) -> int:
-    """The first query frame whose window does not hold frame 0 (F when every window does)."""
-    frames, height, width = grid
-    plan = _core.WindowPlan(_core.LatentShape(frames, height, width), 0, _core.WindowSpec(window, False, 0))
-    return next((f for f in range(frames) if plan.frame(f).near.begin > 0), frames)
+def _first_anchored(plan: _core.WindowPlan) -> int:
+    """The first query frame the plan adds the anchor frame to (F when none): with shifted windows
+    those frames run to the last one."""
+    frames = plan.grid.frames
+    return next((f for f in range(frames) if plan.frame(f).anchor), frames)
 
 
 def _view(x: torch.Tensor, b: int, count: int, first: int, step: int, length: int) -> torch.Tensor:
@@ -158,7 +163,8 @@ def frame_batched_attention(
     grid_tokens = frames * hw
     batch, heads, tokens, d = q.shape
     scale = 1.0 / math.sqrt(d) if scale is None else scale
-    first_anchored = anchor_from(grid, window) if anchor_frame else frames
+    plan = _plan(grid, window, anchor_frame)
+    first_anchored = _first_anchored(plan)
     extras = first_anchored < frames or global_tokens > 0
     with_lse = need_lse or extras
     out = torch.empty_like(q)
@@ -171,7 +177,7 @@ def frame_batched_attention(
             return attention_with_lse(qv, kv, vv, scale)
         return F.scaled_dot_product_attention(qv, kv, vv, scale=scale), None
 
-    batches = frame_batches(grid, window)
+    batches = list(_core.frame_batches(plan))
     for b in range(batch):
         for fb in batches:
             qv = _view(q, b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw)
