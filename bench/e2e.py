@@ -3,8 +3,9 @@
 Builds ltx-core's ``LTXModel`` at the real LTX-2 19B audio-video configuration (48 blocks,
 32 x 128 video heads, 32 x 64 audio heads, FF x4) with random bf16 weights on the GPU and runs
 complete sampling loops (30 steps, CFG, same seed) through ``efficient_denoise``: the dense
-baseline (preset ``off``, which is ltx-core's plain Euler loop), each preset, and each technique
-alone. Per run it reports total time, time per model call, the share of time spent in the video
+baseline (preset ``off``, which is ltx-core's plain Euler loop), each preset, each preset's reuse
+schedule (``<preset>-schedule``: every step the preset may reuse is reused, as on a trained model;
+random weights never settle under the presets' own thresholds), and each technique alone. Per run it reports total time, time per model call, the share of time spent in the video
 self-attention modules, peak GPU memory, model calls and video token-passes, the speedup vs
 dense and the cost model's predicted speedup beside it. ``--offload`` adds the low-VRAM scenario:
 the transformer blocks' weights live in pinned host memory and are streamed to the GPU block by
@@ -47,7 +48,7 @@ SIZES: dict[str, tuple[int, int, int]] = {
 
 # What the targets need first (1280x704 presets, 1920x1088 window), then the rest.
 DEFAULT_RUNS = [
-    "1280x704x121:dense,balanced,fast,s4-k1-reuse,s2-k2-reuse",
+    "1280x704x121:dense,balanced-schedule,fast-schedule,balanced,fast,s4-k1-reuse,s2-k2-reuse",
     "1920x1088x121:dense,window",
     "896x512x97:dense,balanced,fast",
     "1280x704x121:stride,window,far-field,reuse,quality,laptop",
@@ -55,7 +56,7 @@ DEFAULT_RUNS = [
     "640x352x121:dense,balanced,fast",
     "960x544x121:dense,balanced,fast",
 ]
-DEFAULT_OFFLOAD_RUNS = ["896x512x97:dense,balanced,fast"]
+DEFAULT_OFFLOAD_RUNS = ["896x512x97:dense,balanced-schedule,fast-schedule,balanced,fast"]
 
 FPS = 24.0
 TEXT_TOKENS = 1024
@@ -97,14 +98,28 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
 }
 
 
+# "<preset>-schedule" runs a preset with its reuse threshold at the policy's upper bound, so that
+# every step its start and cap allow is reused: the schedule a trained model reaches (the demo
+# model's measured model-call ratios match it) and the cost model's forecast. Random weights never
+# settle under the preset's own threshold, so the plain preset runs at dense speed here.
+SCHEDULE_SUFFIX = "-schedule"
+REUSE_THRESHOLD_BOUND = 10.0  # the largest reuse_threshold the core accepts
+
+
 def config_settings(name: str) -> EfficientSettings:
-    """Settings of a run: dense, a preset, or a fixed technique combination (TECHNIQUES)."""
+    """Settings of a run: dense, a preset, a preset's reuse schedule, or a fixed technique
+    combination (TECHNIQUES)."""
+    presets = _core.preset_names()
     if name == "dense":
         return EfficientSettings.off()
-    if name in _core.preset_names():
+    if name in presets:
         return EfficientSettings.from_preset(name)
+    base = name.removesuffix(SCHEDULE_SUFFIX)
+    if name.endswith(SCHEDULE_SUFFIX) and base in presets and base != "off":
+        return EfficientSettings.from_preset(base, reuse_threshold=REUSE_THRESHOLD_BOUND)
     if name not in TECHNIQUES:
-        raise ValueError(f"run config must be dense, a preset or one of {sorted(TECHNIQUES)}, got {name!r}")
+        choices = [*sorted(TECHNIQUES), *(f"{p}{SCHEDULE_SUFFIX}" for p in presets if p != "off")]
+        raise ValueError(f"run config must be dense, a preset or one of {choices}, got {name!r}")
     return EfficientSettings.from_preset("off", **TECHNIQUES[name])
 
 

@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--init", default=None, help="continue training from these weights (a demo_model.safetensors)"
+        "--init",
+        default=None,
+        help="continue training from these weights (a demo_model.safetensors of the same size;"
+        " the width may split into other heads)",
     )
     parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
     args = parser.parse_args(argv)

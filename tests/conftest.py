@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,6 +25,23 @@ def ltx2eff_cli() -> str:
     if found is None:
         pytest.fail("the ltx2eff command is not installed (run `pip install .`)")
     return found
+
+
+def load_repo_file(relative: str, name: str) -> ModuleType:
+    """Imports a script of the repository (bench/, scripts/) as module ``name``; registered in
+    ``sys.modules`` first, since dataclasses resolve their module through it."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def repo_script() -> Callable[[str, str], ModuleType]:
+    """``repo_script("bench/e2e.py", "bench_e2e")``: a repository script as a module."""
+    return load_repo_file
 
 
 # Knob sets that exercise keyframe diffusion, window attention and step reuse together, for

@@ -71,3 +71,29 @@ def test_report_forecasts_what_each_run_used_not_todays_preset(tmp_path):
     assert expected != pytest.approx(todays)
     row = next(line for line in report.render([altered]).splitlines() if "| fast |" in line)
     assert row.rstrip(" |").endswith(f"{expected:.2f}x")
+
+
+def test_preset_schedule_runs_reuse_every_step_the_preset_allows(tmp_path):
+    """ "<preset>-schedule" keeps the preset's start and cap and reuses every step they allow, so
+    the cost model with the measured reuse equals the forecast (the reuse bound)."""
+    bench = load_bench()
+    settings = bench.config_settings("balanced-schedule")
+    balanced = bench.config_settings("balanced")
+    assert settings.reuse_threshold == bench.REUSE_THRESHOLD_BOUND
+    assert (settings.reuse_start, settings.max_consecutive_reuse) == (
+        balanced.reuse_start,
+        balanced.max_consecutive_reuse,
+    )
+    with pytest.raises(ValueError, match="run config must be"):
+        bench.config_settings("off-schedule")
+    rc = bench.main(
+        ["--tiny", "--steps", "12", "--runs", "640x352x121:dense,fast-schedule", "--out", str(tmp_path)]
+    )
+    assert rc == 0
+    data = json.loads((tmp_path / "e2e.json").read_text())
+    run = next(r for r in data["results"] if r["config"] == "fast-schedule")
+    assert run["status"] == "ok"
+    reused, steps = (int(x) for x in run["steps_reused"].split()[0].split(":")[1].split("/"))
+    assert steps == 12 and reused > 0
+    assert run["model_calls"] < next(r for r in data["results"] if r["config"] == "dense")["model_calls"]
+    assert run["predicted_speedup"] == pytest.approx(run["extra"]["forecast_speedup"])

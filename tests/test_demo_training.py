@@ -92,3 +92,25 @@ def test_training_continues_from_given_weights_and_refuses_another_config(tmp_pa
         train(
             TrainConfig(model=other, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path))
         )
+    wider = DemoModelConfig(frames=5, num_layers=1, heads=2, head_dim=32)
+    with pytest.raises(ValueError, match="init_weights"):
+        train(
+            TrainConfig(model=wider, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path))
+        )
+
+
+def test_training_continues_from_another_head_split_of_the_same_width(tmp_path):
+    first = TrainConfig(model=TINY, clips_per_batch=1, max_steps=1, device="cpu", fixed_batch=True)
+    train(dataclasses.replace(first, out_dir=str(tmp_path / "first")))
+    init = tmp_path / "first" / "demo_model_raw.safetensors"
+    one_head = dataclasses.replace(TINY, heads=1, head_dim=32)  # same 32 wide, one head
+    train(
+        TrainConfig(
+            model=one_head, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path / "re")
+        )
+    )
+    regrouped = load_demo_model(tmp_path / "re" / "demo_model_raw.safetensors")
+    assert (regrouped.config.heads, regrouped.config.head_dim) == (1, 32)
+    before = load_demo_model(init).state_dict()
+    after = regrouped.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -11,6 +11,7 @@ from ltx2_efficient.eval.metrics import (
     gaussian_window,
     motion_error,
     motion_magnitude,
+    object_track,
     psnr,
     ssim,
     temporal_flicker,
@@ -99,3 +100,35 @@ def test_bad_inputs_raise_with_the_parameter_named():
         motion_magnitude(np.zeros((4, 4, 3)))
     with pytest.raises(ValueError, match="at least 11x11"):
         ssim(np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 8, 3)))
+
+
+def _square_clip(positions: list[tuple[int, int] | None], size: int = 32, side: int = 4) -> np.ndarray:
+    """A white square (top-left corner per frame; None: absent) on black."""
+    clip = np.zeros((len(positions), size, size, 3))
+    for f, pos in enumerate(positions):
+        if pos is not None:
+            clip[f, pos[1] : pos[1] + side, pos[0] : pos[0] + side] = 1.0
+    return clip
+
+
+def test_object_track_follows_a_moving_square_and_sees_it_jump_and_vanish():
+    steady = object_track(_square_clip([(2 + 2 * f, 10) for f in range(8)]))
+    np.testing.assert_allclose(steady.centroids[:, 0], [3.5 + 2 * f for f in range(8)])
+    np.testing.assert_allclose(steady.centroids[:, 1], 11.5)
+    assert steady.max_jump == pytest.approx(2.0)
+    assert steady.vanished_frames == 0
+    # Frame 4 teleports 16 pixels down and back; frame 6 loses the object.
+    positions: list[tuple[int, int] | None] = [(2 + 2 * f, 10) for f in range(8)]
+    positions[4] = (10, 26)
+    positions[6] = None
+    jumpy = object_track(_square_clip(positions))
+    assert jumpy.max_jump == pytest.approx(math.hypot(2.0, 16.0))
+    assert jumpy.vanished_frames == 1
+    assert math.isnan(jumpy.centroids[6, 0])
+
+
+def test_object_track_rejects_bad_threshold_and_still_clips_have_no_jumps():
+    still = _square_clip([(5, 5)] * 4)
+    assert object_track(still).max_jump == 0.0  # nothing differs from the median: no foreground
+    with pytest.raises(ValueError, match="threshold"):
+        object_track(still, threshold=0.0)

@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -62,7 +62,7 @@ def train(config: TrainConfig) -> TrainResult:
     model = DemoModel(config.model)
     if config.init_weights is not None:
         start_from = load_demo_model(Path(config.init_weights))
-        if start_from.config != config.model:
+        if not _same_parameter_shapes(start_from.config, config.model):
             raise ValueError(
                 f"init_weights {config.init_weights} hold a model of config {start_from.config},"
                 f" not the requested {config.model}"
@@ -182,6 +182,16 @@ def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
         persistent_workers=True,
     )
     yield from loader
+
+
+def _same_parameter_shapes(a: DemoModelConfig, b: DemoModelConfig) -> bool:
+    """Configs whose weights load into each other: equal up to how the width splits into heads.
+
+    Regrouping the same width into fewer, wider heads keeps every parameter's shape (the q/k
+    norms and projections span the whole width) and gives each head more RoPE frequencies per
+    axis, so a model can continue training from weights of another head split.
+    """
+    return replace(a, heads=b.heads, head_dim=b.head_dim) == b and a.inner_dim == b.inner_dim
 
 
 def _drop_prompt(ids: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:

@@ -8,11 +8,14 @@
 - ``motion_magnitude``: mean |x[t+1] - x[t]|, how much the video changes per frame; caching
   shortcuts that freeze motion lower it.
 - ``motion_error``: mean |(x[t+1] - x[t]) - (r[t+1] - r[t])| against a reference video.
+- ``object_track``: for clips of one moving object on a still background, the object's centroid
+  per frame and how far it jumps between frames, and the frames where it all but vanishes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -70,6 +73,42 @@ def motion_error(video: np.ndarray, reference: np.ndarray) -> float:
     if a.shape[0] < 2:
         return 0.0
     return float(np.mean(np.abs(np.diff(a, axis=0) - np.diff(b, axis=0))))
+
+
+@dataclass(frozen=True)
+class ObjectTrack:
+    """Where the moving content of a clip is, frame by frame (pixels; NaN where nothing moves)."""
+
+    centroids: np.ndarray  # [F, 2] (x, y)
+    areas: np.ndarray  # [F] foreground pixels
+
+    @property
+    def max_jump(self) -> float:
+        """Largest centroid displacement between consecutive frames (0 when it never moves)."""
+        jumps = np.linalg.norm(np.diff(self.centroids, axis=0), axis=1)
+        return float(np.nanmax(jumps)) if np.isfinite(jumps).any() else 0.0
+
+    @property
+    def vanished_frames(self) -> int:
+        """Frames whose foreground shrinks below a third of the clip's median (the object fades)."""
+        return int(np.sum(self.areas < np.median(self.areas) / 3.0))
+
+
+def object_track(video: np.ndarray, threshold: float = 0.15) -> ObjectTrack:
+    """Foreground = pixels more than ``threshold`` (any channel) from the per-pixel temporal
+    median, which is the background when the object moves: a stationary object (rotation, zoom)
+    counts only where it changes."""
+    x = _video(video)
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    mask = np.abs(x - np.median(x, axis=0)).max(axis=-1) > threshold
+    ys, xs = np.mgrid[: x.shape[1], : x.shape[2]]
+    areas = mask.reshape(x.shape[0], -1).sum(axis=1).astype(np.float64)
+    centroids = np.full((x.shape[0], 2), np.nan)
+    for f, m in enumerate(mask):
+        if m.sum() >= 3:  # a few stray pixels are not an object
+            centroids[f] = (xs[m].mean(), ys[m].mean())
+    return ObjectTrack(centroids, areas)
 
 
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
