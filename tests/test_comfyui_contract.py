@@ -1,7 +1,8 @@
 """The ComfyUI hooks the patch relies on, pinned with small fakes that call it as ComfyUI does.
 
-Each fake reproduces one calling convention of current ComfyUI (checked against it by
-tests/test_comfyui_integration.py when COMFYUI_DIR is set):
+The fakes of ComfyUI's functions come from tests/comfy_fakes.py (shared with the sampling tests);
+a small LTX transformer here runs them. Each reproduces one calling convention of current
+ComfyUI (checked against it by tests/test_comfyui_integration.py when COMFYUI_DIR is set):
 
 - ``comfy.ldm.modules.attention.wrap_attn``: with ``transformer_options["optimized_attention_override"]``
   set, ``f(q, k, v, heads, [mask], attn_precision=..., transformer_options=...)`` becomes
@@ -22,8 +23,9 @@ tests/test_comfyui_integration.py when COMFYUI_DIR is set):
 
 from __future__ import annotations
 
-import functools
+import importlib.util
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -54,118 +56,21 @@ from ltx2_efficient.sampler.settings import EfficientSettings  # noqa: E402
 # ---------------------------------------------------------------- fakes of ComfyUI's conventions
 
 
-def wrap_attn(func):
-    """comfy.ldm.modules.attention.wrap_attn's behaviour."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        remove = False
-        try:
-            if "_inside_attn_wrapper" not in kwargs:
-                options = kwargs.get("transformer_options", None)
-                remove = True
-                kwargs["_inside_attn_wrapper"] = True
-                if options is not None and OVERRIDE_KEY in options:
-                    return options[OVERRIDE_KEY](func, *args, **kwargs)
-            return func(*args, **kwargs)
-        finally:
-            if remove:
-                del kwargs["_inside_attn_wrapper"]
-
-    return wrapper
+def _load_comfy_fakes():
+    """tests/comfy_fakes.py (ComfyUI's wrap_attn, attention_pytorch, WrapperExecutor and the LTX
+    block layers), a copy of its own for this module."""
+    spec = importlib.util.spec_from_file_location(
+        "comfy_fakes_for_contract", Path(__file__).with_name("comfy_fakes.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@wrap_attn
-def attention_sdpa(
-    q, k, v, heads, mask=None, attn_precision=None, skip_reshape=False, skip_output_reshape=False, **kwargs
-):
-    """comfy's attention_pytorch: [B, T, heads * D] in and out."""
-    b, _, width = q.shape
-    d = width // heads
-    qh, kh, vh = (t.view(b, -1, heads, d).transpose(1, 2) for t in (q, k, v))
-    if mask is not None:
-        while mask.dim() < 4:
-            mask = mask.unsqueeze(0 if mask.dim() < 3 else 1)
-    out = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask)
-    return out.transpose(1, 2).reshape(b, -1, heads * d)
-
-
-class Executor:
-    """comfy.patcher_extension.WrapperExecutor's calling convention."""
-
-    def __init__(self, original, wrappers, idx=0, class_obj=None):
-        self.original, self.wrappers, self.idx, self.class_obj = original, list(wrappers), idx, class_obj
-
-    def __call__(self, *args, **kwargs):
-        return Executor(self.original, self.wrappers, self.idx + 1, self.class_obj).execute(*args, **kwargs)
-
-    def execute(self, *args, **kwargs):
-        if self.idx == len(self.wrappers):
-            return self.original(*args, **kwargs)
-        return self.wrappers[self.idx](self, *args, **kwargs)
-
-
-def _wrappers(options, kind):
-    out = []
-    for group in options.get("wrappers", {}).get(kind, {}).values():
-        out.extend(group)
-    return out
-
-
-class Attention(torch.nn.Module):
-    def __init__(self, dim, heads, head_dim, context_dim=None):
-        super().__init__()
-        inner = heads * head_dim
-        self.heads = heads
-        self.q = torch.nn.Linear(dim, inner)
-        self.k = torch.nn.Linear(context_dim or dim, inner)
-        self.v = torch.nn.Linear(context_dim or dim, inner)
-        self.o = torch.nn.Linear(inner, dim)
-
-    def forward(self, x, context=None, mask=None, transformer_options=None):
-        context = x if context is None else context
-        q, k, v = self.q(x), self.k(context), self.v(context)
-        if mask is None:
-            out = attention_sdpa(
-                q, k, v, self.heads, attn_precision=None, transformer_options=transformer_options
-            )
-        else:
-            out = attention_sdpa(
-                q, k, v, self.heads, mask, attn_precision=None, transformer_options=transformer_options
-            )
-        return self.o(out)
-
-
-class FeedForward(torch.nn.Module):
-    def __init__(self, dim):
-        super().__init__()
-        self.up = torch.nn.Linear(dim, 4 * dim)
-        self.down = torch.nn.Linear(4 * dim, dim)
-
-    def forward(self, x):
-        return self.down(torch.nn.functional.gelu(self.up(x), approximate="tanh"))
-
-
-class Block(torch.nn.Module):
-    def __init__(self, dim, heads, head_dim, text_dim, audio=None):
-        super().__init__()
-        self.attn1 = Attention(dim, heads, head_dim)
-        self.attn2 = Attention(dim, heads, head_dim, text_dim)
-        self.ff = FeedForward(dim)
-        self.audio = audio
-        if audio is not None:
-            a_dim, a_heads, a_head = audio
-            self.audio_attn1 = Attention(a_dim, a_heads, a_head)
-            self.video_to_audio = Attention(a_dim, a_heads, a_head, dim)
-
-    def forward(self, x, ax, context, mask, options):
-        x = x + self.attn1(x, mask=mask, transformer_options=options)
-        x = x + self.attn2(x, context=context, transformer_options=options)
-        x = x + self.ff(x)
-        if ax is not None:
-            ax = ax + self.audio_attn1(ax, transformer_options=options)
-            ax = ax + self.video_to_audio(ax, context=x, transformer_options=options)
-        return x, ax
+_comfy = _load_comfy_fakes()
+attention_sdpa = _comfy.attention_pytorch  # comfy's attention_pytorch: [B, T, heads * D] in and out
+FeedForward = _comfy.FeedForward
 
 
 class _FakeLTX(torch.nn.Module):
@@ -179,7 +84,7 @@ class _FakeLTX(torch.nn.Module):
         self.proj_in = torch.nn.Linear(channels, dim)
         self.proj_out = torch.nn.Linear(dim, channels)
         self.transformer_blocks = torch.nn.ModuleList(
-            Block(dim, heads, head_dim, text_dim, audio) for _ in range(layers)
+            _comfy.BasicTransformerBlock(dim, heads, head_dim, text_dim, audio) for _ in range(layers)
         )
         if audio is not None:
             self.audio_num_attention_heads, self.audio_attention_head_dim = audio[1], audio[2]
@@ -199,7 +104,8 @@ class _FakeLTX(torch.nn.Module):
         **kwargs,
     ):
         transformer_options = {} if transformer_options is None else transformer_options
-        executor = Executor(self._forward, _wrappers(transformer_options, DIFFUSION_MODEL), class_obj=self)
+        wrappers = _comfy.get_all_wrappers(DIFFUSION_MODEL, transformer_options)
+        executor = _comfy.WrapperExecutor(self._forward, self, wrappers)
         return executor.execute(
             x, timestep, context, attention_mask, frame_rate, transformer_options, keyframe_idxs, **kwargs
         )
@@ -227,7 +133,7 @@ class _FakeLTX(torch.nn.Module):
         if ax is not None:
             hax = self.audio_in(ax.permute(0, 2, 1, 3).reshape(b, ax.shape[2], -1)[..., :16])
         for block in self.transformer_blocks:
-            hx, hax = block(hx, hax, context, None, transformer_options)
+            hx, hax = block(hx, hax, context, transformer_options)
         out = self.proj_out(hx).reshape(b, f, h, w, c).permute(0, 4, 1, 2, 3)
         if ax is None:
             return out
@@ -473,7 +379,7 @@ def test_outer_sample_wrapper_gives_each_run_fresh_state_and_restores_options():
         return latent_image
 
     for _ in range(2):
-        executor = Executor(outer_sample, [outer_sample_wrapper], class_obj=guider)
+        executor = _comfy.WrapperExecutor(outer_sample, guider, [outer_sample_wrapper])
         executor.execute(
             None, torch.zeros(1), None, torch.linspace(1, 0, 9), None, None, False, 0, latent_shapes=None
         )
