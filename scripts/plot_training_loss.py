@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Draws the demo model's loss curve over one or more training stages (loss.csv files written by
 scripts/train_demo_model.py, in the order they ran; each stage continues the previous one).
+The x axis is clips seen, which compares stages run on one GPU and data-parallel on several.
 
     PYTHONPATH=python python scripts/plot_training_loss.py docs/demo_model/loss_stage*.csv \\
         --out docs/demo_model/loss.png
@@ -33,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             rows = [row for row in csv.DictReader(handle) if float(row["loss"]) > 0]
         if not rows:
             parser.error(f"{log} holds no loss rows")
-        minutes = [offset + float(row["time_s"]) / 60 for row in rows]
-        series[f"stage {number} ({log.name})"] = (minutes, [float(row["loss"]) for row in rows])
-        offset = minutes[-1]
-    chart = line_chart(series, "demo model training loss", "training time (min)", "loss (log)", log_y=True)
+        clips = [offset + float(row["samples"]) / 1e6 for row in rows]
+        series[f"stage {number} ({log.name})"] = (clips, [float(row["loss"]) for row in rows])
+        offset = clips[-1]
+    chart = line_chart(series, "demo model training loss", "clips seen (millions)", "loss (log)", log_y=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     chart.save(args.out)
     print(f"wrote {args.out}")

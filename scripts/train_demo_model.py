@@ -2,6 +2,7 @@
 """Trains the embedded demo model (a tiny ltx-core LTXModel) on procedural shape videos.
 
     PYTHONPATH=python python scripts/train_demo_model.py --out OUT --time-limit 240 --workers 12
+    PYTHONPATH=python torchrun --nproc_per_node 4 scripts/train_demo_model.py ...   (one process per GPU)
 
 Writes to OUT: demo_model.safetensors (EMA, fp16) + demo_model.json, the raw weights, loss.csv,
 summary.json and preview.png (samples at full frame rate and at keyframe strides). Runs without
@@ -12,6 +13,7 @@ ltx-core can train.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import types
 from pathlib import Path
@@ -47,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--init",
         default=None,
-        help="continue training from these weights (a demo_model.safetensors of the same size;"
-        " the width may split into other heads)",
+        help="continue training from these weights (a demo_model.safetensors of the same width;"
+        " the width may split into other heads, and --layers may exceed its depth: the trained"
+        " blocks are spread through the deeper model, the new ones start as the identity)",
     )
     parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
     args = parser.parse_args(argv)
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         init_weights=args.init,
     )
     result = train(config)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # rank 0 of a torchrun group reports and writes the preview
     print(
         f"trained {result.steps} steps in {result.wall_time_s:.1f} s on {device}"
         f" ({torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}),"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def test_training_continues_from_given_weights_and_refuses_another_config(tmp_pa
     after = load_demo_model(tmp_path / "again" / "demo_model_raw.safetensors").state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    other = DemoModelConfig(frames=5, num_layers=2, heads=2, head_dim=16)
+    other = DemoModelConfig(frames=7, num_layers=1, heads=2, head_dim=16)
     with pytest.raises(ValueError, match="init_weights"):
         train(
             TrainConfig(model=other, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path))
@@ -114,3 +115,106 @@ def test_training_continues_from_another_head_split_of_the_same_width(tmp_path):
     before = load_demo_model(init).state_dict()
     after = regrouped.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_deeper_model_starts_as_the_trained_one(tmp_path):
+    first = TrainConfig(model=TINY, clips_per_batch=1, max_steps=2, device="cpu", fixed_batch=True)
+    train(dataclasses.replace(first, out_dir=str(tmp_path / "first")))
+    init = tmp_path / "first" / "demo_model_raw.safetensors"
+    deeper = dataclasses.replace(TINY, num_layers=3)
+    train(
+        TrainConfig(
+            model=deeper, max_steps=0, device="cpu", init_weights=str(init), out_dir=str(tmp_path / "d")
+        )
+    )
+    trained = load_demo_model(init)
+    grown = load_demo_model(tmp_path / "d" / "demo_model_raw.safetensors")
+    assert len(grown.transformer.transformer_blocks) == 3
+    # The trained block sits at position 0; blocks 1 and 2 are new and add nothing yet.
+    assert torch.equal(
+        grown.transformer.transformer_blocks[0].attn1.to_q.weight,
+        trained.transformer.transformer_blocks[0].attn1.to_q.weight,
+    )
+    assert not torch.equal(
+        grown.transformer.transformer_blocks[1].attn1.to_q.weight,
+        trained.transformer.transformer_blocks[0].attn1.to_q.weight,
+    )
+    torch.manual_seed(3)
+    latent = torch.randn(2, TINY.latent_channels, TINY.frames, TINY.grid, TINY.grid)
+    sigma = torch.tensor([0.3, 0.8])
+    ids = torch.tensor([[1, 2, 3, 1], [0, 1, 0, 2]])
+    expected = trained.velocity(latent, sigma, trained.context(ids), 24.0)
+    torch.testing.assert_close(grown.velocity(latent, sigma, grown.context(ids), 24.0), expected)
+    # The grown model trains: one more step moves the new blocks' output layers off zero.
+    train(
+        TrainConfig(
+            model=deeper,
+            clips_per_batch=1,
+            max_steps=1,
+            warmup_steps=1,
+            device="cpu",
+            fixed_batch=True,
+            init_weights=str(tmp_path / "d" / "demo_model_raw.safetensors"),
+            out_dir=str(tmp_path / "d2"),
+        )
+    )
+    stepped = load_demo_model(tmp_path / "d2" / "demo_model_raw.safetensors")
+    assert stepped.transformer.transformer_blocks[2].ff.net[2].weight.abs().max() > 0
+
+
+def test_block_placement_spreads_trained_blocks_and_refuses_shrinking():
+    from ltx2_efficient.demo.model_growth import block_placement, compatible
+
+    assert block_placement(5, 10) == [0, 2, 4, 6, 8]
+    assert block_placement(5, 5) == [0, 1, 2, 3, 4]
+    assert block_placement(2, 5) == [0, 2]
+    with pytest.raises(ValueError, match="cannot start from 6"):
+        block_placement(6, 5)
+    assert compatible(TINY, dataclasses.replace(TINY, num_layers=4))
+    assert not compatible(dataclasses.replace(TINY, num_layers=2), TINY)
+    assert not compatible(TINY, dataclasses.replace(TINY, frames=7))
+
+
+_AVERAGE_GRADIENTS = """
+import os, sys, torch
+sys.path.insert(0, {python!r})
+from ltx2_efficient.demo.data_parallel import DataParallel
+with DataParallel.from_environment("cpu") as parallel:
+    assert parallel.world == 2
+    layer = torch.nn.Linear(3, 2)
+    torch.nn.init.ones_(layer.weight)
+    x = torch.full((4, 3), float(parallel.rank + 1))  # rank 0 sees ones, rank 1 twos
+    layer(x).sum().backward()
+    parallel.average_gradients(layer.parameters())
+    loss, clock, clips = parallel.exchange(torch.tensor(float(parallel.rank)), 10.0 + parallel.rank, 3 + parallel.rank)
+    # d/dW of sum over 4 rows of W x = 4 x per output: 4 and 8 -> mean 6.
+    assert torch.allclose(layer.weight.grad, torch.full((2, 3), 6.0)), layer.weight.grad
+    assert torch.allclose(layer.bias.grad, torch.full((2,), 4.0))
+    assert (loss, clock, clips) == (0.5, 10.0, 7), (loss, clock, clips)
+    print("rank", parallel.rank, "ok", flush=True)
+"""
+
+
+def _torchrun(args: list[str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_data_parallel_averages_gradients_and_shares_rank_zero_clock(tmp_path):
+    script = tmp_path / "average.py"
+    script.write_text(_AVERAGE_GRADIENTS.format(python=str(REPO / "python")))
+    done = _torchrun([str(script)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(" ok") == 2
+
+
+def test_training_script_trains_data_parallel_under_torchrun(tmp_path):
+    args = [str(REPO / "scripts" / "train_demo_model.py"), "--out", str(tmp_path), "--max-steps", "2"]
+    args += ["--layers", "1", "--heads", "2", "--head-dim", "16", "--clips-per-batch", "1"]
+    args += ["--device", "cpu", "--no-preview"]
+    done = _torchrun(args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("trained 2 steps") == 1  # rank 0 reports
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 2
+    assert summary["samples_seen"] >= 2 * summary["steps"]  # every process's clips count

@@ -32,17 +32,17 @@ Knobs make_knobs(int stride, int window, bool anchor, int far, double reuse_star
 const std::array<PresetEntry, 5>& presets() {
   static const std::array<PresetEntry, 5> table = [] {
     Knobs laptop =
-        make_knobs(1, kWindowOff, false, 0, 0.15, 0.1, 1, Interpolation::kMotion, 3, 0.35);
+        make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35);
     laptop.activation_budget_mb = 2048;
     laptop.thermal_guard = true;
     return std::array<PresetEntry, 5>{{
         {"off", "dense baseline: every frame, every step, full attention", Knobs{}},
         {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
          make_knobs(1, kWindowOff, false, 0, 0.5, 0.1, 1, Interpolation::kMotion, 3, 0.35)},
-        {"balanced", "every frame, full attention, step reuse from 15% (never twice in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.15, 0.1, 1, Interpolation::kMotion, 3, 0.35)},
-        {"fast", "every frame, full attention, eager step reuse from 20% (up to 3 in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.2, 0.3, 3, Interpolation::kMotion, 2, 0.3)},
+        {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)",
+         make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35)},
+        {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)",
+         make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 2, 0.3)},
         {"laptop", "balanced, plus bounded activation memory and the thermal guard", laptop},
     }};
   }();

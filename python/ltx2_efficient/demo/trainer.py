@@ -3,6 +3,10 @@
 The loop stops on a step count or a wall-clock limit, whichever comes first; the learning rate
 follows the elapsed share of that budget (warm-up, then cosine), so a time-limited run still
 anneals. Everything written goes to ``out_dir``: weights (EMA and raw), config, loss log.
+
+Started by ``torchrun`` (``WORLD_SIZE`` > 1) it trains data-parallel: every process renders its
+own batches, gradients are averaged across processes, and rank 0's clock decides the learning
+rate and the stop for all of them, so the replicas stay identical; rank 0 writes the outputs.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from pathlib import Path
 import torch
 
 from ltx2_efficient.demo.clip_stream import ClipStream, StreamBatch, StreamSpec, next_batch
+from ltx2_efficient.demo.data_parallel import DataParallel
 from ltx2_efficient.demo.flow_matching import flow_matching_loss, noised, sample_training_sigmas
 from ltx2_efficient.demo.latent_codec import encode
 from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, load_demo_model, save_demo_model
+from ltx2_efficient.demo.model_growth import load_into
 
 
 @dataclass(frozen=True)
@@ -57,27 +63,30 @@ class TrainResult:
 
 
 def train(config: TrainConfig) -> TrainResult:
-    device = torch.device(config.device)
-    torch.manual_seed(config.seed)
+    with DataParallel.from_environment(config.device) as parallel:
+        return _train(config, parallel)
+
+
+def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
+    device = parallel.device
+    torch.manual_seed(config.seed)  # the same initial weights on every process
     model = DemoModel(config.model)
     if config.init_weights is not None:
-        start_from = load_demo_model(Path(config.init_weights))
-        if not _same_parameter_shapes(start_from.config, config.model):
-            raise ValueError(
-                f"init_weights {config.init_weights} hold a model of config {start_from.config},"
-                f" not the requested {config.model}"
-            )
-        model.load_state_dict(start_from.state_dict())
+        load_into(model, load_demo_model(Path(config.init_weights)), config.init_weights)
     model = model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
     )
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "train_config.json").write_text(json.dumps(_jsonable(asdict(config)), indent=2) + "\n")
-    generator = torch.Generator().manual_seed(config.seed + 1)
-    batches = _batches(config)
+    if parallel.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "train_config.json").write_text(
+            json.dumps(_jsonable({**asdict(config), "processes": parallel.world}), indent=2) + "\n"
+        )
+    # Noise, noise levels and data differ per process; the weights do not.
+    generator = torch.Generator().manual_seed(config.seed + 1 + 7919 * parallel.rank)
+    batches = _batches(replace(config, seed=config.seed + 1000 * parallel.rank))
     fixed: tuple[StreamBatch, torch.Tensor, torch.Tensor] | None = None
     losses: list[float] = []
     log_rows: list[dict[str, float]] = []
@@ -85,11 +94,9 @@ def train(config: TrainConfig) -> TrainResult:
     samples = 0
     start = time.perf_counter()
     step = 0
+    elapsed = 0.0
     autocast = device.type == "cuda"
-    while step < config.max_steps:
-        elapsed = time.perf_counter() - start
-        if elapsed >= config.time_limit_s:
-            break
+    while step < config.max_steps and elapsed < config.time_limit_s:
         batch = fixed[0] if fixed is not None else next(batches)
         clean = encode(batch.pixels.to(device, non_blocking=True).float() / 255.0, config.model.patch)
         b = clean.shape[0]
@@ -112,12 +119,14 @@ def train(config: TrainConfig) -> TrainResult:
         loss = flow_matching_loss(predicted, clean, noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        parallel.average_gradients(model.parameters())
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
         step += 1
-        samples += b
-        value = float(loss.detach())
+        # One exchange per step: the mean loss, and rank 0's clock for every process.
+        value, elapsed, clips = parallel.exchange(loss.detach(), time.perf_counter() - start, b)
+        samples += clips
         if not math.isfinite(value):
             raise FloatingPointError(f"training loss became {value} at step {step}")
         losses.append(value)
@@ -125,17 +134,18 @@ def train(config: TrainConfig) -> TrainResult:
         if step % config.log_every == 0:
             row = {
                 "step": step,
-                "time_s": round(time.perf_counter() - start, 2),
+                "time_s": round(elapsed, 2),
                 "loss": sum(window) / len(window),
                 "lr": lr,
                 "samples": samples,
             }
             log_rows.append(row)
-            print(
-                f"step {step:6d}  {row['time_s']:7.1f}s  loss {row['loss']:.4f}  lr {lr:.2e}  "
-                f"{samples / max(row['time_s'], 1e-9):.0f} clips/s",
-                flush=True,
-            )
+            if parallel.is_main:
+                print(
+                    f"step {step:6d}  {row['time_s']:7.1f}s  loss {row['loss']:.4f}  lr {lr:.2e}  "
+                    f"{samples / max(row['time_s'], 1e-9):.0f} clips/s",
+                    flush=True,
+                )
             window = []
     wall = time.perf_counter() - start
     if window:
@@ -148,12 +158,21 @@ def train(config: TrainConfig) -> TrainResult:
                 "samples": samples,
             }
         )
-    _write_log(out_dir / "loss.csv", log_rows)
-    save_demo_model(ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16)
-    save_demo_model(model.cpu(), out_dir / "demo_model_raw.safetensors", None, torch.float16)
     final = log_rows[-1]["loss"] if log_rows else float("nan")
-    summary = {"steps": step, "wall_time_s": round(wall, 1), "final_loss": final, "samples_seen": samples}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if parallel.is_main:
+        _write_log(out_dir / "loss.csv", log_rows)
+        save_demo_model(
+            ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16
+        )
+        save_demo_model(model.cpu(), out_dir / "demo_model_raw.safetensors", None, torch.float16)
+        summary = {
+            "steps": step,
+            "wall_time_s": round(wall, 1),
+            "final_loss": final,
+            "samples_seen": samples,
+            "processes": parallel.world,
+        }
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return TrainResult(step, wall, losses, final, samples)
 
 
@@ -182,16 +201,6 @@ def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
         persistent_workers=True,
     )
     yield from loader
-
-
-def _same_parameter_shapes(a: DemoModelConfig, b: DemoModelConfig) -> bool:
-    """Configs whose weights load into each other: equal up to how the width splits into heads.
-
-    Regrouping the same width into fewer, wider heads keeps every parameter's shape (the q/k
-    norms and projections span the whole width) and gives each head more RoPE frequencies per
-    axis, so a model can continue training from weights of another head split.
-    """
-    return replace(a, heads=b.heads, head_dim=b.head_dim) == b and a.inner_dim == b.inner_dim
 
 
 def _drop_prompt(ids: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
