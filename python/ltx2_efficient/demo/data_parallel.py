@@ -60,7 +60,11 @@ class DataParallel:
     def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
         if self.world == 1:
             return
-        grads = [p.grad for p in parameters if p.grad is not None]
+        params = list(parameters)
+        for p in params:  # every process must contribute the same buffer layout
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in params]
         flat = torch.cat([g.reshape(-1) for g in grads])
         dist.all_reduce(flat)
         flat /= self.world
