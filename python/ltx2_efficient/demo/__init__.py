@@ -10,6 +10,8 @@ Modules (one concept each):
 - ``flow_matching``: the rectified-flow training objective and timestep sampling.
 - ``reference_sampler``: plain Euler sampling with CFG (the dense reference).
 - ``trainer``: the training loop used by ``scripts/train_demo_model.py``.
+- ``data_parallel``: training on several GPUs (one ``torchrun`` process each).
+- ``model_growth``: starting a model from trained weights of another head split or depth.
 - ``cli``: the ``ltx2eff demo`` verb.
 
 Nothing here imports the compiled core, so training runs where only torch is installed.
