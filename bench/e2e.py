@@ -5,7 +5,8 @@ Builds ltx-core's ``LTXModel`` at the real LTX-2 19B audio-video configuration (
 complete sampling loops (30 steps, CFG, same seed) through ``efficient_denoise``: the dense
 baseline (preset ``off``, which is ltx-core's plain Euler loop), each preset, each preset's reuse
 schedule (``<preset>-schedule``: every step the preset may reuse is reused, as on a trained model;
-random weights never settle under the presets' own thresholds), and each technique alone. Per run it reports total time, time per model call, the share of time spent in the video
+random weights never settle under the presets' own thresholds), and each technique alone. Per
+run it reports total time, time per model call, the share of time spent in the video
 self-attention modules, peak GPU memory, model calls and video token-passes, the speedup vs
 dense and the cost model's predicted speedup beside it. ``--offload`` adds the low-VRAM scenario:
 the transformer blocks' weights live in pinned host memory and are streamed to the GPU block by

@@ -13,7 +13,6 @@ ltx-core can train.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import types
 from pathlib import Path
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         init_weights=args.init,
     )
     result = train(config)
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not result.main_process:
         return 0  # rank 0 of a torchrun group reports and writes the preview
     print(
         f"trained {result.steps} steps in {result.wall_time_s:.1f} s on {device}"

@@ -217,3 +217,24 @@ def test_training_script_trains_data_parallel_under_torchrun(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["processes"] == 2 and summary["steps"] == 2
     assert summary["samples_seen"] >= 2 * summary["steps"]  # every process's clips count
+
+
+def test_data_parallel_refuses_bad_environment(monkeypatch):
+    from ltx2_efficient.demo.data_parallel import DataParallel
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    single = DataParallel.from_environment("cpu")
+    assert (single.rank, single.world, single.is_main) == (0, 1, True)
+    monkeypatch.setenv("WORLD_SIZE", "0")
+    with pytest.raises(ValueError, match="WORLD_SIZE must be >= 1, got 0"):
+        DataParallel.from_environment("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(ValueError, match="WORLD_SIZE must be an integer, got 'two'"):
+        DataParallel.from_environment("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(ValueError, match="RANK must be set"):
+        DataParallel.from_environment("cpu")
+    monkeypatch.setenv("RANK", "2")
+    with pytest.raises(ValueError, match=r"rank must be in \[0, 1\] for world size 2, got 2"):
+        DataParallel.from_environment("cpu")

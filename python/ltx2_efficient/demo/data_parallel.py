@@ -2,8 +2,8 @@
 
 Every process holds the same weights and renders its own batches; after each backward pass the
 gradients are averaged (one all-reduce over a flat buffer), so the optimiser steps stay
-identical. Rank 0's clock (and the mean loss and clip count) is shared every step, so the learning rate and the stop follow one
-clock. Without ``WORLD_SIZE`` > 1 in the environment nothing is distributed and every call is a
+identical. Rank 0's clock (with the mean loss and the clip count) is shared every step, so the
+learning rate and the stop follow one clock. Without ``WORLD_SIZE`` > 1 in the environment nothing is distributed and every call is a
 no-op on the single process.
 """
 
@@ -35,13 +35,14 @@ class DataParallel:
 
         On CUDA each process takes the GPU ``LOCAL_RANK`` and talks over NCCL; on the CPU over
         gloo (what the tests use)."""
-        world = int(os.environ.get("WORLD_SIZE", "1"))
+        world = _environment_int("WORLD_SIZE", 1)
         if world < 1:
             raise ValueError(f"WORLD_SIZE must be >= 1, got {world}")
         if world == 1:
             return DataParallel(0, 1, torch.device(device))
-        rank = int(os.environ["RANK"])
-        local = int(os.environ.get("LOCAL_RANK", rank))
+        rank = _environment_int("RANK", None)
+        local = _environment_int("LOCAL_RANK", rank)
+        DataParallel(rank, world, torch.device(device))  # checks the rank before any setup
         if torch.device(device).type == "cuda":
             if local >= torch.cuda.device_count():
                 raise ValueError(
@@ -101,3 +102,16 @@ class DataParallel:
     ) -> None:
         if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _environment_int(name: str, default: int | None) -> int:
+    """An integer from the environment (torchrun sets these); ``default`` None: required."""
+    text = os.environ.get(name)
+    if text is None:
+        if default is None:
+            raise ValueError(f"{name} must be set (an integer) when WORLD_SIZE > 1; start with torchrun")
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {text!r}") from None

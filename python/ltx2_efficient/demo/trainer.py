@@ -60,6 +60,7 @@ class TrainResult:
     losses: list[float]  # per step
     final_loss: float  # mean of the last logged window
     samples_seen: int
+    main_process: bool = True  # False on the other ranks of a torchrun group (they write nothing)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -173,7 +174,7 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
             "processes": parallel.world,
         }
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return TrainResult(step, wall, losses, final, samples)
+    return TrainResult(step, wall, losses, final, samples, parallel.is_main)
 
 
 def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
