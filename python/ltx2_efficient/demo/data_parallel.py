@@ -101,6 +101,10 @@ class DataParallel:
         trace: TracebackType | None,
     ) -> None:
         if self.world > 1 and dist.is_initialized():
+            if kind is None:
+                # Rank 0 still writes its outputs; tearing the group down under it aborts the
+                # other process, so every rank waits for all before leaving.
+                dist.barrier()
             dist.destroy_process_group()
 
 
