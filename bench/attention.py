@@ -117,6 +117,30 @@ def subset_backend(grid: tuple[int, int, int]) -> str:
     return last_backend()
 
 
+def batched_how() -> str:
+    """How the frame-batched path ran its batches so far (in place through cuDNN's graph API or
+    through ATen's ops and a copy)."""
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    status = cudnn_graph.status()
+    if status["executed"] == 0:
+        return f"ATen ops + copy ({status['module_error'] or 'cuDNN graph declined'})"
+    return f"in place (cuDNN graph), {status['declined_calls']} batches declined"
+
+
+def without_cudnn_graph(fn: Callable[..., float], *args: Any) -> float:
+    """fn(*args) with the in-place cuDNN graph path switched off."""
+    saved = os.environ.get("LTX2EFF_CUDNN_GRAPH")
+    os.environ["LTX2EFF_CUDNN_GRAPH"] = "0"
+    try:
+        return fn(*args)
+    finally:
+        if saved is None:
+            del os.environ["LTX2EFF_CUDNN_GRAPH"]
+        else:
+            os.environ["LTX2EFF_CUDNN_GRAPH"] = saved
+
+
 def graph_call(fn: Callable[[Any], Any], inputs: list[Any]) -> tuple[Callable[[Any], Any], list[Any]]:
     """Capture fn once per input set in a CUDA graph; returns a replayer and the graph handles."""
     graphs = []
@@ -263,7 +287,10 @@ def main() -> int:
                 ms, note = None, f"ran on {last_backend()}, not cuda"
             add(grid, f"K={window}", "ours (cuda)", ms, dense_ms, ideal, note)
             ms, note = attempt(timer, window_call(grid, window, "batched"), inputs)
-            add(grid, f"K={window}", "ours (batched)", ms, dense_ms, ideal, note)
+            add(grid, f"K={window}", "ours (batched)", ms, dense_ms, ideal, note or batched_how())
+            # The same path with ATen's ops and a copy per batch (no cuDNN graph API).
+            ms, note = attempt(without_cudnn_graph, timer, window_call(grid, window, "batched"), inputs)
+            add(grid, f"K={window}", "ours (batched, ATen)", ms, dense_ms, ideal, note)
             # What users get: the engine's choice for this shape (kernel, frame-batched or chunked
             # SDPA; timed once on the first call).
             ms, note = attempt(timer, window_call(grid, window, "auto"), inputs)

@@ -302,8 +302,27 @@ def run_glue(
 def run_batched(
     case: Case, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """The frame-batched SDPA path (batched calls over overlapping in-place K/V views)."""
-    return run_glue(case, q, k, v, backend="batched")
+    """The frame-batched SDPA path (batched calls over overlapping in-place K/V views); the
+    backend it reports says how its batches ran: "batched/in-place" (every batch written in place
+    by cuDNN's graph API), "batched/aten" (ATen's fused ops and a copy) or "batched/partly"."""
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    before = cudnn_graph.status()
+    out, lse, backend = run_glue(case, q, k, v, backend="batched")
+    after = cudnn_graph.status()
+    executed = after["executed"] - before["executed"]
+    declined = after["declined_calls"] - before["declined_calls"]
+    how = "aten" if executed == 0 else ("in-place" if declined == 0 else "partly")
+    return out, lse, f"{backend}/{how}"
+
+
+def batched_expectation(device: torch.device, dtype: torch.dtype) -> str:
+    """How the frame-batched path should run a case here: in place where cuDNN's graph API is
+    available for the dtype (``LTX2EFF_CUDNN_GRAPH`` on, frontend installed), else ATen."""
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    probe = torch.empty(0, dtype=dtype, device=device)
+    return "batched/in-place" if cudnn_graph.unavailable_reason(probe) is None else "batched/aten"
 
 
 def check_case(
@@ -526,7 +545,18 @@ def run_all(quick: bool, device: torch.device, log: Callable[[str], None]) -> li
     for case in glue_cases(quick):
         record(check_case(case, device, runner=run_glue))
     for case in batched_cases(quick):
-        record(check_case(case, device, runner=run_batched, expect="batched"))
+        record(check_case(case, device, runner=run_batched, expect=batched_expectation(device, case.dtype)))
+    # The same path with ATen's ops and copies (the fallback when cuDNN's graph API is absent).
+    saved = os.environ.get("LTX2EFF_CUDNN_GRAPH")
+    os.environ["LTX2EFF_CUDNN_GRAPH"] = "0"
+    try:
+        for case in batched_cases(True)[-2:]:
+            record(check_case(case, device, runner=run_batched, expect="batched/aten"))
+    finally:
+        if saved is None:
+            del os.environ["LTX2EFF_CUDNN_GRAPH"]
+        else:
+            os.environ["LTX2EFF_CUDNN_GRAPH"] = saved
     for case in dense_cases(quick):
         record(check_dense_equivalence(case, device))
     for case in eight_bit_cases(quick):

@@ -14,6 +14,11 @@ elapsed() { echo $(( $(date +%s) - start )); }
 stamp() { echo "[$(elapsed)s] $*"; }
 left() { echo $(( BUDGET_S - $(elapsed) )); }
 
+# The optional in-place path of the frame-batched attention needs cuDNN's Python graph API:
+# install its wheel when one was carried in (the machine has no network).
+for wheel in ${WHEELS_DIR:-.whl}/nvidia_cudnn_frontend-*.whl; do
+  [[ -f $wheel ]] && python3 -m pip install -q --no-deps --no-index "$wheel"
+done
 arch=$(python3 -c "import torch; a, b = torch.cuda.get_device_capability(); print(f'{a}{b}')")
 stamp "device: $(nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader); sm_${arch}"
 if ! python3 -m pip install -q --no-build-isolation --no-deps . -Cbuild-dir=build/device \

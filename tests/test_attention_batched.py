@@ -143,3 +143,61 @@ def test_attention_with_lse_skips_ops_that_refuse_and_says_when_none_serves(monk
     monkeypatch.setattr(batched, "_lse_ops", lambda device_type: [("c", refuses)])
     with pytest.raises(RuntimeError, match="no fused attention op with log-sum-exp"):
         batched.attention_with_lse(q, q, q, 1.0)
+
+
+def _sdpa_into(calls: list[tuple[int, ...]]):
+    """An in-place executor for the CPU: computes each batch with the float64 softmax and writes it
+    into the views it is given (what cuDNN's graph does on a GPU), recording the output shapes."""
+
+    def attend(q, k, v, out, lse, scale):
+        logits = q.double() @ k.double().transpose(-1, -2) * scale
+        out.copy_(torch.softmax(logits, -1) @ v.double())
+        if lse is not None:
+            lse.copy_(torch.logsumexp(logits, -1))
+        calls.append(tuple(out.shape))
+        return True
+
+    return attend
+
+
+@pytest.mark.parametrize("token_major", [False, True])
+@pytest.mark.parametrize(("anchor", "g"), [(False, 0), (True, 3)])
+def test_in_place_executor_writes_every_batch_into_the_result(token_major, anchor, g):
+    grid = (9, 2, 3)
+    q, k, v = random_qkv((2, 3, 9 * 6 + g, 16), torch.float32, seed=21, token_major=token_major)
+    calls: list[tuple[int, ...]] = []
+    out, lse = batched.frame_batched_attention(
+        q,
+        k,
+        v,
+        grid=grid,
+        window=1,
+        global_tokens=g,
+        anchor_frame=anchor,
+        need_lse=True,
+        in_place=_sdpa_into(calls),
+    )
+    # Two batches (interior, borders) per batch element, each written in place: no ATen copy.
+    assert sorted(calls) == sorted([(5, 3, 6, 16), (2, 3, 12, 16)] * 2)
+    ref_out, ref_lse = reference(q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=anchor)
+    assert lse is not None
+    assert relative_error(out, ref_out) <= 1e-5
+    assert float((lse.double() - ref_lse).abs().max()) <= 1e-5
+
+
+def test_a_declining_in_place_executor_leaves_the_batch_to_aten():
+    grid = (7, 2, 2)
+    q, k, v = random_qkv((1, 2, 7 * 4, 8), torch.float32, seed=22)
+    declined: list[tuple[int, ...]] = []
+
+    def decline(q_, k_, v_, out, lse, scale):
+        declined.append(tuple(out.shape))
+        out.fill_(math.nan)  # must not matter: a declining executor's views are overwritten
+        return False
+
+    out, _ = batched.frame_batched_attention(
+        q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False, need_lse=False, in_place=decline
+    )
+    assert len(declined) == 2
+    ref, _ = reference(q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False)
+    assert relative_error(out, ref) <= 1e-5

@@ -77,3 +77,10 @@ def test_eight_bit_far_field_stays_close(case: object) -> None:
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_merge_matches_formula(dtype: object) -> None:
     _assert_ok(check.check_merge(torch.device(DEVICE), dtype))
+
+
+@pytest.mark.parametrize("case", check.batched_cases(quick=True), ids=lambda c: c.describe())
+def test_frame_batched_path_matches_reference(case: object) -> None:
+    device = torch.device(DEVICE)
+    expect = check.batched_expectation(device, case.dtype)  # type: ignore[attr-defined]
+    _assert_ok(check.check_case(case, device, runner=check.run_batched, expect=expect))

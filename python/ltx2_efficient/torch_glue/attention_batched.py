@@ -15,6 +15,10 @@ Keys outside a frame's window run as extra partial attentions merged by log-sum-
 for the frames whose window does not hold it (``anchor_frame``), and the appended global tokens.
 Global queries attend to all keys in one call. The far field and the key subsets of spatial
 freeze are not handled here (``supports`` says so; the caller takes another path).
+
+Each batch writes its output and log-sum-exp straight into the result when an in-place executor
+serves it (``cudnn_graph.attend_into``: cuDNN's graph API takes the result's strided frame views
+as its output); otherwise ATen's fused op computes it and the batch is copied into place.
 """
 
 from __future__ import annotations
@@ -26,8 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from ltx2_efficient import _core
+from ltx2_efficient.torch_glue import cudnn_graph
 
 SdpaFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
+# (q, k, v, out, lse or None, scale) -> True when it wrote out (and lse) in place.
+InPlaceFn = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, float], bool
+]
 
 
 def supports(*, far_field: int, subset: str, far_8bit: bool) -> str | None:
@@ -156,8 +165,10 @@ def frame_batched_attention(
     anchor_frame: bool,
     need_lse: bool,
     scale: float | None = None,
+    in_place: InPlaceFn | None = cudnn_graph.attend_into,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Window attention of validated [B, heads, T, D] tensors (no far field): (out, lse or None)."""
+    """Window attention of validated [B, heads, T, D] tensors (no far field): (out, lse or None).
+    ``in_place`` serves a batch directly into the result's views when it can (None: never)."""
     frames, height, width = grid
     hw = height * width
     grid_tokens = frames * hw
@@ -180,13 +191,17 @@ def frame_batched_attention(
     batches = list(_core.frame_batches(plan))
     for b in range(batch):
         for fb in batches:
-            qv = _view(q, b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw)
-            kv = _view(k, b, fb.count, fb.k_first * hw, fb.k_step * hw, fb.k_frames * hw)
-            vv = _view(v, b, fb.count, fb.k_first * hw, fb.k_step * hw, fb.k_frames * hw)
+            q_at = (b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw)
+            k_at = (b, fb.count, fb.k_first * hw, fb.k_step * hw, fb.k_frames * hw)
+            qv, kv, vv = _view(q, *q_at), _view(k, *k_at), _view(v, *k_at)
+            out_view = _view(out, *q_at)
+            lse_view = _view(lse, *q_at) if lse is not None else None
+            if in_place is not None and in_place(qv, kv, vv, out_view, lse_view, scale):
+                continue
             o, o_lse = attend(qv, kv, vv)
-            _view(out, b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw).copy_(o)
-            if lse is not None and o_lse is not None:
-                _view(lse, b, fb.count, fb.q_first * hw, fb.q_step * hw, fb.q_frames * hw).copy_(o_lse)
+            out_view.copy_(o)
+            if lse_view is not None and o_lse is not None:
+                lse_view.copy_(o_lse)
         if not extras:
             continue
         assert lse is not None
