@@ -5,6 +5,10 @@ set -euo pipefail
 export PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/ltx_core-*.whl
 export PYTHONPATH=/tmp/site
+# Optional: the cuDNN frontend's graph API, for the in-place frame-batched attention.
+for wheel in .whl/nvidia_cudnn_frontend-*.whl; do
+  if [[ -f $wheel ]]; then python3 -m pip install -q --no-index --no-deps "$wheel"; fi
+done
 arch="$(python3 -c 'import torch; m, n = torch.cuda.get_device_capability(); print(f"{m}{n}-real")')"
 python3 -m pip install -q --no-build-isolation --no-deps -Cbuild-dir=build/device-e2e \
   "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=$arch" . 2>&1 | tail -5

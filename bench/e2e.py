@@ -438,6 +438,15 @@ def table(results: list[RunResult], device_name: str) -> str:
     return f"Device: {device_name}\n\n" + head + "\n".join(rows) + "\n"
 
 
+def cudnn_graph_status() -> dict[str, object]:
+    """What the frame-batched attention's in-place cuDNN graphs did in this process."""
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    status = cudnn_graph.status()
+    status["declined"] = sorted(set(status["declined"].values()))
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -505,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
             "cfg": args.cfg,
             "build_seconds": build_seconds,
             "attention_backend": _core.cuda_status(),
+            "cudnn_graph": cudnn_graph_status(),
             "results": [asdict(r) for r in results],
         }
         (args.out / "e2e.json").write_text(json.dumps(data, indent=1))
