@@ -33,7 +33,8 @@ def test_picks_the_faster_path_and_remembers_it():
     assert (name, result) == ("fast", "fast")
     assert cuda_autotune.cached_choice("shape-a") == "fast"
     assert cuda_autotune.cached_choice("shape-b") is None
-    assert calls == {"slow": 4, "fast": 4}  # one warm-up and three timed runs each
+    # One warm-up and three timed runs each, then the winner once more for the result.
+    assert calls == {"slow": 4, "fast": 5}
 
 
 def test_a_failing_candidate_is_skipped():
@@ -54,3 +55,28 @@ def test_env_switch(monkeypatch):
     monkeypatch.setenv(cuda_autotune.AUTOTUNE_ENV, "maybe")
     with pytest.raises(ValueError, match="LTX2EFF_ATTENTION_AUTOTUNE must be one of"):
         cuda_autotune.enabled()
+
+
+def test_no_candidate_output_is_kept_while_the_others_run():
+    alive: list[int] = []
+    most_alive = [0]
+
+    class Output:
+        def __init__(self) -> None:
+            alive.append(1)
+            most_alive[0] = max(most_alive[0], len(alive))
+
+        def __del__(self) -> None:
+            alive.pop()
+
+    def make(delay: float):
+        def run() -> Output:
+            time.sleep(delay)
+            return Output()
+
+        return run
+
+    name, result = cuda_autotune.pick("shape-m", {"a": make(0.003), "b": make(0.0), "c": make(0.002)}, "test")
+    assert name == "b" and isinstance(result, Output)
+    assert most_alive[0] == 1  # never two outputs at once, across candidates and timed runs
+    assert len(alive) == 1  # only the returned one

@@ -226,3 +226,13 @@ def test_a_graph_that_fails_to_run_is_dropped_and_declined(fake_frontend):
     assert not cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)  # not retried for this layout
     assert len(fake_frontend.built) == 1
     assert "execute: RuntimeError: kernel launch failed" in cudnn_graph.status()["declined"].values()
+
+
+def test_the_oldest_graphs_go_first_past_the_cap(fake_frontend, monkeypatch):
+    monkeypatch.setattr(cudnn_graph, "MAX_GRAPHS", 2)
+    qv, kv, vv, ov, lv, _, _ = _overlapping_batch(4)
+    for scale in (0.1, 0.2, 0.3):  # three layouts (the scale is part of a graph)
+        assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, scale)
+    assert [key[2] for key in cudnn_graph._graphs] == [0.2, 0.3]
+    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.1)  # rebuilt when needed again
+    assert len(fake_frontend.built) == 4

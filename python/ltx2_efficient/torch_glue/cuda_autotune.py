@@ -1,12 +1,13 @@
-"""Picks the faster of two equivalent CUDA paths for window attention, once per call shape.
+"""Picks the fastest of the equivalent CUDA paths for window attention, once per call shape.
 
-On a GPU both the C++ kernel and the chunked-SDPA path compute the same function (the tests
-hold them to the same float64 reference), but which one is faster depends on the card and the
-size: a single-launch kernel wins where launch overhead dominates, the vendor's fused SDPA on
-contiguous frame windows can win on large windows on Hopper. The first call of a shape times
-both (one warm-up and three timed runs each, with CUDA events) and every later call of that
-shape takes the winner. ``LTX2EFF_ATTENTION_AUTOTUNE=0`` turns this off (always the kernel).
-Nothing is measured while a CUDA graph is being captured: the kernel runs.
+On a GPU the C++ kernel, the frame-batched fused SDPA and the chunked-SDPA loop compute the same
+function (the tests hold them to the same float64 reference), but which one is fastest depends on
+the card and the size: a single-launch kernel wins where launch overhead dominates, the vendor's
+fused SDPA over frame windows wins on Hopper at the LTX-2 sizes. The first call of a shape times
+each (one warm-up and three timed runs, with CUDA events; no output is kept meanwhile, the winner
+runs once more for the result) and every later call of that shape takes the winner.
+``LTX2EFF_ATTENTION_AUTOTUNE=0`` turns this off (always the kernel). Nothing is measured while a
+CUDA graph is being captured: the kernel runs.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def clear() -> None:
     _choices.clear()
 
 
-def _time_ms(fn: Callable[[], R]) -> tuple[float, R]:
-    result = fn()  # warm-up (and the result the caller may keep)
+def _time_ms(fn: Callable[[], object]) -> float:
+    """Median time of fn over the timed runs, after one warm-up. Each result is dropped as soon as
+    its run is timed, so a candidate never holds more than one output."""
+    fn()  # warm-up
     times = []
     for _ in range(_TIMED_RUNS):
         if torch.cuda.is_available():
@@ -65,20 +68,22 @@ def _time_ms(fn: Callable[[], R]) -> tuple[float, R]:
             t0 = time.perf_counter()
             result = fn()
             times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), result
+        del result
+    return statistics.median(times)
 
 
 def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -> tuple[str, R]:
     """Times every candidate once for ``key``, remembers the fastest, returns (name, its result).
 
-    A candidate that raises is skipped (the error of the last one is re-raised if all fail).
+    No candidate's output is kept while the others run (the first call of a shape would otherwise
+    hold one output per candidate): the winner runs once more for the result. A candidate that
+    raises is skipped (the error of the last one is re-raised if all fail).
     """
     timings: dict[str, float] = {}
-    results: dict[str, R] = {}
     error: Exception | None = None
     for name, fn in candidates.items():
         try:
-            timings[name], results[name] = _time_ms(fn)
+            timings[name] = _time_ms(fn)
         except (RuntimeError, ValueError) as exc:  # Unavailable is a RuntimeError
             error = exc
     if not timings:
@@ -92,7 +97,7 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -
         ", ".join(f"{name} {ms:.3f} ms" for name, ms in timings.items()),
         best,
     )
-    return best, results[best]
+    return best, candidates[best]()
 
 
 def capturing() -> bool:

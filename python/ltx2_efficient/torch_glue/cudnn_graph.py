@@ -37,6 +37,9 @@ _handles: dict[int, Any] = {}
 _graphs: dict[Hashable, _Graph] = {}
 _declined: dict[Hashable, str] = {}
 _counts = {"executed": 0, "declined": 0}
+# Graphs kept (each holds a built cuDNN plan): two or three per video size and window; the oldest
+# goes first when a long session has seen more layouts than this.
+MAX_GRAPHS = 64
 
 
 def enabled() -> bool:
@@ -173,6 +176,8 @@ def attend_into(
             log.info("cuDNN graph declined %s views %s: %s", q.dtype, _layout(q), str(exc)[:300])
             return False
         _graphs[key] = graph
+        while len(_graphs) > MAX_GRAPHS:
+            del _graphs[next(iter(_graphs))]
         log.info(
             "cuDNN graph in place (%s): q %s, k %s, out strides %s, lse %s",
             _plan_name(graph),
