@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ltx_core")
 
-ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture
+def bench(repo_script):
+    return repo_script("bench/e2e.py", "bench_e2e")
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_e2e", ROOT / "bench" / "e2e.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_tiny_run_writes_results(tmp_path):
-    bench = load_bench()
+def test_tiny_run_writes_results(tmp_path, bench):
     rc = bench.main(["--tiny", "--steps", "1", "--runs", "640x352x121:dense,fast", "--out", str(tmp_path)])
     assert rc == 0
     data = json.loads((tmp_path / "e2e.json").read_text())
@@ -35,20 +25,15 @@ def test_tiny_run_writes_results(tmp_path):
     assert "640x352x121" in (tmp_path / "e2e.md").read_text()
 
 
-def test_unknown_run_config_is_rejected():
-    bench = load_bench()
+def test_unknown_run_config_is_rejected(bench):
     with pytest.raises(ValueError, match="run config must be"):
         bench.parse_runs(["640x352x121:turbo"])
     with pytest.raises(ValueError, match="size must be one of"):
         bench.parse_runs(["100x100x9:dense"])
 
 
-def test_report_forecasts_what_each_run_used_not_todays_preset(tmp_path):
-    bench = load_bench()
-    spec = importlib.util.spec_from_file_location("bench_e2e_report", ROOT / "bench" / "e2e_report.py")
-    assert spec is not None and spec.loader is not None
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+def test_report_forecasts_what_each_run_used_not_todays_preset(tmp_path, bench, repo_script):
+    report = repo_script("bench/e2e_report.py", "bench_e2e_report")
     rc = bench.main(["--tiny", "--steps", "1", "--runs", "640x352x121:dense,fast", "--out", str(tmp_path)])
     assert rc == 0
     data = json.loads((tmp_path / "e2e.json").read_text())
@@ -73,10 +58,9 @@ def test_report_forecasts_what_each_run_used_not_todays_preset(tmp_path):
     assert row.rstrip(" |").endswith(f"{expected:.2f}x")
 
 
-def test_preset_schedule_runs_reuse_every_step_the_preset_allows(tmp_path):
+def test_preset_schedule_runs_reuse_every_step_the_preset_allows(tmp_path, bench):
     """ "<preset>-schedule" keeps the preset's start and cap and reuses every step they allow, so
     the cost model with the measured reuse equals the forecast (the reuse bound)."""
-    bench = load_bench()
     settings = bench.config_settings("balanced-schedule")
     balanced = bench.config_settings("balanced")
     assert settings.reuse_threshold == bench.REUSE_THRESHOLD_BOUND

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+import pytest
 
 
-def load_entry():
-    spec = importlib.util.spec_from_file_location("ltx2_efficient_pack", REPO_ROOT / "__init__.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def entry(repo_script):
+    """The pack's ComfyUI entry file (the repository's __init__.py), freshly imported."""
+    return repo_script("__init__.py", "ltx2_efficient_pack")
 
 
-def test_entry_imports_without_comfyui():
-    module = load_entry()
+def test_entry_imports_without_comfyui(entry):
+    module = entry
     assert module.WEB_DIRECTORY == "./web"
     assert isinstance(module.NODE_CLASS_MAPPINGS, dict)
     assert set(module.NODE_DISPLAY_NAME_MAPPINGS) <= set(module.NODE_CLASS_MAPPINGS)

@@ -11,10 +11,8 @@ same path inside a real ComfyUI checkout when one is available.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -35,12 +33,9 @@ SAMPLER_LOG = "LTX2 Efficient Video Sampler: "
 
 
 @pytest.fixture
-def fakes(monkeypatch):
+def fakes(monkeypatch, repo_script):
     """A fresh copy of the fakes (their state is per test) installed in sys.modules."""
-    path = Path(__file__).with_name("comfy_fakes.py")
-    spec = importlib.util.spec_from_file_location("comfy_fakes_for_sampling", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = repo_script("tests/comfy_fakes.py", "comfy_fakes_for_sampling")
     for name, fake in module.host_modules().items():
         monkeypatch.setitem(sys.modules, name, fake)
     return module
