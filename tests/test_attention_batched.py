@@ -185,7 +185,8 @@ def test_in_place_executor_writes_every_batch_into_the_result(token_major, ancho
     assert float((lse.double() - ref_lse).abs().max()) <= 1e-5
 
 
-def test_a_declining_in_place_executor_leaves_the_batch_to_aten():
+@pytest.mark.parametrize("need_lse", [False, True])
+def test_a_declining_in_place_executor_leaves_the_batch_to_aten(need_lse):
     grid = (7, 2, 2)
     q, k, v = random_qkv((1, 2, 7 * 4, 8), torch.float32, seed=22)
     declined: list[tuple[int, ...]] = []
@@ -193,11 +194,16 @@ def test_a_declining_in_place_executor_leaves_the_batch_to_aten():
     def decline(q_, k_, v_, out, lse, scale):
         declined.append(tuple(out.shape))
         out.fill_(math.nan)  # must not matter: a declining executor's views are overwritten
+        if lse is not None:
+            lse.fill_(math.nan)
         return False
 
-    out, _ = batched.frame_batched_attention(
-        q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False, need_lse=False, in_place=decline
+    out, lse = batched.frame_batched_attention(
+        q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False, need_lse=need_lse, in_place=decline
     )
     assert len(declined) == 2
-    ref, _ = reference(q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False)
+    ref, ref_lse = reference(q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False)
     assert relative_error(out, ref) <= 1e-5
+    if need_lse:
+        assert lse is not None
+        assert float((lse.double() - ref_lse).abs().max()) <= 1e-5

@@ -80,3 +80,21 @@ def test_no_candidate_output_is_kept_while_the_others_run():
     assert name == "b" and isinstance(result, Output)
     assert most_alive[0] == 1  # never two outputs at once, across candidates and timed runs
     assert len(alive) == 1  # only the returned one
+
+
+def test_a_winner_that_fails_on_its_final_run_gives_way_to_the_next():
+    runs = {"flaky": 0}
+
+    def flaky() -> str:
+        runs["flaky"] += 1
+        if runs["flaky"] > 4:  # fine while timed, fails when asked for the result
+            raise RuntimeError("out of memory")
+        return "flaky"
+
+    def steady() -> str:
+        time.sleep(0.002)
+        return "steady"
+
+    name, result = cuda_autotune.pick("shape-f", {"flaky": flaky, "steady": steady}, "test")
+    assert (name, result) == ("steady", "steady")
+    assert cuda_autotune.cached_choice("shape-f") == "steady"

@@ -3,6 +3,8 @@ bench/attention_check.py runs it against the float64 reference on a GPU)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -167,6 +169,8 @@ def fake_frontend(monkeypatch):
         cuda_stream = 0
 
     monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: _Stream())
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
     monkeypatch.setattr(_FakeGraph, "built", [])
     monkeypatch.setattr(_FakeGraph, "fail_build", False)
     monkeypatch.setattr(_FakeGraph, "fail_execute", False)
@@ -228,11 +232,50 @@ def test_a_graph_that_fails_to_run_is_dropped_and_declined(fake_frontend):
     assert "execute: RuntimeError: kernel launch failed" in cudnn_graph.status()["declined"].values()
 
 
-def test_the_oldest_graphs_go_first_past_the_cap(fake_frontend, monkeypatch):
+def test_the_least_recently_used_graph_goes_first_past_the_cap(fake_frontend, monkeypatch):
     monkeypatch.setattr(cudnn_graph, "MAX_GRAPHS", 2)
     qv, kv, vv, ov, lv, _, _ = _overlapping_batch(4)
     for scale in (0.1, 0.2, 0.3):  # three layouts (the scale is part of a graph)
         assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, scale)
     assert [key[2] for key in cudnn_graph._graphs] == [0.2, 0.3]
-    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.1)  # rebuilt when needed again
+    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.2)  # used: now the most recent
+    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.1)  # rebuilt, and 0.3 goes
+    assert [key[2] for key in cudnn_graph._graphs] == [0.2, 0.1]
     assert len(fake_frontend.built) == 4
+
+
+def test_nothing_is_built_while_a_cuda_graph_is_captured(fake_frontend, monkeypatch):
+    qv, kv, vv, ov, lv, _, _ = _overlapping_batch(5)
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
+    assert not cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)
+    assert fake_frontend.built == [] and cudnn_graph.status()["declined"] == {}
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: False)
+    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)  # built outside capture
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
+    assert cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)  # a built graph runs under capture
+
+
+def test_calls_the_graph_path_does_not_take_are_left_to_the_caller(fake_frontend):
+    qv, kv, vv, ov, lv, _, _ = _overlapping_batch(6)
+    assert "dtype" in (cudnn_graph._unsupported_call(qv, kv.float(), vv, ov, lv) or "")
+    assert "float32" in (cudnn_graph._unsupported_call(qv, kv, vv, ov, lv.double()) or "")
+    storage = torch.zeros(4 * 2 * 6 * 8 + 1, dtype=torch.bfloat16)
+    shifted = storage[1:].view(4, 2, 6, 8)  # 2 bytes past an aligned start
+    assert "aligned" in (cudnn_graph._unsupported_call(shifted, kv, vv, ov, lv) or "")
+    with torch.enable_grad():
+        wants_grad = qv.detach().clone().requires_grad_(True)
+        assert "gradients" in (cudnn_graph._unsupported_call(wants_grad, kv, vv, ov, lv) or "")
+        assert not cudnn_graph.attend_into(wants_grad, kv, vv, ov, lv, 0.3)
+    with torch.no_grad():
+        assert cudnn_graph._unsupported_call(wants_grad, kv, vv, ov, lv) is None
+    assert fake_frontend.built == []  # none of these reached cuDNN
+
+
+def test_a_failing_handle_is_a_decline_not_an_error(fake_frontend, monkeypatch):
+    def no_handle(cudnn, device):
+        raise RuntimeError("cuDNN version mismatch")
+
+    monkeypatch.setattr(cudnn_graph, "_handle", no_handle)
+    qv, kv, vv, ov, lv, _, _ = _overlapping_batch(7)
+    assert not cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)
+    assert "RuntimeError: cuDNN version mismatch" in cudnn_graph.status()["declined"].values()

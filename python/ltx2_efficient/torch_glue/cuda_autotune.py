@@ -86,18 +86,27 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -
             timings[name] = _time_ms(fn)
         except (RuntimeError, ValueError) as exc:  # Unavailable is a RuntimeError
             error = exc
+            log.info("window attention %s: %s cannot run: %s", describe, name, exc)
     if not timings:
         assert error is not None
         raise error
-    best = min(timings, key=timings.__getitem__)
-    _choices[key] = best
-    log.info(
-        "window attention %s: %s -> %s",
-        describe,
-        ", ".join(f"{name} {ms:.3f} ms" for name, ms in timings.items()),
-        best,
-    )
-    return best, candidates[best]()
+    # The fastest that also gives its result now (a path that fails on this last run is dropped).
+    for best in sorted(timings, key=timings.__getitem__):
+        try:
+            result = candidates[best]()
+        except (RuntimeError, ValueError) as exc:
+            error = exc
+            continue
+        _choices[key] = best
+        log.info(
+            "window attention %s: %s -> %s",
+            describe,
+            ", ".join(f"{name} {ms:.3f} ms" for name, ms in timings.items()),
+            best,
+        )
+        return best, result
+    assert error is not None
+    raise error
 
 
 def capturing() -> bool:

@@ -37,8 +37,9 @@ _handles: dict[int, Any] = {}
 _graphs: dict[Hashable, _Graph] = {}
 _declined: dict[Hashable, str] = {}
 _counts = {"executed": 0, "declined": 0}
-# Graphs kept (each holds a built cuDNN plan): two or three per video size and window; the oldest
-# goes first when a long session has seen more layouts than this.
+# Graphs kept (each holds a built cuDNN plan): two or three per video size and window; the least
+# recently used goes first when a long session has seen more layouts than this (declined layouts
+# are capped the same way).
 MAX_GRAPHS = 64
 
 
@@ -137,6 +138,34 @@ def _layout(t: torch.Tensor | None) -> tuple[tuple[int, ...], tuple[int, ...]] |
     return None if t is None else (tuple(t.shape), tuple(t.stride()))
 
 
+def _unsupported_call(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor | None
+) -> str | None:
+    """Why this particular call stays off the graph path (None: it may take it)."""
+    views = (q, k, v, out)
+    if any(t.dtype != q.dtype or t.device != q.device for t in views):
+        return "q, k, v and out differ in dtype or device"
+    if lse is not None and (lse.dtype != torch.float32 or lse.device != q.device):
+        return "lse is not float32 on q's device"
+    if any(t.data_ptr() % 16 for t in views):
+        return "a view is not 16-byte aligned"
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)):
+        return "gradients are requested (the graph path is inference only)"
+    return None
+
+
+def _decline(key: Hashable, reason: str, q: torch.Tensor) -> bool:
+    """Remembers a layout that stays off the graph path; the first such layout is a warning (a
+    frontend that cannot serve this machine at all shows up once), later ones are info."""
+    _declined[key] = reason
+    while len(_declined) > MAX_GRAPHS:
+        del _declined[next(iter(_declined))]
+    _counts["declined"] += 1
+    level = logging.WARNING if len(_declined) == 1 and _counts["executed"] == 0 else logging.INFO
+    log.log(level, "cuDNN graph path declined %s views %s: %s", q.dtype, _layout(q), reason[:300])
+    return False
+
+
 def attend_into(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -147,9 +176,10 @@ def attend_into(
 ) -> bool:
     """out <- softmax(scale q k^T) v for [N, heads, S, D] views (k, v may overlap between batch
     items), and lse <- the float32 [N, heads, S] log-sum-exp when given, both written in place.
-    False when the in-place path is unavailable or cuDNN declines the layout or fails to run it
-    (the caller then computes the batch another way, over the same views)."""
-    if unavailable_reason(q) is not None:
+    False when the in-place path is unavailable, the call or its layout is one it does not take,
+    or cuDNN declines the layout or fails to run it (the caller then computes the batch another
+    way, over the same views). Nothing here raises for a cuDNN or frontend failure."""
+    if unavailable_reason(q) is not None or _unsupported_call(q, k, v, out, lse) is not None:
         return False
     cudnn = _cudnn()
     key = (
@@ -165,42 +195,38 @@ def attend_into(
     if key in _declined:
         _counts["declined"] += 1
         return False
-    handle = _handle(cudnn, q.device)
-    graph = _graphs.get(key)
-    if graph is None:
+    graph = _graphs.pop(key, None)
+    if graph is None and torch.cuda.is_current_stream_capturing():
+        return False  # no graph is built while a CUDA graph is being captured
+    with torch.cuda.device(q.device):
         try:
-            graph = _build(cudnn, handle, q, k, v, out, lse, scale)
-        except Exception as exc:  # cuDNN declining a layout is not an error
-            _declined[key] = f"{type(exc).__name__}: {exc}"
-            _counts["declined"] += 1
-            log.info("cuDNN graph declined %s views %s: %s", q.dtype, _layout(q), str(exc)[:300])
-            return False
-        _graphs[key] = graph
+            handle = _handle(cudnn, q.device)
+            if graph is None:
+                graph = _build(cudnn, handle, q, k, v, out, lse, scale)
+                log.info(
+                    "cuDNN graph in place (%s): q %s, k %s, out strides %s, lse %s",
+                    _plan_name(graph),
+                    tuple(q.shape),
+                    tuple(k.shape),
+                    tuple(out.stride()),
+                    "yes" if lse is not None else "no",
+                )
+        except Exception as exc:  # cuDNN declining a layout (or a frontend that cannot run)
+            return _decline(key, f"{type(exc).__name__}: {exc}", q)
+        _graphs[key] = graph  # most recently used last: the oldest goes first past the cap
         while len(_graphs) > MAX_GRAPHS:
             del _graphs[next(iter(_graphs))]
-        log.info(
-            "cuDNN graph in place (%s): q %s, k %s, out strides %s, lse %s",
-            _plan_name(graph),
-            tuple(q.shape),
-            tuple(k.shape),
-            tuple(out.stride()),
-            "yes" if lse is not None else "no",
-        )
-    stream = torch.cuda.current_stream(q.device)
-    cudnn.set_stream(handle, stream.cuda_stream)
-    workspace = torch.empty(max(graph.workspace, 1), dtype=torch.uint8, device=q.device)
-    pack = {graph.q: q, graph.k: k, graph.v: v, graph.out: out}
-    if graph.stats is not None:
-        assert lse is not None
-        pack[graph.stats] = lse.unsqueeze(-1)
-    try:
-        graph.graph.execute(pack, workspace, handle=handle)
-    except Exception as exc:  # an engine that builds but cannot run here: leave it to ATen
-        _graphs.pop(key, None)
-        _declined[key] = f"execute: {type(exc).__name__}: {exc}"
-        _counts["declined"] += 1
-        log.warning("cuDNN graph failed to run %s views %s: %s", q.dtype, _layout(q), str(exc)[:300])
-        return False
+        try:
+            cudnn.set_stream(handle, torch.cuda.current_stream(q.device).cuda_stream)
+            workspace = torch.empty(max(graph.workspace, 1), dtype=torch.uint8, device=q.device)
+            pack = {graph.q: q, graph.k: k, graph.v: v, graph.out: out}
+            if graph.stats is not None:
+                assert lse is not None
+                pack[graph.stats] = lse.unsqueeze(-1)
+            graph.graph.execute(pack, workspace, handle=handle)
+        except Exception as exc:  # an engine that builds but cannot run here: leave it to ATen
+            _graphs.pop(key, None)
+            return _decline(key, f"execute: {type(exc).__name__}: {exc}", q)
     _counts["executed"] += 1
     return True
 
