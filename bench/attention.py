@@ -138,15 +138,10 @@ def batched_how(before: tuple[int, int]) -> str:
 
 def without_cudnn_graph(fn: Callable[..., float], *args: Any) -> float:
     """fn(*args) with the in-place cuDNN graph path switched off."""
-    saved = os.environ.get("LTX2EFF_CUDNN_GRAPH")
-    os.environ["LTX2EFF_CUDNN_GRAPH"] = "0"
-    try:
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    with cudnn_graph.turned_off():
         return fn(*args)
-    finally:
-        if saved is None:
-            del os.environ["LTX2EFF_CUDNN_GRAPH"]
-        else:
-            os.environ["LTX2EFF_CUDNN_GRAPH"] = saved
 
 
 def graph_call(fn: Callable[[Any], Any], inputs: list[Any]) -> tuple[Callable[[Any], Any], list[Any]]:

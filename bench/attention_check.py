@@ -547,16 +547,11 @@ def run_all(quick: bool, device: torch.device, log: Callable[[str], None]) -> li
     for case in batched_cases(quick):
         record(check_case(case, device, runner=run_batched, expect=batched_expectation(device, case.dtype)))
     # The same path with ATen's ops and copies (the fallback when cuDNN's graph API is absent).
-    saved = os.environ.get("LTX2EFF_CUDNN_GRAPH")
-    os.environ["LTX2EFF_CUDNN_GRAPH"] = "0"
-    try:
+    from ltx2_efficient.torch_glue import cudnn_graph
+
+    with cudnn_graph.turned_off():
         for case in batched_cases(True)[-2:]:
             record(check_case(case, device, runner=run_batched, expect="batched/aten"))
-    finally:
-        if saved is None:
-            del os.environ["LTX2EFF_CUDNN_GRAPH"]
-        else:
-            os.environ["LTX2EFF_CUDNN_GRAPH"] = saved
     for case in dense_cases(quick):
         record(check_dense_equivalence(case, device))
     for case in eight_bit_cases(quick):

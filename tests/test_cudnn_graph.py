@@ -279,3 +279,14 @@ def test_a_failing_handle_is_a_decline_not_an_error(fake_frontend, monkeypatch):
     qv, kv, vv, ov, lv, _, _ = _overlapping_batch(7)
     assert not cudnn_graph.attend_into(qv, kv, vv, ov, lv, 0.3)
     assert "RuntimeError: cuDNN version mismatch" in cudnn_graph.status()["declined"].values()
+
+
+@pytest.mark.parametrize("before", [None, "1", "off"])
+def test_turned_off_switches_the_path_off_and_restores_the_variable(monkeypatch, before):
+    if before is None:
+        monkeypatch.delenv(cudnn_graph.ENV, raising=False)
+    else:
+        monkeypatch.setenv(cudnn_graph.ENV, before)
+    with cudnn_graph.turned_off():
+        assert not cudnn_graph.enabled()
+    assert cudnn_graph.os.environ.get(cudnn_graph.ENV) == before

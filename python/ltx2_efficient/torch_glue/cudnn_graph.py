@@ -20,7 +20,8 @@ import importlib
 import logging
 import os
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,21 @@ def enabled() -> bool:
     if value not in ("0", "1", "off", "on", "false", "true"):
         raise ValueError(f"{ENV} must be one of 0 1 on off true false, got {value!r}")
     return value in ("1", "on", "true")
+
+
+@contextmanager
+def turned_off() -> Iterator[None]:
+    """Within the block the in-place path stays off (``LTX2EFF_CUDNN_GRAPH=0``); the variable's
+    previous value, or its absence, is restored afterwards."""
+    saved = os.environ.get(ENV)
+    os.environ[ENV] = "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[ENV]
+        else:
+            os.environ[ENV] = saved
 
 
 def _cudnn() -> Any:
@@ -89,24 +105,26 @@ class _Graph:
 
 
 def _handle(cudnn: Any, device: torch.device) -> Any:
+    """The device's cuDNN handle (created on first use; the caller has made ``device`` current)."""
     index = device.index if device.index is not None else torch.cuda.current_device()
     with _lock:
         if index not in _handles:
-            with torch.cuda.device(index):
-                _handles[index] = cudnn.create_handle()
+            _handles[index] = cudnn.create_handle()
         return _handles[index]
 
 
-def _build(
-    cudnn: Any,
-    handle: Any,
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    out: torch.Tensor,
-    lse: torch.Tensor | None,
-    scale: float,
-) -> _Graph:
+def _trim(cache: dict[Hashable, Any]) -> None:
+    """Drops the oldest entries past ``MAX_GRAPHS`` (insertion order: re-inserted on use)."""
+    while len(cache) > MAX_GRAPHS:
+        del cache[next(iter(cache))]
+
+
+# q, k, v, out and the log-sum-exp (or None) of one batch.
+Views = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+def _build(cudnn: Any, handle: Any, views: Views, scale: float) -> _Graph:
+    q, k, v, out, lse = views
     io = getattr(cudnn.data_type, _IO_TYPES[q.dtype])
     f32 = cudnn.data_type.FLOAT
     g = cudnn.pygraph(io_data_type=io, intermediate_data_type=f32, compute_data_type=f32, handle=handle)
@@ -158,8 +176,7 @@ def _decline(key: Hashable, reason: str, q: torch.Tensor) -> bool:
     """Remembers a layout that stays off the graph path; the first such layout is a warning (a
     frontend that cannot serve this machine at all shows up once), later ones are info."""
     _declined[key] = reason
-    while len(_declined) > MAX_GRAPHS:
-        del _declined[next(iter(_declined))]
+    _trim(_declined)
     _counts["declined"] += 1
     level = logging.WARNING if len(_declined) == 1 and _counts["executed"] == 0 else logging.INFO
     log.log(level, "cuDNN graph path declined %s views %s: %s", q.dtype, _layout(q), reason[:300])
@@ -202,7 +219,7 @@ def attend_into(
         try:
             handle = _handle(cudnn, q.device)
             if graph is None:
-                graph = _build(cudnn, handle, q, k, v, out, lse, scale)
+                graph = _build(cudnn, handle, (q, k, v, out, lse), scale)
                 log.info(
                     "cuDNN graph in place (%s): q %s, k %s, out strides %s, lse %s",
                     _plan_name(graph),
@@ -214,8 +231,7 @@ def attend_into(
         except Exception as exc:  # cuDNN declining a layout (or a frontend that cannot run)
             return _decline(key, f"{type(exc).__name__}: {exc}", q)
         _graphs[key] = graph  # most recently used last: the oldest goes first past the cap
-        while len(_graphs) > MAX_GRAPHS:
-            del _graphs[next(iter(_graphs))]
+        _trim(_graphs)
         try:
             cudnn.set_stream(handle, torch.cuda.current_stream(q.device).cuda_stream)
             workspace = torch.empty(max(graph.workspace, 1), dtype=torch.uint8, device=q.device)
