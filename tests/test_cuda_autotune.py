@@ -98,3 +98,38 @@ def test_a_winner_that_fails_on_its_final_run_gives_way_to_the_next():
     name, result = cuda_autotune.pick("shape-f", {"flaky": flaky, "steady": steady}, "test")
     assert (name, result) == ("steady", "steady")
     assert cuda_autotune.cached_choice("shape-f") == "steady"
+
+
+def test_timed_runs_go_round_the_candidates():
+    order: list[str] = []
+
+    def make(name: str, delay: float):
+        def run() -> str:
+            order.append(name)
+            time.sleep(delay)
+            return name
+
+        return run
+
+    name, _ = cuda_autotune.pick("shape-r", {"a": make("a", 0.002), "b": make("b", 0.0)}, "test")
+    assert name == "b"
+    # warm-ups, then three rounds of one run each, then the winner for the result
+    assert order == ["a", "b"] + ["a", "b"] * 3 + ["b"]
+
+
+def test_a_candidate_failing_while_timed_is_dropped():
+    runs = {"brittle": 0}
+
+    def brittle() -> str:
+        runs["brittle"] += 1
+        if runs["brittle"] == 3:  # warm-up and first timed run pass, the second fails
+            raise RuntimeError("launch failed")
+        return "brittle"
+
+    def steady() -> str:
+        time.sleep(0.002)
+        return "steady"
+
+    name, result = cuda_autotune.pick("shape-d", {"brittle": brittle, "steady": steady}, "test")
+    assert (name, result) == ("steady", "steady")
+    assert runs["brittle"] == 3  # not run again once it failed

@@ -160,70 +160,58 @@ __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
+// Four 8x8 16-bit matrices from shared memory (kTrans: each transposed) into mma fragments.
+template <bool kTrans>
 __device__ __forceinline__ void ldmatrix_x4(std::uint32_t addr, std::uint32_t (&r)[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
+  if constexpr (kTrans) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+  } else {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+  }
 #else
   (void)addr;
   r[0] = r[1] = r[2] = r[3] = 0;
 #endif
 }
 
-__device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t addr, std::uint32_t (&r)[4]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-#else
-  (void)addr;
-  r[0] = r[1] = r[2] = r[3] = 0;
-#endif
-}
-
-// D += A * B for one m16n8k16 tile, fp32 accumulation.
+// D += A * B for one m16n8k16 tile (D: the 4 floats at d), fp32 accumulation. The element type
+// only names the PTX operand type, so one macro writes both specialisations.
 template <typename T>
-__device__ __forceinline__ void mma_16816(float (&d)[4], const std::uint32_t (&a)[4],
-                                          std::uint32_t b0, std::uint32_t b1);
+__device__ __forceinline__ void mma_16816(float* d, const std::uint32_t (&a)[4], std::uint32_t b0,
+                                          std::uint32_t b1);
 
-template <>
-__device__ __forceinline__ void mma_16816<__half>(float (&d)[4], const std::uint32_t (&a)[4],
-                                                  std::uint32_t b0, std::uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#define LTX2EFF_MMA_16816_BODY(TY)                                                      \
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." TY "." TY                       \
+               ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n" \
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                         \
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1))
 #else
-  (void)d;
-  (void)a;
-  (void)b0;
-  (void)b1;
+#define LTX2EFF_MMA_16816_BODY(TY) \
+  (void)d;                         \
+  (void)a;                         \
+  (void)b0;                        \
+  (void)b1
 #endif
-}
+#define LTX2EFF_DEFINE_MMA_16816(Elem, TY)                                              \
+  template <>                                                                           \
+  __device__ __forceinline__ void mma_16816<Elem>(float* d, const std::uint32_t(&a)[4], \
+                                                  std::uint32_t b0, std::uint32_t b1) { \
+    LTX2EFF_MMA_16816_BODY(TY);                                                         \
+  }
+LTX2EFF_DEFINE_MMA_16816(__half, "f16")
+LTX2EFF_DEFINE_MMA_16816(__nv_bfloat16, "bf16")
+#undef LTX2EFF_DEFINE_MMA_16816
+#undef LTX2EFF_MMA_16816_BODY
 
-template <>
-__device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&d)[4], const std::uint32_t (&a)[4],
-                                                         std::uint32_t b0, std::uint32_t b1) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-  (void)d;
-  (void)a;
-  (void)b0;
-  (void)b1;
-#endif
-}
-
-// D += A * B for one m16n8k32 int8 tile, int32 accumulation.
-__device__ __forceinline__ void mma_16832_s8(int (&d)[4], const std::uint32_t (&a)[4],
-                                             std::uint32_t b0, std::uint32_t b1) {
+// D += A * B for one m16n8k32 int8 tile (D: the 4 ints at d), int32 accumulation.
+__device__ __forceinline__ void mma_16832_s8(int* d, const std::uint32_t (&a)[4], std::uint32_t b0,
+                                             std::uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile(
       "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "

@@ -260,6 +260,13 @@ void launch_pool(const PoolParams& pp, int head_dim, int frames, int batch, cuda
   check_cuda(cudaGetLastError(), "far-field pooling launch");
 }
 
+// Copies a view's (batch, head, token) strides, in elements, into a kernel parameter block.
+void copy_strides(const Strided& view, std::int64_t& sb, std::int64_t& sh, std::int64_t& st) {
+  sb = view.stride_b;
+  sh = view.stride_h;
+  st = view.stride_t;
+}
+
 bool aligned16(const void* ptr) {
   return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0;
 }
@@ -313,15 +320,9 @@ void window_attention(const AttentionLaunch& launch) {
   p.v = launch.v.data;
   p.out = launch.out;
   p.lse = launch.lse;
-  p.q_sb = launch.q.stride_b;
-  p.q_sh = launch.q.stride_h;
-  p.q_st = launch.q.stride_t;
-  p.k_sb = launch.k.stride_b;
-  p.k_sh = launch.k.stride_h;
-  p.k_st = launch.k.stride_t;
-  p.v_sb = launch.v.stride_b;
-  p.v_sh = launch.v.stride_h;
-  p.v_st = launch.v.stride_t;
+  copy_strides(launch.q, p.q_sb, p.q_sh, p.q_st);
+  copy_strides(launch.k, p.k_sb, p.k_sh, p.k_st);
+  copy_strides(launch.v, p.v_sb, p.v_sh, p.v_st);
   p.o_sb = launch.out_stride_b;
   p.o_sh = launch.out_stride_h;
   p.o_st = launch.out_stride_t;
@@ -351,12 +352,8 @@ void window_attention(const AttentionLaunch& launch) {
     PoolParams pp;
     pp.k = launch.k.data;
     pp.v = launch.v.data;
-    pp.k_sb = launch.k.stride_b;
-    pp.k_sh = launch.k.stride_h;
-    pp.k_st = launch.k.stride_t;
-    pp.v_sb = launch.v.stride_b;
-    pp.v_sh = launch.v.stride_h;
-    pp.v_st = launch.v.stride_t;
+    copy_strides(launch.k, pp.k_sb, pp.k_sh, pp.k_st);
+    copy_strides(launch.v, pp.v_sb, pp.v_sh, pp.v_st);
     pp.heads = launch.heads;
     pp.height = launch.height;
     pp.width = launch.width;

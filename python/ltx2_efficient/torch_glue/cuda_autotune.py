@@ -4,8 +4,10 @@ On a GPU the C++ kernel, the frame-batched fused SDPA and the chunked-SDPA loop 
 function (the tests hold them to the same float64 reference), but which one is fastest depends on
 the card and the size: a single-launch kernel wins where launch overhead dominates, the vendor's
 fused SDPA over frame windows wins on Hopper at the LTX-2 sizes. The first call of a shape times
-each (one warm-up and three timed runs, with CUDA events; no output is kept meanwhile, the winner
-runs once more for the result) and every later call of that shape takes the winner.
+each (one warm-up each, then three rounds that run every candidate once, with CUDA events and the
+L2 cache flushed before each timed run, as it is in a model where other layers run in between;
+no output is kept meanwhile, the winner runs once more for the result) and every later call of
+that shape takes the winner.
 ``LTX2EFF_ATTENTION_AUTOTUNE=0`` turns this off (always the kernel). Nothing is measured while a
 CUDA graph is being captured: the kernel runs.
 """
@@ -50,50 +52,82 @@ def clear() -> None:
     _choices.clear()
 
 
-def _time_ms(fn: Callable[[], object]) -> float:
-    """Median time of fn over the timed runs, after one warm-up. Each result is dropped as soon as
-    its run is timed, so a candidate never holds more than one output."""
-    fn()  # warm-up
-    times = []
-    for _ in range(_TIMED_RUNS):
+class _L2Flush:
+    """Evicts the L2 cache before a timed run (a buffer the size of the device's L2, zeroed), so a
+    candidate that re-reads inputs cached by its own previous run gets no advantage the model
+    would not give it. Nothing to do off the GPU."""
+
+    def __init__(self) -> None:
+        self.buffer: torch.Tensor | None = None
         if torch.cuda.is_available():
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            result = fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end))
-        else:  # host-side work only (tests)
-            t0 = time.perf_counter()
-            result = fn()
-            times.append((time.perf_counter() - t0) * 1e3)
+            props = torch.cuda.get_device_properties(torch.cuda.current_device())
+            size = int(getattr(props, "L2_cache_size", 0)) or 64 << 20
+            self.buffer = torch.empty(size, dtype=torch.uint8, device="cuda")
+
+    def __call__(self) -> None:
+        if self.buffer is not None:
+            self.buffer.zero_()
+
+
+def _timed_run(fn: Callable[[], object], flush: _L2Flush) -> float:
+    """One run of fn in milliseconds (CUDA events on the GPU); its result is dropped at once, so a
+    candidate never holds more than one output."""
+    flush()
+    if torch.cuda.is_available():
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        result = fn()
+        end.record()
+        end.synchronize()
         del result
-    return statistics.median(times)
+        return start.elapsed_time(end)
+    t0 = time.perf_counter()  # host-side work only (tests)
+    result = fn()
+    elapsed = (time.perf_counter() - t0) * 1e3
+    del result
+    return elapsed
 
 
 def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -> tuple[str, R]:
-    """Times every candidate once for ``key``, remembers the fastest, returns (name, its result).
+    """Times every candidate for ``key``, remembers the fastest, returns (name, its result).
 
-    No candidate's output is kept while the others run (the first call of a shape would otherwise
-    hold one output per candidate): the winner runs once more for the result. A candidate that
-    raises is skipped (the error of the last one is re-raised if all fail).
+    Each candidate runs once to warm up (graph builds, first-call allocations), then the timed runs
+    go round the candidates in turn, so a drift of clocks or temperature meets all of them alike;
+    each candidate's time is the median of its runs. No candidate's output is kept while the others
+    run (the first call of a shape would otherwise hold one output per candidate): the winner runs
+    once more for the result. A candidate that raises is dropped (the error of the last one is
+    re-raised if all fail).
     """
-    timings: dict[str, float] = {}
     error: Exception | None = None
+    live: dict[str, Callable[[], R]] = {}
     for name, fn in candidates.items():
         try:
-            timings[name] = _time_ms(fn)
+            warm = fn()
+            del warm
+            live[name] = fn
         except (RuntimeError, ValueError) as exc:  # Unavailable is a RuntimeError
             error = exc
             log.info("window attention %s: %s cannot run: %s", describe, name, exc)
+    runs: dict[str, list[float]] = {name: [] for name in live}
+    flush = _L2Flush()
+    for _ in range(_TIMED_RUNS):
+        for name in list(live):
+            try:
+                runs[name].append(_timed_run(live[name], flush))
+            except (RuntimeError, ValueError) as exc:
+                error = exc
+                del live[name], runs[name]
+                log.info("window attention %s: %s cannot run: %s", describe, name, exc)
+    del flush
+    timings = {name: statistics.median(times) for name, times in runs.items()}
     if not timings:
         assert error is not None
         raise error
     # The fastest that also gives its result now (a path that fails on this last run is dropped).
     for best in sorted(timings, key=timings.__getitem__):
         try:
-            result = candidates[best]()
+            result = live[best]()
         except (RuntimeError, ValueError) as exc:
             error = exc
             continue
