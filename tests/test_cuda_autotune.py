@@ -133,3 +133,21 @@ def test_a_candidate_failing_while_timed_is_dropped():
     name, result = cuda_autotune.pick("shape-d", {"brittle": brittle, "steady": steady}, "test")
     assert (name, result) == ("steady", "steady")
     assert runs["brittle"] == 3  # not run again once it failed
+
+
+def test_a_card_without_room_for_the_l2_flush_times_without_it(monkeypatch):
+    import torch
+
+    class Props:
+        L2_cache_size = 50 << 20
+
+    def no_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Props())
+    monkeypatch.setattr(torch, "empty", no_memory)
+    flush = cuda_autotune._L2Flush()
+    assert flush.buffer is None
+    flush()  # nothing to zero, no error

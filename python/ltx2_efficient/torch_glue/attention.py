@@ -240,7 +240,10 @@ def _run(
                 f"{grid[0]}x{grid[1]}x{grid[2]}+{global_tokens} K={window} "
                 f"p={far_field} {tuple(q.shape)} {q.dtype}"
             )
-            choice, (out, lse) = cuda_autotune.pick(key, candidates, describe)
+            # Timed on q's device: its events, its stream and its L2 (the caller's current
+            # device may be another GPU).
+            with torch.cuda.device(q.device):
+                choice, (out, lse) = cuda_autotune.pick(key, candidates, describe)
             return out, lse, choice
         if choice in ("batched", "torch"):
             out, lse = candidates[choice]()

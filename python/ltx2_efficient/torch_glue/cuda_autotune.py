@@ -53,16 +53,20 @@ def clear() -> None:
 
 
 class _L2Flush:
-    """Evicts the L2 cache before a timed run (a buffer the size of the device's L2, zeroed), so a
-    candidate that re-reads inputs cached by its own previous run gets no advantage the model
-    would not give it. Nothing to do off the GPU."""
+    """Evicts the L2 cache of the current device before a timed run (a buffer the size of its L2,
+    zeroed), so a candidate that re-reads inputs cached by its own previous run gets no advantage
+    the model would not give it. Nothing to do off the GPU. The caller makes the inputs' device
+    current."""
 
     def __init__(self) -> None:
         self.buffer: torch.Tensor | None = None
         if torch.cuda.is_available():
             props = torch.cuda.get_device_properties(torch.cuda.current_device())
             size = int(getattr(props, "L2_cache_size", 0)) or 64 << 20
-            self.buffer = torch.empty(size, dtype=torch.uint8, device="cuda")
+            try:
+                self.buffer = torch.empty(size, dtype=torch.uint8, device="cuda")
+            except torch.OutOfMemoryError:  # a full card: time without the flush
+                log.info("autotune: no memory for the L2 flush buffer; timing without it")
 
     def __call__(self) -> None:
         if self.buffer is not None:
