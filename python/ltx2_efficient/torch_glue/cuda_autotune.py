@@ -74,23 +74,20 @@ class _L2Flush:
 
 
 def _timed_run(fn: Callable[[], object], flush: _L2Flush) -> float:
-    """One run of fn in milliseconds (CUDA events on the GPU); its result is dropped at once, so a
+    """One run of fn in milliseconds (CUDA events on the GPU). Its result is not kept, so a
     candidate never holds more than one output."""
     flush()
     if torch.cuda.is_available():
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
         start.record()
-        result = fn()
+        fn()
         end.record()
         end.synchronize()
-        del result
         return start.elapsed_time(end)
     t0 = time.perf_counter()  # host-side work only (tests)
-    result = fn()
-    elapsed = (time.perf_counter() - t0) * 1e3
-    del result
-    return elapsed
+    fn()
+    return (time.perf_counter() - t0) * 1e3
 
 
 def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -> tuple[str, R]:
@@ -107,8 +104,7 @@ def pick(key: Hashable, candidates: dict[str, Callable[[], R]], describe: str) -
     live: dict[str, Callable[[], R]] = {}
     for name, fn in candidates.items():
         try:
-            warm = fn()
-            del warm
+            fn()  # warm-up; the output is not kept
             live[name] = fn
         except (RuntimeError, ValueError) as exc:  # Unavailable is a RuntimeError
             error = exc
