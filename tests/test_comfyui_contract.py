@@ -404,8 +404,9 @@ def test_sampler_node_has_sampler_custom_advanced_inputs_and_outputs():
         ("sigmas", "SIGMAS"),
         ("latent_image", "LATENT"),
     ]
-    assert LTX2EfficientVideoSampler.RETURN_TYPES == ("LATENT", "LATENT")
-    assert LTX2EfficientVideoSampler.RETURN_NAMES == ("output", "denoised_output")
+    info = LTX2EfficientVideoSampler.GET_NODE_INFO_V1()
+    assert info["output"] == ["LATENT", "LATENT"]
+    assert info["output_name"] == ["output", "denoised_output"]
 
 
 def test_nested_tensor_split():
