@@ -13,5 +13,6 @@ void bind_thermal(nanobind::module_& m);
 void bind_interpolation(nanobind::module_& m);
 void bind_reuse(nanobind::module_& m);
 void bind_attention(nanobind::module_& m);
+void bind_build_info(nanobind::module_& m);
 
 }  // namespace ltx2eff::py

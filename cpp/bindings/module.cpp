@@ -26,4 +26,5 @@ NB_MODULE(_core, m) {
   ltx2eff::py::bind_interpolation(m);
   ltx2eff::py::bind_reuse(m);
   ltx2eff::py::bind_attention(m);
+  ltx2eff::py::bind_build_info(m);
 }
