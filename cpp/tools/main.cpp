@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
     if (verb == "presets") return run_presets(args);
     if (verb == "thermal") return run_thermal(args);
     if (verb == "version" || verb == "--version") {
+      if (!args.empty()) {
+        std::cerr << "ltx2eff version: takes no arguments, got '" << args[0] << "'\n";
+        return 2;
+      }
       std::cout << "ltx2eff " << ltx2eff::kVersion << "\n";
       return 0;
     }
