@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from ltx_core.components.patchifiers import AudioPatchifier
-from ltx_core.model.transformer.model import LTXModel, LTXModelType
 from ltx_core.model.transformer.modality import Modality
+from ltx_core.model.transformer.model import LTXModel, LTXModelType
 from ltx_core.tools import AudioLatentTools
 from ltx_core.types import AudioLatentShape
 
@@ -41,7 +41,9 @@ ATTENTION_CASES = [  # (grid, global tokens, window, anchor)
 ]
 
 
-def attention_case(grid: tuple[int, int, int], g: int, window: int, anchor: bool, world: int, rank: int) -> float:
+def attention_case(
+    grid: tuple[int, int, int], g: int, window: int, anchor: bool, world: int, rank: int
+) -> float:
     tokens = grid[0] * grid[1] * grid[2] + g
     gen = torch.Generator().manual_seed(hash((grid, g, window, anchor)) % 2**31)
     q, k, v = (torch.randn(2, tokens, HEADS * D, generator=gen) for _ in range(3))

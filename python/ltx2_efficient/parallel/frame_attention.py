@@ -70,7 +70,7 @@ def cross_rank_attention(
     return merged.to(q.dtype)
 
 
-def _to_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+def to_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     b, t, width = x.shape
     return x.view(b, t, heads, width // heads).transpose(1, 2)
 
@@ -135,7 +135,11 @@ class FrameParallelSelfAttention:
         if self.anchor_frame and lo > 0:
             assert anchor is not None
             extra_k, extra_v = torch.cat((anchor[0], extra_k), dim=2), torch.cat((anchor[1], extra_v), dim=2)
-        q = torch.zeros((*q_own.shape[:2], k.shape[2] + extra_k.shape[2], q_own.shape[3]), dtype=q_own.dtype, device=q_own.device)
+        q = torch.zeros(
+            (*q_own.shape[:2], k.shape[2] + extra_k.shape[2], q_own.shape[3]),
+            dtype=q_own.dtype,
+            device=q_own.device,
+        )
         qa, qb = queries
         q[:, :, (qa - lo) * hw : (qb - lo) * hw] = q_own[:, :, (qa - begin) * hw : (qb - begin) * hw]
         out = window_attention(
@@ -157,12 +161,16 @@ class FrameParallelSelfAttention:
     ) -> torch.Tensor:
         layout = self.layout
         if layout is None:
-            raise RuntimeError("FrameParallelSelfAttention has no layout: the host must call set_layout first")
+            raise RuntimeError(
+                "FrameParallelSelfAttention has no layout: the host must call set_layout first"
+            )
         if mask is not None:
-            raise ValueError("frame-parallel attention takes no attention mask (attention-strength conditioning)")
+            raise ValueError(
+                "frame-parallel attention takes no attention mask (attention-strength conditioning)"
+            )
         if q.shape[1] != layout.local_tokens:
             raise ValueError(f"q must hold this rank's {layout.local_tokens} tokens, got {q.shape[1]}")
-        qh, kh, vh = (_to_heads(t, heads) for t in (q, k, v))
+        qh, kh, vh = (to_heads(t, heads) for t in (q, k, v))
         g = layout.global_tokens
         grid_tokens = qh.shape[2] - g
         q_own = qh[:, :, :grid_tokens]
@@ -175,7 +183,11 @@ class FrameParallelSelfAttention:
         if g > 0:
             keys_k = kh if layout.rank == 0 else kh[:, :, :grid_tokens]
             keys_v = vh if layout.rank == 0 else vh[:, :, :grid_tokens]
-            parts.append(cross_rank_attention(qh[:, :, grid_tokens:], keys_k, keys_v, group=self.group, stats=self.exchange.stats))
+            parts.append(
+                cross_rank_attention(
+                    qh[:, :, grid_tokens:], keys_k, keys_v, group=self.group, stats=self.exchange.stats
+                )
+            )
         out = torch.cat(parts, dim=2) if len(parts) > 1 else out_grid
         b, _, t, d = out.shape
         return out.transpose(1, 2).reshape(b, t, heads * d)

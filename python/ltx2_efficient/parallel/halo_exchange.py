@@ -83,7 +83,11 @@ class HaloExchange:
         for t in split.transfers:
             if t.src == me:
                 lo, hi = (t.frames.begin - begin) * hw, (t.frames.end - begin) * hw
-                ops.append(dist.P2POp(dist.isend, own[:, :, :, lo:hi].contiguous(), self._global_rank(t.dst), self.group))
+                ops.append(
+                    dist.P2POp(
+                        dist.isend, own[:, :, :, lo:hi].contiguous(), self._global_rank(t.dst), self.group
+                    )
+                )
             elif t.dst == me:
                 shape = (*own.shape[:3], t.frames.size * hw, own.shape[4])
                 buffer = torch.empty(shape, dtype=own.dtype, device=own.device)

@@ -57,7 +57,9 @@ class RankLayout:
 
 
 @lru_cache(maxsize=32)
-def _split(grid: tuple[int, int, int], global_tokens: int, window: int, anchor: bool, ranks: int) -> _core.FrameSplit:
+def _split(
+    grid: tuple[int, int, int], global_tokens: int, window: int, anchor: bool, ranks: int
+) -> _core.FrameSplit:
     shape = _core.LatentShape(*grid)
     return _core.make_frame_split(shape, global_tokens, _core.WindowSpec(window, anchor, 0), ranks)
 
@@ -68,4 +70,6 @@ def rank_layout(
     """The layout of ``rank`` among ``ranks`` (the split is cached per grid and window)."""
     if not 0 <= rank < ranks:
         raise ValueError(f"rank must be in [0, {ranks - 1}], got {rank}")
-    return RankLayout(_split(tuple(grid), int(global_tokens), int(window), bool(anchor_frame), int(ranks)), rank)
+    return RankLayout(
+        _split(tuple(grid), int(global_tokens), int(window), bool(anchor_frame), int(ranks)), rank
+    )

@@ -18,7 +18,11 @@ import torch
 import torch.distributed as dist
 
 from ltx2_efficient.hosts.ltx_core.positions import grid_from_positions
-from ltx2_efficient.parallel.frame_attention import FrameParallelSelfAttention, _to_heads, cross_rank_attention
+from ltx2_efficient.parallel.frame_attention import (
+    FrameParallelSelfAttention,
+    cross_rank_attention,
+    to_heads,
+)
 from ltx2_efficient.parallel.halo_exchange import ExchangeStats, HaloExchange
 from ltx2_efficient.parallel.rank_layout import RankLayout, rank_layout
 
@@ -37,7 +41,7 @@ class _VideoKeysAcrossRanks:
         if mask is not None:
             raise ValueError("frame-parallel video-to-audio attention takes no attention mask")
         assert self.layout is not None
-        qh, kh, vh = (_to_heads(t, heads) for t in (q, k, v))
+        qh, kh, vh = (to_heads(t, heads) for t in (q, k, v))
         if self.layout.rank != 0 and self.layout.global_tokens > 0:  # globals count once
             kh, vh = kh[:, :, : -self.layout.global_tokens], vh[:, :, : -self.layout.global_tokens]
         out = cross_rank_attention(qh, kh, vh, group=self.group, stats=self.stats)
@@ -65,7 +69,9 @@ class FrameParallelModel(torch.nn.Module):
     ) -> None:
         super().__init__()
         if not dist.is_initialized():
-            raise RuntimeError("FrameParallelModel needs torch.distributed initialised (torchrun, init_process_group)")
+            raise RuntimeError(
+                "FrameParallelModel needs torch.distributed initialised (torchrun, init_process_group)"
+            )
         self.model = model
         self.window = int(window)
         self.anchor_frame = bool(anchor_frame)
@@ -91,7 +97,9 @@ class FrameParallelModel(torch.nn.Module):
                 self._swap(block.video_to_audio_attn, cross)
                 self._v2a.append(cross)
         if not self._video:
-            raise ValueError(f"model must be an ltx-core LTXModel with video blocks, got {type(model).__name__}")
+            raise ValueError(
+                f"model must be an ltx-core LTXModel with video blocks, got {type(model).__name__}"
+            )
 
     def _swap(self, attn: torch.nn.Module, fn: Any) -> None:
         self._restore.append((attn, attn.attention_function))
@@ -126,7 +134,9 @@ class FrameParallelModel(torch.nn.Module):
         if video is None:
             raise ValueError("frame-parallel calls need the video modality")
         if video.attention_mask is not None:
-            raise ValueError("frame-parallel calls take no video attention_mask (attention-strength conditioning)")
+            raise ValueError(
+                "frame-parallel calls take no video attention_mask (attention-strength conditioning)"
+            )
         layout = self.layout_for(video)
         for fn in (*self._video, *self._v2a):
             fn.layout = layout
@@ -145,7 +155,9 @@ class FrameParallelModel(torch.nn.Module):
         split, hw, g = layout.split, layout.tokens_per_frame, layout.global_tokens
         grid_part = local[:, : local.shape[1] - g].contiguous()
         largest = max(r.owned.size for r in split.ranks) * hw
-        padded = torch.zeros((local.shape[0], largest, local.shape[2]), dtype=local.dtype, device=local.device)
+        padded = torch.zeros(
+            (local.shape[0], largest, local.shape[2]), dtype=local.dtype, device=local.device
+        )
         padded[:, : grid_part.shape[1]] = grid_part
         parts = [torch.empty_like(padded) for _ in range(split.rank_count)]
         dist.all_gather(parts, padded, group=self.group)
