@@ -20,6 +20,7 @@ NB_MODULE(_core, m) {
 
   ltx2eff::py::bind_geometry(m);
   ltx2eff::py::bind_plans(m);
+  ltx2eff::py::bind_frame_split(m);
   ltx2eff::py::bind_knobs(m);
   ltx2eff::py::bind_cost(m);
   ltx2eff::py::bind_thermal(m);
