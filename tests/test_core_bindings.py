@@ -97,5 +97,5 @@ def test_knobs_roundtrip_and_validation():
 
 
 def test_version_and_build_flags():
-    assert le.__version__ == "0.1.0"
+    assert le.__version__ == le.build_info()["version"]
     assert isinstance(_core.built_with_cuda, bool)
