@@ -7,23 +7,11 @@ from typing import Any
 from comfy_api.latest import io
 
 from ltx2_efficient.hosts.comfyui import node_ids
-from ltx2_efficient.hosts.comfyui.knob_inputs import knob_inputs, preset_input, settings_from_inputs
+from ltx2_efficient.hosts.comfyui.knob_inputs import ROWS, knob_inputs, preset_input, settings_from_inputs
 
 ThermalGuardType = io.Custom(node_ids.THERMAL_GUARD_TYPE)
-SAMPLER_KNOBS = (
-    "frame_stride",
-    "window",
-    "anchor_frame",
-    "far_field",
-    "reuse_start",
-    "reuse_threshold",
-    "max_consecutive_reuse",
-    "precision",
-    "interpolation",
-    "refine_steps",
-    "refine_strength",
-    "activation_budget_mb",
-)
+# The sampler takes every knob of the table; the thermal guard is its optional connection.
+SAMPLER_KNOBS: tuple[str, ...] = tuple(name for name in ROWS if name != "thermal_guard")
 
 
 class LTX2EfficientVideoSampler(io.ComfyNode):
