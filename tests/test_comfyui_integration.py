@@ -146,21 +146,29 @@ def _baseline(comfy, guider, latent, seed: int = 7):
     return out.args
 
 
+def _with_knobs(node, skip: tuple[str, ...], **knobs):
+    """The node's widget defaults (every knob following the preset) plus ``knobs``; a number
+    knob given here has its ``<name>_mode`` switched to "custom"."""
+    required = node.INPUT_TYPES()["required"]
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in skip} | knobs
+    for name in knobs:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
+    return values
+
+
 def _ours(comfy, guider, latent, preset: str = "off", seed: int = 7, **knobs):
     from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
 
     noise = comfy.custom.Noise_RandomNoise(seed)
     sampler = comfy.samplers.sampler_object("euler")
-    defaults = {
-        name: spec[1]["default"]
-        for name, spec in LTX2EfficientVideoSampler.INPUT_TYPES()["required"].items()
-        if name not in ("noise", "guider", "sampler", "sigmas", "latent_image", "preset")
-    }
-    defaults.update(knobs)
-    result = LTX2EfficientVideoSampler().sample(
-        noise, guider, sampler, _sigmas(comfy), latent, preset, **defaults
+    values = _with_knobs(
+        LTX2EfficientVideoSampler, ("noise", "guider", "sampler", "sigmas", "latent_image", "preset"), **knobs
     )
-    return result["result"], result["ui"]["text"][0]
+    result = LTX2EfficientVideoSampler.execute(
+        noise, guider, sampler, _sigmas(comfy), latent, preset, **values
+    )
+    return result.args, result.ui["text"][0]
 
 
 def _close(a, b, tol: float = 1e-5) -> bool:
@@ -262,14 +270,13 @@ def test_model_patch_with_core_sampler(comfy, ltxv, caplog):
 
     latent = _video_latent(comfy)
     base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
-    node = LTX2EfficientModelPatch()
-    defaults = {
-        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
-    }
-    (wide,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 8})
+    node = LTX2EfficientModelPatch
+    (wide,) = node.execute(ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=8))
     wide_out, _ = _baseline(comfy, _guider(comfy, wide, 16), latent)
     assert _close(wide_out["samples"], base_out["samples"])
-    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0, "anchor_frame": "off"})
+    (narrow,) = node.execute(
+        ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=0, anchor_frame="off")
+    )
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
         narrow_out, _ = _baseline(comfy, _guider(comfy, narrow, 16), latent)
     assert not _close(narrow_out["samples"], base_out["samples"], 1e-3)
@@ -365,11 +372,8 @@ def test_sampler_settings_replace_an_upstream_model_patch(comfy, ltxv):
 
     latent = _video_latent(comfy)
     base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
-    node = LTX2EfficientModelPatch()
-    defaults = {
-        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
-    }
-    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0})
+    node = LTX2EfficientModelPatch
+    (narrow,) = node.execute(ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=0))
     (out, _), line = _ours(comfy, _guider(comfy, narrow, 16), latent, "off")
     assert torch.equal(out["samples"], base_out["samples"])  # one patch, the sampler's: dense
     assert "dense attention" in line
@@ -381,7 +385,7 @@ def test_model_patch_rejects_other_models(comfy):
     config = comfy.supported.HunyuanVideo({"image_model": "hunyuan_video"})
     fake = SimpleNamespace(model=SimpleNamespace(diffusion_model=torch.nn.Linear(2, 2)), model_config=config)
     with pytest.raises(ValueError, match="Linear"):
-        LTX2EfficientModelPatch().patch(fake, "balanced")
+        LTX2EfficientModelPatch.execute(fake, "balanced")
 
 
 def test_latent_interpolate(comfy):
