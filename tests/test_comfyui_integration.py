@@ -393,7 +393,7 @@ def test_latent_interpolate(comfy):
 
     generator = torch.Generator().manual_seed(5)
     keyframes = torch.randn((BATCH, 128, 4, 2, 4), generator=generator)
-    (out,) = LTX2LatentInterpolate().interpolate({"samples": keyframes}, LENGTH, 2, "lerp")
+    (out,) = LTX2LatentInterpolate.execute({"samples": keyframes}, LENGTH, 2, "lerp")
     full = out["samples"]
     assert full.shape == (BATCH, 128, 6, 2, 4)
     assert torch.equal(full[:, :, 0], keyframes[:, :, 0])

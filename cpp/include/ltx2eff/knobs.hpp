@@ -1,7 +1,9 @@
 // The knobs of the efficient sampler and the one table that describes them: name, type, range,
 // choices, unit, help text and the value each preset gives it. Validation, presets, error
 // messages, the Python settings, the ComfyUI inputs and the frontend panel all read this table;
-// adding a knob is one row in knobs.cpp plus its field in `Knobs`.
+// adding a knob is one row in knobs.cpp plus its field in `Knobs`. Append new rows at the end:
+// the ComfyUI nodes' widgets follow the table's order, and saved workflows keep widget values by
+// position.
 #pragma once
 
 #include <string>
