@@ -4,18 +4,24 @@ For every request (prompt, seed) the dense run is the reference; every grid poin
 same requests. Per point: measured speedup (dense model-call time over the point's, summed over
 requests, on this CPU), the cost model's predicted speedup for LTX-2 at 1280x704x121 with 30 CFG
 steps, fidelity (PSNR, SSIM, motion), and whether the preset quality gates hold on every request.
-Writes ``pareto.md`` and ``pareto.json`` to ``--out``.
+Writes ``pareto.md`` and ``pareto.json`` to ``--out`` (new or empty; ``--force`` replaces an
+earlier eval there; the folder appears whole or not at all). Every point, and the dense
+reference, is timed ``--repeats`` times, interleaved: the speedup is the median over the
+median, flagged when the spread is wide, with the exact work ratio beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ltx2_efficient.demo.timing import NOISY_SPREAD, check_repeats, time_interleaved, timing_summary
+from ltx2_efficient.demo.verb import run_verb
 
 EVAL_PROMPTS = (
     "red square orbit radial-gradient",
@@ -39,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep stride, window, far field, reuse, refine and interpolation on the demo "
         "model and print the Pareto table of speedup against fidelity.",
     )
-    parser.add_argument("--out", default="ltx2eff-eval", help="output folder (default: ./ltx2eff-eval)")
+    parser.add_argument(
+        "--out", default="ltx2eff-eval", help="output folder, new or empty (default: ./ltx2eff-eval)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an earlier eval run in --out")
     parser.add_argument(
         "--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)"
     )
@@ -53,22 +62,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
     parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timings of every point, interleaved; the median is used (default: 3)",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except ValueError as error:
-        print(f"ltx2eff eval: {error}", file=sys.stderr)
-        return 2
+    return run_verb("eval", args.out, args.force, lambda: _check(args), _run)
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    requests: list[Any]
+    grid: str
+    steps: int
+    guidance: float
+    repeats: int
+
+
+def _check(args: argparse.Namespace) -> EvalArgs:
+    """The arguments, validated without importing torch or the model."""
+    requests = requests_for(args.seeds, args.steps, args.guidance)
+    if args.quick and args.grid not in (None, "quick"):
+        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
+    grid = "quick" if args.quick else (args.grid or "full")
+    return EvalArgs(requests, grid, args.steps, args.guidance, check_repeats(args.repeats))
 
 
 def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     """``seeds`` requests, each a different seed and (cycling) motion class."""
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.runs import DemoRequest
+    from ltx2_efficient.demo.request import DemoRequest
 
     if not 1 <= seeds <= 64:
         raise ValueError(f"seeds must be in [1, 64], got {seeds}")
@@ -78,67 +107,82 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     ]
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(checked: EvalArgs, out_dir: Path) -> str:
     from ltx2_efficient.demo.model import load_demo_model
+    from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
     from ltx2_efficient.eval.grid import GRIDS
 
-    requests = requests_for(args.seeds, args.steps, args.guidance)
-    if args.quick and args.grid not in (None, "quick"):
-        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
-    grid = "quick" if args.quick else (args.grid or "full")
-    points = GRIDS[grid]()
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    requests = checked.requests
+    points = GRIDS[checked.grid]()
     model = load_demo_model(device="cpu")
     started = time.perf_counter()
-    rows = evaluate(model, requests, points, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    rows = evaluate(model, requests, points, log=log, repeats=checked.repeats)
     mark_fronts(rows)
     header = {
         "requests": [{"prompt": r.prompt.text(), "seed": r.seed} for r in requests],
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "grid": grid,
+        "steps": checked.steps,
+        "guidance": checked.guidance,
+        "grid": checked.grid,
+        "timing_repeats": checked.repeats,
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
     }
-    (out_dir / "pareto.json").write_text(
-        json.dumps({**header, "rows": rows}, indent=2, allow_nan=False) + "\n"
-    )
+    write_json_atomically(out_dir / "pareto.json", {**header, "rows": rows})
     table = render_table(rows)
-    (out_dir / "pareto.md").write_text(_markdown(header, table))
+    write_atomically(out_dir / "pareto.md", _markdown(header, table))
     print(table)
-    print(f"wrote {out_dir}/pareto.md and pareto.json ({len(points)} points x {len(requests)} requests)")
-    return 0
+    return f"pareto.md and pareto.json, {len(points)} points x {len(requests)} requests"
 
 
-def evaluate(model: Any, requests: list[Any], points: list[Any], log: Any = None) -> list[dict[str, Any]]:
-    """Runs the dense reference and every grid point on every request; one row per point."""
-    from ltx2_efficient.demo.runs import run_settings, run_summary
+def evaluate(
+    model: Any, requests: list[Any], points: list[Any], log: Any = None, repeats: int = 1
+) -> list[dict[str, Any]]:
+    """Runs the dense reference and every grid point on every request; one row per point. The
+    first pass gives the outputs and a timing; ``repeats - 1`` more passes, interleaved over the
+    points, time them again, and each row's speedup is the median over the dense median."""
+    from ltx2_efficient.demo.runs import run_settings, run_summary, warm_up
     from ltx2_efficient.sampler.settings import EfficientSettings
 
-    _warm_up(model, requests[0])
-    dense = []
-    for request in requests:
-        # The reference is timed twice and the faster run kept: one-time costs and other load on
-        # the machine would otherwise inflate every speedup.
-        first, second = (run_settings(model, request, "dense", EfficientSettings.off()) for _ in range(2))
-        dense.append(first if first.model_s <= second.model_s else second)
+    warm_up(model, requests[0])
+    settings = {"dense": EfficientSettings.off(), **{point.label: point.settings() for point in points}}
+
+    def model_seconds(runs: list[Any]) -> float:
+        return sum(run.model_s for run in runs)
+
+    dense = [run_settings(model, request, "dense", settings["dense"]) for request in requests]
+    first = {"dense": model_seconds(dense)}
     rows = []
     for k, point in enumerate(points):
-        settings = point.settings()
-        summaries = [
-            run_summary(run_settings(model, r, point.label, settings), d)
-            for r, d in zip(requests, dense, strict=True)
-        ]
-        row = aggregate(point.label, settings, summaries, sum(d.model_s for d in dense))
+        runs = [run_settings(model, r, point.label, settings[point.label]) for r in requests]
+        first[point.label] = model_seconds(runs)
+        summaries = [run_summary(run, d) for run, d in zip(runs, dense, strict=True)]
+        row = aggregate(point.label, settings[point.label], summaries, first["dense"])
+        row["work_ratio_calls"] = sum(d.model_calls for d in dense) / max(1, sum(r.model_calls for r in runs))
         rows.append(row)
         if log is not None:
             log(
-                f"[{k + 1}/{len(points)}] {point.label}: {row['speedup']:.2f}x measured, "
+                f"[{k + 1}/{len(points)}] {point.label}: {row['work_ratio_calls']:.2f}x fewer model calls, "
                 f"{row['predicted_ltx2_speedup']:.2f}x LTX-2, PSNR {_db(row['psnr_mean'], row['identical_requests'])} "
                 f"(min {_db(row['psnr_min'], 0)})"
             )
+
+    def time_one(label: str) -> float:
+        return model_seconds([run_settings(model, r, label, settings[label]) for r in requests])
+
+    if log is not None and repeats > 1:
+        log(f"timing every point {repeats - 1} more times, interleaved ...")
+    samples = time_interleaved(list(settings), repeats, time_one, first=first)
+    for row in rows:
+        timing = timing_summary(samples[row["label"]], samples["dense"])
+        row["speedup"] = timing["speedup_model"] or 0.0
+        row["speedup_range"] = timing["speedup_range"]
+        row["model_s_spread"] = timing["model_s_spread"]
+        row["timing_noisy"] = timing["timing_noisy"]
     return rows
 
 
@@ -210,15 +254,16 @@ def mark_fronts(rows: list[dict[str, Any]]) -> None:
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| point | speedup (CPU) | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
+        "| point | speedup (CPU) | fewer calls | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
         "motion err | pairs | work | gates | front |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted(rows, key=lambda r: -r["predicted_ltx2_speedup"]):
         gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
         front = ("m" if row["front_measured"] else "") + ("L" if row["front_ltx2"] else "")
         lines.append(
-            f"| {row['label']} | {row['speedup']:.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
+            f"| {row['label']} | {row['speedup']:.2f}x{' ?' if row.get('timing_noisy') else ''} | "
+            f"{row.get('work_ratio_calls', 1.0):.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
             f"{_db(row['psnr_mean'], row['identical_requests'])} | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
             f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {row['pair_fraction']:.3f} | "
             f"{row['work_fraction']:.0%} | {gates} | {front} |"
@@ -243,7 +288,9 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
             f"{header['wall_s']:.0f} s.",
             "",
-            "speedup (CPU): dense model-call time over the point's, summed over the requests. LTX-2 predicted: "
+            f"speedup (CPU): dense model-call time over the point's, summed over the requests, the median of "
+            f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
+            "fewer calls: the exact ratio of model calls (dense over the point). LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
             "request (requests identical to dense are left out of the PSNR mean and counted); motion dev = "
             "max |motion magnitude ratio - 1|. gates: B = balanced gate "
@@ -256,18 +303,6 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             "",
         ]
     )
-
-
-def _warm_up(model: Any, request: Any) -> None:
-    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
-    from dataclasses import replace
-
-    from ltx2_efficient.demo.runs import run_settings
-    from ltx2_efficient.sampler.settings import EfficientSettings
-
-    short = replace(request, steps=2)
-    run_settings(model, short, "warm-up", EfficientSettings.off())
-    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))
 
 
 def _mean(values: list[float]) -> float:
