@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
     if (verb == "thermal") return run_thermal(args);
     if (verb == "info") return run_info(args, argv[0]);
     if (verb == "version" || verb == "--version") {
+      if (!args.empty()) {
+        std::cerr << "ltx2eff version: takes no arguments, got '" << args[0] << "'\n";
+        return 2;
+      }
       std::cout << "ltx2eff " << ltx2eff::kVersion << "\n";
       return 0;
     }
