@@ -25,6 +25,20 @@ from ltx2_efficient.demo.prompt import PROMPT_TOKENS, VOCABULARY_SIZES
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "demo_model.safetensors"
 DEFAULT_CONFIG = WEIGHTS_DIR / "demo_model.json"
+# The shipped models by name: the default demo model, the judge (LTX-2-like frames of 16x16
+# tokens, several objects, camera pans) and the judge distilled to 8 steps without CFG.
+SHIPPED_MODELS: dict[str, str] = {
+    "demo": "demo_model.safetensors",
+    "judge": "judge_model.safetensors",
+    "judge-distilled": "judge_distilled.safetensors",
+}
+
+
+def shipped_weights(name: str) -> Path:
+    """The weights file of a shipped model (``SHIPPED_MODELS``)."""
+    if name not in SHIPPED_MODELS:
+        raise ValueError(f"model must be one of {' '.join(SHIPPED_MODELS)}, got '{name}'")
+    return WEIGHTS_DIR / SHIPPED_MODELS[name]
 
 
 @dataclass(frozen=True)
