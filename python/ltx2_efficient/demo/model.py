@@ -41,6 +41,9 @@ def shipped_weights(name: str) -> Path:
     return WEIGHTS_DIR / SHIPPED_MODELS[name]
 
 
+SCENES = ("shapes", "judge")
+
+
 @dataclass(frozen=True)
 class DemoModelConfig:
     """Geometry of the demo latent and size of the transformer (saved next to the weights)."""
@@ -54,8 +57,18 @@ class DemoModelConfig:
     head_dim: int = 32
     rope_type: str = "split"
     double_precision_rope: bool = True
+    scene: str = "shapes"  # the training data: "shapes" (one object) or "judge" (judge_scene)
+    # A distilled model's fixed sampling schedule (noise levels from 1 to 0); None: any schedule.
+    sigmas: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.scene not in SCENES:
+            raise ValueError(f"scene must be one of {' '.join(SCENES)}, got '{self.scene}'")
+        if self.sigmas is not None:
+            object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
+            s = self.sigmas
+            if len(s) < 2 or s[0] != 1.0 or s[-1] != 0.0 or any(a <= b for a, b in zip(s, s[1:])):
+                raise ValueError(f"sigmas must fall strictly from 1.0 to 0.0, got {list(s)}")
         if self.image_size % self.patch:
             raise ValueError(f"image_size must be a multiple of patch {self.patch}, got {self.image_size}")
         for name, low, high in (
@@ -85,7 +98,11 @@ class DemoModelConfig:
         return (batch, self.latent_channels, f, self.grid, self.grid)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        data = asdict(self)
+        for name, default in (("scene", "shapes"), ("sigmas", None)):
+            if data[name] == default:
+                del data[name]  # files of the first demo model stay byte-identical
+        return json.dumps(data, indent=2, sort_keys=True)
 
     @staticmethod
     def from_json(text: str) -> DemoModelConfig:
