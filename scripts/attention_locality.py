@@ -43,8 +43,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument("--queries-per-frame", type=int, default=16, help="observed queries per frame")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--from-json",
+        default=None,
+        help="re-render the tables of a saved locality.json to --out (no sampling)",
+    )
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="also write locality_compact.json: the frame- and space-distance marginals per step,"
+        " block and head, and the joint histogram per block and head (mean over steps)",
+    )
     args = parser.parse_args(argv)
     _import_demo_without_core()
+    if args.from_json:
+        return _rerender(Path(args.from_json), Path(args.out), args.compact)
 
     import torch
 
@@ -52,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from ltx2_efficient.demo.locality_report import locality_markdown
     from ltx2_efficient.demo.model import load_demo_model, shipped_weights
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise, sample_reference
+    from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas, sample_reference
     from ltx2_efficient.eval.cli import EVAL_PROMPTS
 
     if not 1 <= args.requests <= len(EVAL_PROMPTS):
@@ -62,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     config = model.config
     shape = config.latent_shape(1)
     grid = TokenGrid(config.frames, config.grid, config.grid)
-    sigmas = demo_sigmas(args.steps, shape)
+    if config.sigmas is not None:  # a distilled model: its own schedule, no guidance
+        args.steps, args.guidance = len(config.sigmas) - 1, 1.0
+    sigmas = model_sigmas(config, args.steps, shape)
     results = []
     prompts = []
     started = time.perf_counter()
@@ -105,8 +120,42 @@ def main(argv: list[str] | None = None) -> int:
     }
     (out / "locality.json").write_text(json.dumps({**header, **result.to_json()}) + "\n")
     (out / "locality.md").write_text(locality_markdown(result, header))
+    if args.compact:
+        _write_compact(result, header, out)
     print((out / "locality.md").read_text())
     return 0
+
+
+def _rerender(saved: Path, out: Path, compact: bool) -> int:
+    from ltx2_efficient.demo.attention_locality import LocalityResult
+    from ltx2_efficient.demo.locality_report import locality_markdown
+
+    data = json.loads(saved.read_text())
+    result = LocalityResult.from_json(data)
+    header = {k: v for k, v in data.items() if k not in ("mass", "uniform")}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "locality.md").write_text(locality_markdown(result, header))
+    if compact:
+        _write_compact(result, header, out)
+    print((out / "locality.md").read_text())
+    return 0
+
+
+def _write_compact(result, header: dict, out: Path) -> None:  # noqa: ANN001 - a LocalityResult
+    compact = {
+        **header,
+        "axes": {
+            "frame_mass": "[step, block, head, frame distance]",
+            "space_mass": "[step, block, head, Chebyshev distance in tokens, any frame]",
+            "joint_mass": "[block, head, frame distance, Chebyshev distance] (mean over steps)",
+            "uniform": "[frame distance, Chebyshev distance]: uniform attention's shares",
+        },
+        "frame_mass": result.mass.sum(axis=-1).round(5).tolist(),
+        "space_mass": result.mass.sum(axis=-2).round(5).tolist(),
+        "joint_mass": result.mass.mean(axis=0).round(6).tolist(),
+        "uniform": result.uniform.round(6).tolist(),
+    }
+    (out / "locality_compact.json").write_text(json.dumps(compact) + "\n")
 
 
 if __name__ == "__main__":

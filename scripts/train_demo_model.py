@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         " blocks are spread through the deeper model, the new ones start as the identity)",
     )
     parser.add_argument(
-        "--scene", default="shapes", choices=("shapes", "judge"), help="training data (judge: the judge model's)"
+        "--scene",
+        default="shapes",
+        choices=("shapes", "judge"),
+        help="training data (judge: the judge model's)",
     )
     parser.add_argument("--image-size", type=int, default=32, help="pixels per side (judge: 64)")
     parser.add_argument("--frames", type=int, default=17, help="latent frames of a full-rate clip")

@@ -46,7 +46,9 @@ def _background(a: dict[str, torch.Tensor], xs: torch.Tensor, ys: torch.Tensor) 
         torch.where(style == 1, ys + zero, torch.where(style == 2, xs + zero, radial)),
     )  # [B, 1, S, S]
     c = a["background_colours"].float()
-    return c[:, None, None, None, 0] + weight[..., None] * (c[:, None, None, None, 1] - c[:, None, None, None, 0])
+    return c[:, None, None, None, 0] + weight[..., None] * (
+        c[:, None, None, None, 1] - c[:, None, None, None, 0]
+    )
 
 
 def _landmarks(
@@ -94,7 +96,9 @@ def _signed_distance(kind: torch.Tensor, lx: torch.Tensor, ly: torch.Tensor) -> 
     for k in range(3):
         t = math.pi / 2 + k * 2 * math.pi / 3
         triangle = torch.maximum(triangle, math.cos(t) * lx + math.sin(t) * ly - inradius)
-    return torch.where(kind == 0, circle, torch.where(kind == 1, square, torch.where(kind == 2, triangle, bar)))
+    return torch.where(
+        kind == 0, circle, torch.where(kind == 1, square, torch.where(kind == 2, triangle, bar))
+    )
 
 
 def _box(lx: torch.Tensor, ly: torch.Tensor, half_x: float, half_y: float) -> torch.Tensor:

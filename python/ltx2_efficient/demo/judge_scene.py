@@ -60,11 +60,11 @@ def sample_judge_scene(prompt: DemoPrompt, rng: np.random.Generator, duration: f
     for _ in range(int(rng.integers(1, 4))):
         colour_name = _pick(rng, tuple(c for c in COLOURS if c not in used))
         used.add(colour_name)
-        sub = DemoPrompt(
-            motion=_pick(rng, DISTRACTOR_MOTIONS), shape=_pick(rng, SHAPES), colour=colour_name
-        )
+        sub = DemoPrompt(motion=_pick(rng, DISTRACTOR_MOTIONS), shape=_pick(rng, SHAPES), colour=colour_name)
         track = sample_scene(sub, rng, duration).tracks[0]
-        track = ShapeTrack(track.kind, track.colour, track.radius * float(rng.uniform(0.45, 0.7)), track.motion, track.params)
+        track = ShapeTrack(
+            track.kind, track.colour, track.radius * float(rng.uniform(0.45, 0.7)), track.motion, track.params
+        )
         distractors.append((track, float(rng.uniform(*DISTRACTOR_SPEED))))
     in_front = tuple(bool(rng.random() < 0.5) for _ in distractors)
     landmarks = np.stack(
@@ -162,4 +162,3 @@ def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
     return options[int(rng.integers(len(options)))]
-

@@ -67,7 +67,12 @@ class DemoModelConfig:
         if self.sigmas is not None:
             object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
             s = self.sigmas
-            if len(s) < 2 or s[0] != 1.0 or s[-1] != 0.0 or any(a <= b for a, b in zip(s, s[1:])):
+            if (
+                len(s) < 2
+                or s[0] != 1.0
+                or s[-1] != 0.0
+                or any(a <= b for a, b in zip(s, s[1:], strict=False))
+            ):
                 raise ValueError(f"sigmas must fall strictly from 1.0 to 0.0, got {list(s)}")
         if self.image_size % self.patch:
             raise ValueError(f"image_size must be a multiple of patch {self.patch}, got {self.image_size}")

@@ -25,8 +25,8 @@ import torch
 from ltx2_efficient.demo.clip_stream import ClipStream, StreamBatch, StreamSpec, next_batch
 from ltx2_efficient.demo.data_parallel import DataParallel
 from ltx2_efficient.demo.distillation import teacher_velocity
-from ltx2_efficient.demo.judge_clips import JudgeBatch, JudgeStream, judge_batch
 from ltx2_efficient.demo.flow_matching import flow_matching_loss, noised, sample_training_sigmas
+from ltx2_efficient.demo.judge_clips import JudgeBatch, JudgeStream, judge_batch
 from ltx2_efficient.demo.latent_codec import encode
 from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, load_demo_model, save_demo_model
 from ltx2_efficient.demo.model_growth import load_into

@@ -46,13 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse", "window"),
+        choices=("full", "quick", "reuse", "window", "presets"),
         default=None,
         help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
-        "thresholds), window (window K with and without the anchor frame and far field)",
+        "thresholds), window (window K with and without the anchor frame and far field), presets "
+        "(the shipped presets alone)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
-    parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="sampling steps (default: 20; a distilled model: its 8)"
+    )
+    parser.add_argument(
+        "--guidance", type=float, default=None, help="CFG scale (default: 3; a distilled model: 1)"
+    )
+    parser.add_argument(
+        "--model",
+        default="demo",
+        help="the shipped model to sample: demo (default; 8x8-token frames), judge (16x16-token frames,"
+        " several objects, camera pans) or judge-distilled (the judge distilled to 8 steps, CFG 1)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
     return parser
 
 
@@ -79,9 +91,22 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ltx2_efficient.demo.model import load_demo_model
+    import torch
+
+    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
     from ltx2_efficient.eval.grid import GRIDS
 
+    weights = shipped_weights(args.model)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as error:
+        raise ValueError(f"device must be a torch device such as cpu or cuda, got '{args.device}'") from error
+    model = load_demo_model(weights, device=device)
+    distilled = model.config.sigmas is not None
+    if args.steps is None:
+        args.steps = len(model.config.sigmas) - 1 if distilled else 20
+    if args.guidance is None:
+        args.guidance = 1.0 if distilled else 3.0
     requests = requests_for(args.seeds, args.steps, args.guidance)
     if args.quick and args.grid not in (None, "quick"):
         raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
@@ -89,7 +114,6 @@ def _run(args: argparse.Namespace) -> int:
     points = GRIDS[grid]()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_demo_model(device="cpu")
     started = time.perf_counter()
     rows = evaluate(model, requests, points, log=lambda line: print(line, file=sys.stderr, flush=True))
     mark_fronts(rows)
@@ -98,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         "steps": args.steps,
         "guidance": args.guidance,
         "grid": grid,
+        "model": args.model,
+        "device": str(device),
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
@@ -238,10 +264,10 @@ def _markdown(header: dict[str, Any], table: str) -> str:
     prompts = "; ".join(f"{r['prompt']} (seed {r['seed']})" for r in header["requests"])
     return "\n".join(
         [
-            "# ltx2eff eval: speedup against fidelity on the demo model",
+            f"# ltx2eff eval: speedup against fidelity on the {header['model']} model",
             "",
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
-            f"{header['wall_s']:.0f} s.",
+            f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
             "speedup (CPU): dense model-call time over the point's, summed over the requests. LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
