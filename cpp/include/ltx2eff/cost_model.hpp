@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "ltx2eff/window_plan.hpp"
 
@@ -75,6 +76,11 @@ struct DeviceProfile {
 // Cost of one model call over `plan`'s grid. activation_budget_mb = 0 means unbounded.
 CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batch = 1,
                          int activation_budget_mb = 0);
+
+// InvalidArgument naming the field and its range for a NaN, infinite, negative, subnormal or
+// otherwise implausible rate or overhead.
+void validate_device_profile(const DeviceProfile& device);
+void validate_device_profile_field(std::string_view name, double value);
 
 // Predicted seconds of one call on a device.
 double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
