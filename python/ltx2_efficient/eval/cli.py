@@ -291,7 +291,8 @@ def _warm_up(model: Any, request: Any) -> None:
     from ltx2_efficient.demo.runs import run_settings
     from ltx2_efficient.sampler.settings import EfficientSettings
 
-    short = replace(request, steps=2)
+    # A distilled model samples its own schedule only; others warm up on two steps.
+    short = request if model.config.sigmas is not None else replace(request, steps=2)
     run_settings(model, short, "warm-up", EfficientSettings.off())
     run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))
 
