@@ -19,7 +19,7 @@ import torch
 
 from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
 from ltx2_efficient.demo.request import DemoRequest
 from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
 
@@ -52,16 +52,25 @@ class ModelCallTimer:
             module.register_forward_hook(self._after),
         ]
 
-    def _before(self, _module: torch.nn.Module, _args: object) -> None:
+    def _before(self, module: torch.nn.Module, _args: object) -> None:
+        _synchronize(module)
         self._start = time.perf_counter()
 
-    def _after(self, _module: torch.nn.Module, _args: object, _out: object) -> None:
+    def _after(self, module: torch.nn.Module, _args: object, _out: object) -> None:
+        _synchronize(module)
         self.seconds += time.perf_counter() - self._start
         self.calls += 1
 
     def remove(self) -> None:
         for handle in self._handles:
             handle.remove()
+
+
+def _synchronize(module: torch.nn.Module) -> None:
+    """Waits for the GPU, so that a forward call's time is its own (a no-op on the CPU)."""
+    parameter = next(module.parameters(), None)
+    if parameter is not None and parameter.device.type == "cuda":
+        torch.cuda.synchronize(parameter.device)
 
 
 def run_settings(
@@ -76,7 +85,8 @@ def run_settings(
 
     config = model.config
     shape = config.latent_shape(1)
-    ids = torch.tensor([request.prompt.token_ids()])
+    device = next(model.parameters()).device
+    ids = torch.tensor([request.prompt.token_ids()], device=device)
     with torch.inference_mode():
         context = model.context(ids)
         negative = model.context(torch.zeros_like(ids))
@@ -91,8 +101,8 @@ def run_settings(
     try:
         result = efficient_denoise(
             model.transformer,
-            initial_noise(shape, request.seed),
-            demo_sigmas(request.steps, shape),
+            initial_noise(shape, request.seed).to(device),
+            model_sigmas(config, request.steps, shape),
             context,
             settings,
             config.frame_rate,
@@ -105,7 +115,7 @@ def run_settings(
     finally:
         timer.remove()
     wall = time.perf_counter() - start
-    latent = result.video.float()
+    latent = result.video.float().cpu()
     video = decode(latent, config.patch)[0].numpy()
     return RunResult(name, settings, latent, video, wall, timer.seconds, timer.calls, result.report)
 
@@ -159,6 +169,7 @@ def warm_up(model: DemoModel, request: DemoRequest) -> None:
 
     from ltx2_efficient.sampler.settings import EfficientSettings
 
-    short = replace(request, steps=2)
+    # A distilled model samples its own schedule only; others warm up on two steps.
+    short = request if model.config.sigmas is not None else replace(request, steps=2)
     run_settings(model, short, "warm-up", EfficientSettings.off())
     run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))

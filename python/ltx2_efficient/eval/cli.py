@@ -55,19 +55,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse", "window"),
+        choices=("full", "quick", "reuse", "window", "presets"),
         default=None,
         help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
-        "thresholds), window (window K with and without the anchor frame and far field)",
+        "thresholds), window (window K with and without the anchor frame and far field), presets "
+        "(the shipped presets alone)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
-    parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="sampling steps (default: 20; a distilled model: its 8)"
+    )
+    parser.add_argument(
+        "--guidance", type=float, default=None, help="CFG scale (default: 3; a distilled model: 1)"
+    )
     parser.add_argument(
         "--repeats",
         type=int,
         default=3,
         help="timings of every point, interleaved; the median is used (default: 3)",
     )
+    parser.add_argument(
+        "--model",
+        default="demo",
+        help="the shipped model to sample: demo (default; 8x8-token frames), judge (16x16-token frames,"
+        " several objects, camera pans) or judge-distilled (the judge distilled to 8 steps, CFG 1)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
     return parser
 
 
@@ -78,20 +90,25 @@ def main(argv: list[str]) -> int:
 
 @dataclass(frozen=True)
 class EvalArgs:
-    requests: list[Any]
+    seeds: int
     grid: str
-    steps: int
-    guidance: float
+    steps: int | None  # None: the model's own (20, or a distilled model's schedule)
+    guidance: float | None
     repeats: int
+    model: str
+    device: str
 
 
 def _check(args: argparse.Namespace) -> EvalArgs:
     """The arguments, validated without importing torch or the model."""
-    requests = requests_for(args.seeds, args.steps, args.guidance)
+    requests_for(
+        args.seeds, 20 if args.steps is None else args.steps, 3.0 if args.guidance is None else args.guidance
+    )
     if args.quick and args.grid not in (None, "quick"):
         raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
     grid = "quick" if args.quick else (args.grid or "full")
-    return EvalArgs(requests, grid, args.steps, args.guidance, check_repeats(args.repeats))
+    repeats = check_repeats(args.repeats)
+    return EvalArgs(args.seeds, grid, args.steps, args.guidance, repeats, args.model, args.device)
 
 
 def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
@@ -108,13 +125,27 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
 
 
 def _run(checked: EvalArgs, out_dir: Path) -> str:
-    from ltx2_efficient.demo.model import load_demo_model
+    import torch
+
+    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
     from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
     from ltx2_efficient.eval.grid import GRIDS
 
-    requests = checked.requests
+    weights = shipped_weights(checked.model)
+    try:
+        device = torch.device(checked.device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device must be a torch device such as cpu or cuda, got '{checked.device}'"
+        ) from error
+    model = load_demo_model(weights, device=device)
+    distilled = model.config.sigmas is not None
+    steps = (
+        checked.steps if checked.steps is not None else (len(model.config.sigmas) - 1 if distilled else 20)
+    )
+    guidance = checked.guidance if checked.guidance is not None else (1.0 if distilled else 3.0)
+    requests = requests_for(checked.seeds, steps, guidance)
     points = GRIDS[checked.grid]()
-    model = load_demo_model(device="cpu")
     started = time.perf_counter()
 
     def log(line: str) -> None:
@@ -124,10 +155,12 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
     mark_fronts(rows)
     header = {
         "requests": [{"prompt": r.prompt.text(), "seed": r.seed} for r in requests],
-        "steps": checked.steps,
-        "guidance": checked.guidance,
+        "steps": steps,
+        "guidance": guidance,
         "grid": checked.grid,
         "timing_repeats": checked.repeats,
+        "model": checked.model,
+        "device": str(device),
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
@@ -283,10 +316,10 @@ def _markdown(header: dict[str, Any], table: str) -> str:
     prompts = "; ".join(f"{r['prompt']} (seed {r['seed']})" for r in header["requests"])
     return "\n".join(
         [
-            "# ltx2eff eval: speedup against fidelity on the demo model",
+            f"# ltx2eff eval: speedup against fidelity on the {header['model']} model",
             "",
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
-            f"{header['wall_s']:.0f} s.",
+            f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
             f"speedup (CPU): dense model-call time over the point's, summed over the requests, the median of "
             f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
