@@ -281,7 +281,7 @@ def test_estimate_route_answers_400_naming_the_parameter():
         assert (await response.json())["error"].startswith("frames must be 8k+1")
         response = await client.post("/ltx2eff/estimate", json={"knobs": {"window": -7}})
         assert response.status == 400
-        assert (await response.json())["error"] == "window must be in [0, 256], got -7"
+        assert (await response.json())["error"] == "window must be an integer in [-1, 256], got -7"
         response = await client.post(
             "/ltx2eff/estimate", data=b"{not json", headers={"Content-Type": "application/json"}
         )

@@ -48,18 +48,28 @@ void bind_cost(nb::module_& m) {
       .def_prop_ro("total_flops", &CallCost::total_flops)
       .def_prop_ro("total_bytes", &CallCost::total_bytes);
 
-  nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).")
-      .def(nb::init<>())
-      .def_rw("linear_flops_per_s", &DeviceProfile::linear_flops_per_s)
-      .def_rw("attention_flops_per_s", &DeviceProfile::attention_flops_per_s)
-      .def_rw("window_efficiency", &DeviceProfile::window_efficiency)
-      .def_rw("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s)
-      .def_rw("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s)
-      .def_rw("per_block_overhead_s", &DeviceProfile::per_block_overhead_s)
-      .def_rw("per_call_overhead_s", &DeviceProfile::per_call_overhead_s)
-      .def_rw("sustained_fraction", &DeviceProfile::sustained_fraction)
-      .def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
-                  "The isolated-block profile (no per-call costs, full rate).");
+  auto profile =
+      nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).");
+  profile.def(nb::init<>());
+  // Each field is checked when set: a NaN or a negative rate fails here, naming the field.
+  auto field = [&profile](const char* name, double DeviceProfile::*member) {
+    profile.def_prop_rw(
+        name, [member](const DeviceProfile& p) { return p.*member; },
+        [name, member](DeviceProfile& p, double value) {
+          validate_device_profile_field(name, value);
+          p.*member = value;
+        });
+  };
+  field("linear_flops_per_s", &DeviceProfile::linear_flops_per_s);
+  field("attention_flops_per_s", &DeviceProfile::attention_flops_per_s);
+  field("window_efficiency", &DeviceProfile::window_efficiency);
+  field("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s);
+  field("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s);
+  field("per_block_overhead_s", &DeviceProfile::per_block_overhead_s);
+  field("per_call_overhead_s", &DeviceProfile::per_call_overhead_s);
+  field("sustained_fraction", &DeviceProfile::sustained_fraction);
+  profile.def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
+                     "The isolated-block profile (no per-call costs, full rate).");
 
   m.def("model_call_cost", &model_call_cost, "dims"_a, "plan"_a, "batch"_a = 1,
         "activation_budget_mb"_a = 0);
@@ -111,7 +121,7 @@ void bind_cost(nb::module_& m) {
       .def_ro("refine_pairs", &GenerationPlan::refine_pairs)
       .def_ro("max_reused_steps", &GenerationPlan::max_reused_steps)
       .def_ro("reused_steps", &GenerationPlan::reused_steps)
-      .def_ro("regime", &GenerationPlan::regime)
+      .def_prop_ro("regime", [](const GenerationPlan& p) { return to_string(p.regime); })
       .def_ro("schedule", &GenerationPlan::schedule)
       .def_ro("blocks", &GenerationPlan::blocks)
       .def_ro("step_costs", &GenerationPlan::step_costs)

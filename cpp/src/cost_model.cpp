@@ -1,6 +1,9 @@
 #include "ltx2eff/cost_model.hpp"
 
 #include <algorithm>
+#include <sstream>
+#include <string>
+#include <string_view>
 
 #include "ltx2eff/error.hpp"
 
@@ -138,15 +141,51 @@ CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
   return c;
 }
 
+namespace {
+
+// One field of DeviceProfile: its range, and whether 0 means "none" (then allowed too).
+struct DeviceField {
+  const char* name;
+  double DeviceProfile::*member;
+  double lo;
+  double hi;
+  bool zero_means_none;
+};
+
+constexpr DeviceField kDeviceFields[] = {
+    {"linear_flops_per_s", &DeviceProfile::linear_flops_per_s, 1e6, 1e18, false},
+    {"attention_flops_per_s", &DeviceProfile::attention_flops_per_s, 1e6, 1e18, false},
+    {"window_efficiency", &DeviceProfile::window_efficiency, 1e-3, 1.0, false},
+    {"memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s, 1e6, 1e15, false},
+    {"offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s, 1e6, 1e15, true},
+    {"per_block_overhead_s", &DeviceProfile::per_block_overhead_s, 1e-9, 1.0, true},
+    {"per_call_overhead_s", &DeviceProfile::per_call_overhead_s, 1e-9, 1e3, true},
+    {"sustained_fraction", &DeviceProfile::sustained_fraction, 1e-3, 1.0, false},
+};
+
+}  // namespace
+
+void validate_device_profile_field(std::string_view name, double value) {
+  for (const DeviceField& f : kDeviceFields) {
+    if (name != f.name) continue;
+    // Written so that NaN fails too; the lower bounds keep out subnormals.
+    if ((f.zero_means_none && value == 0.0) || (value >= f.lo && value <= f.hi)) return;
+    std::ostringstream os;
+    os << "must be " << (f.zero_means_none ? "0 (none) or " : "") << "in [" << f.lo << ", " << f.hi
+       << "], got " << value;
+    fail(std::string("DeviceProfile.") + f.name, os.str());
+  }
+  fail("DeviceProfile", "has no field " + std::string(name));
+}
+
+void validate_device_profile(const DeviceProfile& device) {
+  for (const DeviceField& f : kDeviceFields)
+    validate_device_profile_field(f.name, device.*f.member);
+}
+
 double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
                             const DeviceProfile& device, bool windowed) {
-  require_in_range("linear_flops_per_s", device.linear_flops_per_s, 1e6, 1e18);
-  require_in_range("attention_flops_per_s", device.attention_flops_per_s, 1e6, 1e18);
-  require_in_range("window_efficiency", device.window_efficiency, 1e-3, 1.0);
-  require_in_range("memory_bytes_per_s", device.memory_bytes_per_s, 1e6, 1e15);
-  require_in_range("offload_bytes_per_s", device.offload_bytes_per_s, 0.0, 1e15);
-  require_in_range("per_call_overhead_s", device.per_call_overhead_s, 0.0, 1e3);
-  require_in_range("sustained_fraction", device.sustained_fraction, 1e-3, 1.0);
+  validate_device_profile(device);
   const double share = windowed ? cost.windowed_core_share : 0.0;
   const double core = cost.self_attention_core.flops;
   const double compute = (cost.self_attention_linear.flops + cost.cross_attention.flops +

@@ -120,8 +120,8 @@ void cost_main_phase(GenerationPlan& p, const CallVariants& v) {
 
 int max_reusable_steps(int steps, double reuse_start, int max_consecutive_reuse) {
   require_in_range("steps", steps, 1, 10000);
-  require_in_range("reuse_start", reuse_start, 0.0, 1.0);
-  require_in_range("max_consecutive_reuse", max_consecutive_reuse, 0, kMaxConsecutiveReuse);
+  check_knob("reuse_start", reuse_start);
+  check_knob("max_consecutive_reuse", max_consecutive_reuse);
   if (reuse_start >= 1.0 || max_consecutive_reuse == 0) return 0;
   const double start_share = std::max(reuse_start, kMinComputedStartShare);
   const int first = static_cast<int>(std::ceil(start_share * steps));

@@ -81,6 +81,29 @@ void write_schedule(JsonWriter& j, const GenerationPlan& p) {
 
 }  // namespace
 
+void write_knobs(JsonWriter& j, const Knobs& knobs) {
+  j.begin_object();
+  for (const KnobRow& row : knob_table()) {
+    const double v = row.get(knobs);
+    j.key(row.name);
+    switch (row.type) {
+      case KnobType::kInt:
+        j.value(static_cast<std::int64_t>(v));
+        break;
+      case KnobType::kFloat:
+        j.value(v);
+        break;
+      case KnobType::kBool:
+        j.value(v != 0.0);
+        break;
+      case KnobType::kChoice:
+        j.value(row.format(v));
+        break;
+    }
+  }
+  j.end_object();
+}
+
 std::string group_thousands(std::int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);
   std::string out;
@@ -119,21 +142,8 @@ std::string plan_to_json(const GenerationPlan& p, std::string_view preset_name) 
   write_shape(j, p.latent);
   j.key("keyframe_latent");
   write_shape(j, p.keyframe_latent);
-  j.key("knobs").begin_object();
-  const Knobs& k = p.knobs;
-  j.field("frame_stride", k.frame_stride).field("window", k.attention.window);
-  j.field("anchor_frame", k.attention.anchor_frame).field("far_field", k.attention.far_field);
-  j.field("reuse_start", k.reuse_start).field("reuse_threshold", k.reuse_threshold);
-  j.field("max_consecutive_reuse", k.max_consecutive_reuse);
-  j.field("precision", to_string(k.precision)).field("interpolation", to_string(k.interpolation));
-  j.field("refine_steps", k.refine_steps).field("refine_strength", k.refine_strength);
-  j.field("activation_budget_mb", k.activation_budget_mb).field("thermal_guard", k.thermal_guard);
-  j.field("window_start", k.window_start).field("window_end", k.window_end);
-  j.field("dense_first_blocks", k.dense_first_blocks);
-  j.field("dense_last_blocks", k.dense_last_blocks);
-  j.field("keyframe_mode", to_string(k.keyframe_mode));
-  j.field("keyframe_start", k.keyframe_start).field("keyframe_end", k.keyframe_end);
-  j.end_object();
+  j.key("knobs");
+  write_knobs(j, p.knobs);
   j.field("regime", to_string(p.regime));
   write_schedule(j, p);
   j.key("sampling").begin_object();

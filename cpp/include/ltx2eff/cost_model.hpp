@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "ltx2eff/window_plan.hpp"
 
@@ -82,6 +83,11 @@ CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batc
 CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
                            const WindowPlan& dense_plan, int dense_first, int dense_last,
                            int batch = 1, int activation_budget_mb = 0);
+
+// InvalidArgument naming the field and its range for a NaN, infinite, negative, subnormal or
+// otherwise implausible rate or overhead.
+void validate_device_profile(const DeviceProfile& device);
+void validate_device_profile_field(std::string_view name, double value);
 
 // Predicted seconds of one call on a device. With `windowed`, the call's windowed share of the
 // attention core runs at the device's window_efficiency.

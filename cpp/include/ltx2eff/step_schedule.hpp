@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ltx2eff/presets.hpp"
+#include "ltx2eff/knobs.hpp"
 
 namespace ltx2eff {
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from ltx2_efficient import _core
-from ltx2_efficient.sampler.settings import EfficientSettings
+from ltx2_efficient.sampler.settings import KNOB_ROWS, EfficientSettings
+
+_MAX = {row["name"]: row["max"] for row in KNOB_ROWS}
 
 PRESET = "preset"
 DEFAULT_PRESET = "balanced"
@@ -70,7 +72,7 @@ def knob_inputs(names: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
             {
                 "default": -1,
                 "min": -1,
-                "max": int(_core.MAX_FRAME_STRIDE),
+                "max": _MAX["frame_stride"],
                 "step": 1,
                 "tooltip": "Keyframe diffusion: diffuse every s-th latent frame (8 pixel frames each) at "
                 "frame_rate/s, interpolate the rest, then refine. 1 = every frame (plain sampling). "
@@ -133,7 +135,7 @@ def knob_inputs(names: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
             {
                 "default": -1,
                 "min": -1,
-                "max": int(_core.MAX_CONSECUTIVE_REUSE),
+                "max": _MAX["max_consecutive_reuse"],
                 "step": 1,
                 "tooltip": "Most steps reused in a row. 0 = reuse off, -1 = the preset's value.",
             },
@@ -160,7 +162,7 @@ def knob_inputs(names: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
             {
                 "default": -1,
                 "min": -1,
-                "max": int(_core.MAX_REFINE_STEPS),
+                "max": _MAX["refine_steps"],
                 "step": 1,
                 "tooltip": "Steps that refine the interpolated full-length video (stride > 1). "
                 "0 = no refinement, -1 = the preset's value.",

@@ -27,13 +27,8 @@ _log = logging.getLogger("ltx2_efficient")
 # The request the panel estimates when no latent is connected: LTX-2's common 1280x704 clip.
 DEFAULT_REQUEST: dict[str, Any] = {"width": 1280, "height": 704, "frames": 121, "fps": 24.0}
 
-# Knob name -> kind, in the names of Knobs / GenerationPlan.to_json()["knobs"].
-_INT_KNOBS = ("frame_stride", "window", "far_field", "max_consecutive_reuse", "refine_steps")
-_INT_KNOBS += ("activation_budget_mb",)
-_FLOAT_KNOBS = ("reuse_start", "reuse_threshold", "refine_strength")
-_BOOL_KNOBS = ("anchor_frame", "thermal_guard")
-_CHOICE_KNOBS = ("precision", "interpolation")
-KNOB_NAMES = _INT_KNOBS + _FLOAT_KNOBS + _BOOL_KNOBS + _CHOICE_KNOBS
+# Knob names in the order of the core's knob table (and GenerationPlan.to_json()["knobs"]).
+KNOB_NAMES: tuple[str, ...] = tuple(row["name"] for row in _core.knob_table())
 
 _MAX_STEPS = 1000
 _MAX_CALLS_PER_STEP = 4
@@ -76,44 +71,16 @@ def _as_preset(value: object) -> str:
 
 def knobs_to_dict(knobs: core.Knobs) -> dict[str, Any]:
     """The knob values in the names the routes accept (and GenerationPlan.to_json reports)."""
-    return {
-        "frame_stride": knobs.frame_stride,
-        "window": knobs.window,
-        "anchor_frame": knobs.anchor_frame,
-        "far_field": knobs.far_field,
-        "reuse_start": knobs.reuse_start,
-        "reuse_threshold": knobs.reuse_threshold,
-        "max_consecutive_reuse": knobs.max_consecutive_reuse,
-        "precision": _core.precision_name(knobs.precision),
-        "interpolation": _core.interpolation_name(knobs.interpolation),
-        "refine_steps": knobs.refine_steps,
-        "refine_strength": knobs.refine_strength,
-        "activation_budget_mb": knobs.activation_budget_mb,
-        "thermal_guard": knobs.thermal_guard,
-    }
+    return dict(knobs.to_dict())
 
 
 def apply_knob_overrides(knobs: core.Knobs, overrides: Mapping[str, object]) -> core.Knobs:
-    """Set the given knobs on ``knobs`` (type-checked here, range-checked by the core)."""
-    unknown = sorted(set(overrides) - set(KNOB_NAMES))
+    """Set the given knobs on ``knobs``; the core's knob table checks each value's type and range."""
+    unknown = sorted(str(name)[:80] for name in overrides if name not in KNOB_NAMES)
     if unknown:
         raise ValueError(f"knobs has unknown name(s) {', '.join(unknown)}; known: {', '.join(KNOB_NAMES)}")
     for name, value in overrides.items():
-        if name in _INT_KNOBS:
-            # The core checks the real range; this bound only rejects absurd numbers early.
-            setattr(knobs, name, _as_int(name, value, -(2**31), 2**31 - 1))
-        elif name in _FLOAT_KNOBS:
-            setattr(knobs, name, _as_float(name, value, -math.inf, math.inf))
-        elif name in _BOOL_KNOBS:
-            setattr(knobs, name, _as_bool(name, value))
-        elif name == "precision":
-            if not isinstance(value, str):
-                raise ValueError(f"precision must be a name, got {value!r}")
-            knobs.precision = _core.parse_precision(value)
-        else:
-            if not isinstance(value, str):
-                raise ValueError(f"interpolation must be a name, got {value!r}")
-            knobs.interpolation = _core.parse_interpolation(value)
+        _core.set_knob(knobs, name, value)
     knobs.validate()
     return knobs
 
@@ -134,6 +101,7 @@ def presets() -> dict[str, Any]:
     nodes' inputs carry the knobs (see ``node_knob_inputs``)."""
     return {
         "default": DEFAULT_PRESET,
+        "knobs": list(_core.knob_table()),
         "node_inputs": node_knob_inputs(),
         "presets": [
             {
@@ -144,10 +112,7 @@ def presets() -> dict[str, Any]:
             for name in core.preset_names()
         ],
         "limits": {
-            "max_frame_stride": _core.MAX_FRAME_STRIDE,
             "window_off": _core.WINDOW_OFF,
-            "max_refine_steps": _core.MAX_REFINE_STEPS,
-            "max_consecutive_reuse": _core.MAX_CONSECUTIVE_REUSE,
             "min_computed_start_share": _core.MIN_COMPUTED_START_SHARE,
         },
     }
