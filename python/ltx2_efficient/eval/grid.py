@@ -66,12 +66,21 @@ def baselines(steps: int) -> list[GridPoint]:
     return points
 
 
+def _bottleneck(stride: int, start: float, end: float) -> dict[str, Any]:
+    return {"frame_stride": stride, "keyframe_mode": "bottleneck", "keyframe_start": start,
+            "keyframe_end": end, "interpolation": "motion"}  # fmt: skip
+
+
+BALANCED_REUSE = {"reuse_start": 0.3, "reuse_threshold": 0.1, "max_consecutive_reuse": 2}
+FAST_REUSE = {"reuse_start": 0.2, "reuse_threshold": 0.1, "max_consecutive_reuse": 2}
+
+
 def phased_grid(steps: int = 20) -> list[GridPoint]:
-    """Step-phased techniques: windows late in the run (with dense first blocks), keyframes as a
-    temporal bottleneck, their compositions with reuse, refine mode for reference, the presets,
-    and the baselines."""
+    """Step-phased techniques: windows late in the run (with dense first/last blocks), keyframes
+    as a temporal bottleneck alone and with the balanced and fast reuse, refine mode for
+    reference, the presets, and the two baselines."""
     points = []
-    for window, start in ((1, 0.5), (2, 0.5), (1, 0.7), (2, 0.7)):
+    for window, start in ((1, 0.5), (2, 0.5), (1, 0.7)):
         overrides: dict[str, Any] = {"window": window, "anchor_frame": True, "window_start": start}
         points.append(GridPoint(f"K{window} from{start:.0%}", overrides))
     points.append(
@@ -81,22 +90,27 @@ def phased_grid(steps: int = 20) -> list[GridPoint]:
     for stride, start, end in (
         (2, 0.1, 0.5),
         (2, 0.2, 0.6),
-        (2, 0.3, 0.7),
         (2, 0.2, 0.8),
-        (3, 0.2, 0.6),
-        (4, 0.2, 0.6),
+        (2, 0.3, 0.9),
+        (3, 0.2, 0.8),
+        (4, 0.2, 0.8),
     ):
-        overrides = {"frame_stride": stride, "keyframe_mode": "bottleneck", "keyframe_start": start,
-                     "keyframe_end": end, "interpolation": "motion"}  # fmt: skip
-        points.append(GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%}", overrides))
-    bottleneck = {"frame_stride": 2, "keyframe_mode": "bottleneck", "keyframe_start": 0.2, "keyframe_end": 0.6,
-                  "interpolation": "motion"}  # fmt: skip
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%}", _bottleneck(stride, start, end))
+        )
+    for stride, start, end in ((2, 0.2, 0.6), (2, 0.2, 0.8), (2, 0.1, 0.9), (3, 0.2, 0.8)):
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%} +reuse30%x2",
+                      {**_bottleneck(stride, start, end), **BALANCED_REUSE})
+        )  # fmt: skip
+    for stride, start, end in ((3, 0.2, 0.8), (3, 0.1, 0.9), (4, 0.2, 0.8), (4, 0.1, 0.9)):
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%} +reuse20%x2",
+                      {**_bottleneck(stride, start, end), **FAST_REUSE})
+        )  # fmt: skip
     points.append(
-        GridPoint("s2 bottleneck 20%-60% + reuse", {**bottleneck, **REUSE_BASE, "reuse_threshold": 0.1})
-    )
-    points.append(
-        GridPoint("s2 bottleneck 20%-60% + reuse + K2 from70%",
-                  {**bottleneck, **REUSE_BASE, "reuse_threshold": 0.1, "window": 2, "anchor_frame": True,
+        GridPoint("s3 bottleneck 20%-80% +reuse30%x2 +K1 from70%",
+                  {**_bottleneck(3, 0.2, 0.8), **BALANCED_REUSE, "window": 1, "anchor_frame": True,
                    "window_start": 0.7})
     )  # fmt: skip
     points.append(
