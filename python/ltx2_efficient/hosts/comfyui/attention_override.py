@@ -13,6 +13,9 @@ _inside_attn_wrapper=True, ...)`` where ``func`` is the attention function Comfy
   cross-attention go through untouched;
 - a call with an attention mask (LTX's guide-strength attenuation) or extra SDPA arguments
   runs dense through ``func``; so does a call whose layout is ambiguous;
+- the run's step schedule picks the attention of each call: windowed on the steps it windows,
+  except in the dense first/last blocks (the block comes from :mod:`block_tags`), dense
+  (ComfyUI's ``func``, counted in the same statistics) everywhere else;
 - it chains the override that was installed before it: that override is called with our
   windowed function in place of ``func``, so other custom nodes' attention patches still wrap
   the computation; everything we do not window is handed to it unchanged.
@@ -28,6 +31,7 @@ import torch
 
 from ltx2_efficient.hosts.comfyui.diffusion_call import CallGeometry
 from ltx2_efficient.hosts.comfyui.run_state import GEOMETRY_KEY, RUN_KEY, RunState
+from ltx2_efficient.sampler.attention_patch import WindowedSelfAttention
 
 OVERRIDE_KEY = "optimized_attention_override"
 Override = Callable[..., Any]
@@ -63,6 +67,19 @@ def base_override(override: Override | None) -> Override | None:
     while isinstance(override, LTXAttentionOverride):
         override = override.previous
     return override
+
+
+def _scheduled(run: RunState) -> WindowedSelfAttention:
+    """The attention the schedule gives the current call, noting which steps and blocks ran it."""
+    if not run.window_on_step():
+        return run.dense_attention
+    if not run.window_on_block():
+        if run.block is not None:
+            run.dense_blocks.add(run.block)
+        return run.dense_attention
+    if run.step is not None and run.config.phase != "refine":
+        run.windowed_steps.add(run.step)
+    return run.attention
 
 
 class LTXAttentionOverride:
@@ -125,15 +142,15 @@ class LTXAttentionOverride:
         if any(name in extra for name in _UNSUPPORTED):
             run.add_note("dense video attention: the attention call sets scale/enable_gqa")
             return self._delegate(func, args, kwargs)
-        return self._delegate(self._windowed_function(run, geometry, func), args, kwargs)
+        return self._delegate(self._windowed_function(run, geometry, func, _scheduled(run)), args, kwargs)
 
     @staticmethod
     def _windowed_function(
-        run: RunState, geometry: CallGeometry, func: Callable[..., Any]
+        run: RunState, geometry: CallGeometry, func: Callable[..., Any], attention: WindowedSelfAttention
     ) -> Callable[..., torch.Tensor]:
-        """A function with ComfyUI's attention signature running the run's windowed attention;
-        its dense path (window off, a mask, a chunked budget) is ComfyUI's ``func``."""
-        attention = run.attention
+        """A function with ComfyUI's attention signature running ``attention`` (the run's
+        windowed or dense attention); its dense path (window off, a mask, a chunked budget) is
+        ComfyUI's ``func``."""
 
         def windowed(
             q: torch.Tensor,

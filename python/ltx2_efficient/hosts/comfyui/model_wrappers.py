@@ -13,7 +13,10 @@ for the duration of the run, and empties the text K/V caches before and after it
    stride (the model sees a clip of F' frames at ``fps / s`` spanning the same seconds);
 2. records the call's token layout for the attention override;
 3. sets the feed-forward chunk size from the activation budget (C++ cost model);
-4. decides step reuse for the video (the EasyCache-style policy of ``sampler.reuse``) and
+4. places the call in the request's step schedule (:mod:`step_clock`: the step from the call's
+   sigma within the run's sigmas, plus the phase's first step), which the attention override
+   reads to window only the steps the schedule says;
+5. decides step reuse for the video (the EasyCache-style policy of ``sampler.reuse``) and
    either returns the reused output or runs the model and records its output.
 
 Step reuse in LTX-2 audio-video models: the video and audio streams exchange cross-attention in
@@ -52,11 +55,27 @@ def copy_nested(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def new_run_state(config: PatchConfig, steps: int) -> RunState:
+    """The state of one run of ``steps`` steps: the request's schedule when the sampler node
+    set one (a phase of it), else this run's own."""
     settings = config.settings
+    schedule = config.schedule
+    if schedule is None and steps >= 1:
+        schedule = settings.step_schedule(steps)
     reuse = None
     if settings.reuse_enabled and steps >= 1:
-        reuse = StepReuse.from_settings(settings, steps=steps, modality="video")
-    return RunState(config=config, steps=steps, attention=WindowedSelfAttention(settings), reuse=reuse)
+        # Request-wide step indices, so a phase's policy sees where it is in the whole run.
+        total = schedule.steps if schedule is not None and config.phase != "refine" else steps
+        reuse = StepReuse.from_settings(settings, steps=max(total, steps), modality="video")
+    attention = WindowedSelfAttention(settings)
+    dense = WindowedSelfAttention(settings.with_overrides(window=-1), stats=attention.stats)
+    return RunState(
+        config=config,
+        steps=steps,
+        attention=attention,
+        dense_attention=dense,
+        schedule=schedule,
+        reuse=reuse,
+    )
 
 
 def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
@@ -79,27 +98,6 @@ def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
         reset_caches(config.text_kv)  # frees the cached keys and values
         if config.on_run_end is not None:
             config.on_run_end(run)
-
-
-def step_index(options: dict[str, Any]) -> int | None:
-    """Index of the schedule step the current sigma belongs to (None when unknown).
-
-    ``transformer_options["sigmas"]`` holds the current sigma, ``["sample_sigmas"]`` the run's
-    descending schedule; an intermediate sigma of a multi-evaluation sampler belongs to the step
-    it lies in.
-    """
-    sigma = options.get("sigmas")
-    schedule = options.get("sample_sigmas")
-    if not isinstance(sigma, torch.Tensor) or not isinstance(schedule, torch.Tensor) or schedule.numel() < 2:
-        return None
-    current = float(sigma.flatten()[0])
-    values = [float(s) for s in schedule.flatten()]
-    tolerance = 1e-6 * max(1.0, abs(current))
-    index = 0
-    for i in range(len(values) - 1):
-        if values[i] >= current - tolerance:
-            index = i
-    return index
 
 
 def _scale_guide_times(keyframe_idxs: torch.Tensor, scale: float) -> torch.Tensor:
@@ -180,8 +178,10 @@ def diffusion_model_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             f"feed-forward in chunks of {run.chunk_tokens} tokens for the {budget} MB activation budget"
         )
 
+    local = run.clock.step(options)
+    run.step = None if local is None else run.config.step_offset + local
+    step = run.step
     reuse = run.reuse
-    step = step_index(options) if reuse is not None else None
     audio = call.audio
     key = _call_key(options)
     if reuse is not None and step is not None and step < reuse.steps:
