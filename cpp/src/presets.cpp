@@ -8,10 +8,19 @@
 namespace ltx2eff {
 namespace {
 
-struct PresetEntry {
-  std::string_view name;
+struct Tuned {
   std::string_view description;
   Knobs knobs;
+};
+
+struct PresetEntry {
+  std::string_view name;
+  Tuned dev;
+  Tuned distilled;
+
+  [[nodiscard]] const Tuned& in(Regime regime) const {
+    return regime == Regime::kDistilled ? distilled : dev;
+  }
 };
 
 Knobs make_knobs(int stride, int window, bool anchor, int far, double reuse_start, double threshold,
@@ -35,18 +44,33 @@ const std::array<PresetEntry, 5>& presets() {
         make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35);
     laptop.activation_budget_mb = 2048;
     laptop.thermal_guard = true;
+    const Tuned off{"dense baseline: every frame, every step, full attention", Knobs{}};
+    const Tuned quality{
+        "every frame, full attention, late step reuse (from 50%, never twice in a row)",
+        make_knobs(1, kWindowOff, false, 0, 0.5, 0.1, 1, Interpolation::kMotion, 3, 0.35)};
+    const Tuned balanced{
+        "every frame, full attention, step reuse from 30% (up to 2 in a row)",
+        make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35)};
+    const Tuned fast{
+        "every frame, full attention, step reuse from 20% (up to 2 in a row)",
+        make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 2, 0.3)};
+    const Tuned laptop_tuned{"balanced, plus bounded activation memory and the thermal guard",
+                             laptop};
     return std::array<PresetEntry, 5>{{
-        {"off", "dense baseline: every frame, every step, full attention", Knobs{}},
-        {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.5, 0.1, 1, Interpolation::kMotion, 3, 0.35)},
-        {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35)},
-        {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 2, 0.3)},
-        {"laptop", "balanced, plus bounded activation memory and the thermal guard", laptop},
+        {"off", off, off},
+        {"quality", quality, quality},
+        {"balanced", balanced, balanced},
+        {"fast", fast, fast},
+        {"laptop", laptop_tuned, laptop_tuned},
     }};
   }();
   return table;
+}
+
+std::string number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
 const PresetEntry& find_preset(std::string_view name) {
@@ -68,12 +92,29 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-Knobs resolve_preset(std::string_view name) {
-  return find_preset(name).knobs;
+Regime regime_for(int steps, int calls_per_step) {
+  require_in_range("steps", steps, 1, 10000);
+  require_in_range("calls_per_step", calls_per_step, 1, 8);
+  return steps <= kDistilledMaxSteps && calls_per_step == 1 ? Regime::kDistilled : Regime::kDev;
 }
 
-std::string describe_preset(std::string_view name) {
-  return std::string(find_preset(name).description);
+std::string to_string(Regime value) {
+  return value == Regime::kDistilled ? "distilled" : "dev";
+}
+
+Regime parse_regime(std::string_view name) {
+  for (Regime v : {Regime::kDev, Regime::kDistilled}) {
+    if (to_string(v) == name) return v;
+  }
+  fail("regime", "must be one of dev distilled, got '" + std::string(name) + "'");
+}
+
+Knobs resolve_preset(std::string_view name, Regime regime) {
+  return find_preset(name).in(regime).knobs;
+}
+
+std::string describe_preset(std::string_view name, Regime regime) {
+  return std::string(find_preset(name).in(regime).description);
 }
 
 void validate_knobs(const Knobs& knobs) {
@@ -85,6 +126,20 @@ void validate_knobs(const Knobs& knobs) {
   require_in_range("refine_steps", knobs.refine_steps, 0, kMaxRefineSteps);
   require_in_range("refine_strength", knobs.refine_strength, 0.0, 1.0);
   require_in_range("activation_budget_mb", knobs.activation_budget_mb, 0, kMaxActivationBudgetMb);
+  require_in_range("window_start", knobs.window_start, 0.0, 1.0);
+  require_in_range("window_end", knobs.window_end, 0.0, 1.0);
+  if (knobs.window_end < knobs.window_start) {
+    fail("window_end", "must be >= window_start (" + number(knobs.window_start) + "), got " +
+                           number(knobs.window_end));
+  }
+  require_in_range("dense_first_blocks", knobs.dense_first_blocks, 0, kMaxDenseBlocks);
+  require_in_range("dense_last_blocks", knobs.dense_last_blocks, 0, kMaxDenseBlocks);
+  require_in_range("keyframe_start", knobs.keyframe_start, 0.0, 1.0);
+  require_in_range("keyframe_end", knobs.keyframe_end, 0.0, 1.0);
+  if (knobs.keyframe_end < knobs.keyframe_start) {
+    fail("keyframe_end", "must be >= keyframe_start (" + number(knobs.keyframe_start) + "), got " +
+                             number(knobs.keyframe_end));
+  }
   if (knobs.frame_stride > 1 && knobs.refine_steps > 0 && knobs.refine_strength <= 0.0) {
     fail("refine_strength", "must be in (0, 1] when refine_steps > 0, got 0");
   }
@@ -118,6 +173,17 @@ std::string to_string(Precision value) {
       return "fp8-far-field";
   }
   return "auto";
+}
+
+std::string to_string(KeyframeMode value) {
+  return value == KeyframeMode::kBottleneck ? "bottleneck" : "refine";
+}
+
+KeyframeMode parse_keyframe_mode(std::string_view name) {
+  for (KeyframeMode v : {KeyframeMode::kRefine, KeyframeMode::kBottleneck}) {
+    if (to_string(v) == name) return v;
+  }
+  fail("keyframe_mode", "must be one of refine bottleneck, got '" + std::string(name) + "'");
 }
 
 Interpolation parse_interpolation(std::string_view name) {

@@ -36,6 +36,13 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "refine_strength": ("float", "sigma the interpolated latent is re-noised to"),
     "activation_budget_mb": ("int", "activation memory budget in MB, 0 = unbounded"),
     "thermal_guard": ("bool", "pace steps to hold the thermal target"),
+    "window_start": ("float", "share of the steps before window attention starts (dense before)"),
+    "window_end": ("float", "share of the steps after which attention is dense again"),
+    "dense_first_blocks": ("int", "first transformer blocks that always attend densely"),
+    "dense_last_blocks": ("int", "last transformer blocks that always attend densely"),
+    "keyframe_mode": ("keyframe_mode", "keyframe diffusion: refine (from step 0) or bottleneck"),
+    "keyframe_start": ("float", "bottleneck: share of the steps run on every frame first"),
+    "keyframe_end": ("float", "bottleneck: share of the steps after which every frame runs again"),
 }
 # Names used elsewhere for the same knob (the original node pack's "freeze_ratio").
 _ALIASES: dict[str, str] = {"freeze_ratio": "reuse_start", "attention_window": "window"}
@@ -69,6 +76,12 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"interpolation must be one of lerp slerp motion upsampler, got {value!r}")
         return _core.parse_interpolation(value)
+    if kind == "keyframe_mode":
+        if isinstance(value, _core.KeyframeMode):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"keyframe_mode must be one of refine bottleneck, got {value!r}")
+        return _core.parse_keyframe_mode(value)
     raise AssertionError(kind)
 
 
@@ -84,18 +97,24 @@ class EfficientSettings:
     preset: str
     _knobs: _core.Knobs = field(repr=False)
     overrides: tuple[str, ...] = ()
+    regime: str = "dev"  # the regime the preset was resolved for
 
     # ---- construction ----
 
     @classmethod
-    def from_preset(cls, name: str = "balanced", **overrides: Any) -> EfficientSettings:
-        """Resolves preset ``name`` ("off", "quality", "balanced", "fast", "laptop") and applies
-        ``overrides`` by knob name (see :data:`FIELDS`; ``freeze_ratio`` means ``reuse_start``,
-        ``attention_window`` means ``window``). Raises ValueError naming the bad parameter."""
+    def from_preset(cls, name: str = "balanced", regime: str = "dev", **overrides: Any) -> EfficientSettings:
+        """Resolves preset ``name`` ("off", "quality", "balanced", "fast", "laptop") as tuned for
+        ``regime`` ("dev": 20-30 guided steps; "distilled": few unguided steps; see
+        :func:`regime_for`) and applies ``overrides`` by knob name (see :data:`FIELDS`;
+        ``freeze_ratio`` means ``reuse_start``, ``attention_window`` means ``window``).
+        Raises ValueError naming the bad parameter."""
         if not isinstance(name, str):
             raise ValueError(f"preset must be one of {' '.join(_core.preset_names())}, got {name!r}")
-        knobs = _core.resolve_preset(name)
-        return cls._build(name, knobs, overrides)
+        if not isinstance(regime, str):
+            raise ValueError(f"regime must be one of dev distilled, got {regime!r}")
+        knobs = _core.resolve_preset(name, _core.parse_regime(regime))
+        built = cls._build(name, knobs, overrides)
+        return EfficientSettings(built.preset, built._knobs, built.overrides, regime)
 
     @classmethod
     def from_knobs(cls, knobs: _core.Knobs, preset: str = "custom") -> EfficientSettings:
@@ -130,7 +149,7 @@ class EfficientSettings:
     def with_overrides(self, **overrides: Any) -> EfficientSettings:
         """A copy with more overrides applied on top of these settings."""
         built = self._build(self.preset, copy.copy(self._knobs), overrides)
-        return EfficientSettings(built.preset, built._knobs, (*self.overrides, *built.overrides))
+        return EfficientSettings(built.preset, built._knobs, (*self.overrides, *built.overrides), self.regime)
 
     # ---- values ----
 
@@ -193,6 +212,42 @@ class EfficientSettings:
         return bool(self._knobs.thermal_guard)
 
     @property
+    def window_start(self) -> float:
+        return float(self._knobs.window_start)
+
+    @property
+    def window_end(self) -> float:
+        return float(self._knobs.window_end)
+
+    @property
+    def dense_first_blocks(self) -> int:
+        return int(self._knobs.dense_first_blocks)
+
+    @property
+    def dense_last_blocks(self) -> int:
+        return int(self._knobs.dense_last_blocks)
+
+    @property
+    def keyframe_mode(self) -> str:
+        return str(_core.keyframe_mode_name(self._knobs.keyframe_mode))
+
+    @property
+    def keyframe_start(self) -> float:
+        return float(self._knobs.keyframe_start)
+
+    @property
+    def keyframe_end(self) -> float:
+        return float(self._knobs.keyframe_end)
+
+    def step_schedule(self, steps: int) -> _core.StepSchedule:
+        """Per step of a ``steps``-step run: window on or off, all frames or keyframes only
+        (``schedule.at(i).window``, ``.keyframes``), the transitions (``restrict_before``,
+        ``expand_before``) and the dense first/last blocks (``block_windowed(b, blocks)``)."""
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            raise ValueError(f"steps must be an integer, got {steps!r}")
+        return _core.make_step_schedule(self._knobs, steps)
+
+    @property
     def window_enabled(self) -> bool:
         return self.window != _core.WINDOW_OFF
 
@@ -223,13 +278,23 @@ class EfficientSettings:
             refine = (
                 f", {self.refine_steps} refine steps at {self.refine_strength:g}" if self.refine_steps else ""
             )
-            parts.append(f"stride {self.frame_stride} ({self.interpolation}{refine})")
+            if self.keyframe_mode == "bottleneck":
+                parts.append(
+                    f"stride {self.frame_stride} bottleneck from {self.keyframe_start:.0%} to "
+                    f"{self.keyframe_end:.0%} of the steps ({self.interpolation})"
+                )
+            else:
+                parts.append(f"stride {self.frame_stride} ({self.interpolation}{refine})")
         else:
             parts.append("every frame")
         if self.window_enabled:
             extra = (" +anchor" if self.anchor_frame else "") + (
                 f" +far field p={self.far_field}" if self.far_field else ""
             )
+            if self.window_start > 0.0 or self.window_end < 1.0:
+                extra += f" from {self.window_start:.0%} to {self.window_end:.0%} of the steps"
+            if self.dense_first_blocks or self.dense_last_blocks:
+                extra += f" (first {self.dense_first_blocks} and last {self.dense_last_blocks} blocks dense)"
             parts.append(f"window K={self.window}{extra}")
         else:
             parts.append("dense attention")
@@ -248,8 +313,16 @@ class EfficientSettings:
             parts.append(f"activation budget {self.activation_budget_mb} MB")
         if self.thermal_guard:
             parts.append("thermal guard")
-        name = self.preset + (f" + {', '.join(self.overrides)}" if self.overrides else "")
+        name = self.preset + (f" ({self.regime})" if self.regime != "dev" else "")
+        name += f" + {', '.join(self.overrides)}" if self.overrides else ""
         return f"{name}: " + "; ".join(parts)
+
+
+def regime_for(steps: int, cfg_scale: float) -> str:
+    """ "distilled" for at most ``_core.DISTILLED_MAX_STEPS`` steps without guidance, else "dev"
+    (the core decides; presets may resolve differently per regime)."""
+    calls = 1 if float(cfg_scale) == 1.0 else 2
+    return str(_core.regime_name(_core.regime_for(int(steps), calls)))
 
 
 FIELDS: dict[str, str] = {name: desc for name, (_, desc) in _FIELDS.items()}
