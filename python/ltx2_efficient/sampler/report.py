@@ -9,8 +9,10 @@ they processed, steps reused per modality, attention pairs, phase times) and log
 
 A host that follows a step schedule also says which steps ran what::
 
-    window K=2 on steps 9-29 (dense blocks 0,47; 48 blocks; pair fraction 0.412); 0/30 steps
-    reused; keyframes s=2 on steps 4-19: 9 of 16 latent frames diffused; ...
+    window K=2 on steps 10-30 (dense blocks 1,48 of 48; pair fraction 0.412); 0/30 steps
+    reused; keyframes s=2 on steps 5-20: 9 of 16 latent frames diffused; ...
+
+(steps and blocks counted from 1, as the schedule's summary counts them).
 
 "token-passes" counts, over every model call that ran, the video tokens of the call times the
 batch: the work the transformer did, comparable across presets for the same request.
@@ -26,9 +28,9 @@ from ltx2_efficient.sampler.reuse import ReuseSummary
 
 
 def step_ranges(steps: list[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
+    """Step indices as a user counts steps (from 1): ``[0, 1, 2, 5, 7, 8]`` -> ``"1-3, 6, 8-9"``."""
     out: list[str] = []
-    ordered = sorted(set(steps))
+    ordered = sorted({s + 1 for s in steps})
     i = 0
     while i < len(ordered):
         j = i
@@ -63,9 +65,9 @@ class RunReport:
     interpolation: str = ""  # method used to expand the keyframes ("" = none)
     keyframe_mode: str = ""  # "refine" or "bottleneck" ("" = no keyframes)
     frame_stride: int = 1
-    window_steps: list[int] | None = None  # steps that ran windowed (None = not tracked per step)
-    dense_blocks: list[int] = field(default_factory=list)  # blocks kept dense on windowed steps
-    keyframe_steps: list[int] = field(default_factory=list)  # steps run on the keyframes only
+    window_steps: list[int] | None = None  # step indices that ran windowed (None = not tracked)
+    dense_blocks: list[int] = field(default_factory=list)  # block indices kept dense when windowed
+    keyframe_steps: list[int] = field(default_factory=list)  # step indices run on the keyframes
     refine_windowed: bool = False  # the refine steps ran windowed
     model_calls: int = 0  # transformer forwards that ran
     token_passes: float = 0.0  # sum over calls of video tokens x batch
@@ -112,11 +114,18 @@ class RunReport:
         )
         if self.window_steps is None:
             return f"window K={self.window}{extra}{blocks} (pair fraction {self.pair_fraction:.3f})"
-        details = [f"dense blocks {','.join(str(b) for b in self.dense_blocks)}"] if self.dense_blocks else []
-        if self.blocks:
+        details = []
+        of = f" of {self.blocks}" if self.blocks else ""
+        if self.dense_blocks:
+            details.append(f"dense blocks {','.join(str(b + 1) for b in self.dense_blocks)}{of}")
+        elif self.blocks:
             details.append(f"{self.blocks} blocks")
         details.append(f"pair fraction {self.pair_fraction:.3f}")
-        if self.window_steps:
+        if self.steps and len(set(self.window_steps)) == self.steps:
+            where = "on every step"
+            if self.refine_steps and not self.refine_windowed:
+                where = "on every step but the refine steps"
+        elif self.window_steps:
             where = f"on steps {step_ranges(self.window_steps)}"
             if self.refine_windowed:
                 where += " and the refine steps"

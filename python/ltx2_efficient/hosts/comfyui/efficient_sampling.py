@@ -30,6 +30,7 @@ from ltx2_efficient.hosts.comfyui.latent_parts import guide_info, join_av, split
 from ltx2_efficient.hosts.comfyui.ltx_model import inspect_model_patcher
 from ltx2_efficient.hosts.comfyui.phase_runner import Request, Runner
 from ltx2_efficient.hosts.comfyui.progress import RunProgress
+from ltx2_efficient.hosts.comfyui.regime import settings_for_run
 from ltx2_efficient.hosts.comfyui.run_report import build_report
 from ltx2_efficient.sampler.keyframes import KeyframeLayout, plan_keyframes
 from ltx2_efficient.sampler.report import RunReport
@@ -89,7 +90,9 @@ def _phases(runner: Runner, request: Request, layout: KeyframeLayout | None, ref
     return refine_run(runner, request, layout, refine)
 
 
-def _outputs(guider: Any, latent: dict[str, Any], final: Any, x0: torch.Tensor | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def _outputs(
+    guider: Any, latent: dict[str, Any], final: Any, x0: torch.Tensor | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """SamplerCustomAdvanced's (output, denoised_output) from the final latent and last x0."""
     import comfy.model_management
     import comfy.utils
@@ -136,12 +139,17 @@ def sample_efficient(
     latent["samples"] = samples
     noise_mask = latent.get("noise_mask", None)
     steps = int(sigmas.shape[-1]) - 1
+    settings = settings_for_run(settings, steps, guider)
     schedule = settings.step_schedule(max(steps, 1))
     video, _ = split_av(samples)
     video_mask = video_mask_of(noise_mask, video) if settings.keyframes_enabled else None
     notes: list[str] = []
+    if settings.regime != "dev":
+        notes.append(f"preset {settings.preset} as tuned for the {settings.regime} regime")
     layout, frames = _keyframe_layout(settings, video, video_mask, guider, notes)
-    if layout is not None and steps < 1:
+    if layout is not None and (steps < 1 or not schedule.keyframed):
+        if steps >= 1:
+            notes.append(f"frame stride off: the keyframe range holds no step of {steps}")
         layout = None
     refine = settings.refine_steps if layout is not None and settings.keyframe_mode != "bottleneck" else 0
     if settings.thermal_guard and thermal_guard is None:

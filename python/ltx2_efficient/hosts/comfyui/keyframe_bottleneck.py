@@ -76,7 +76,7 @@ def _expanded_state(
 def bottleneck_run(runner: Runner, request: Request, layout: KeyframeLayout) -> tuple[Any, bool]:
     """Runs the phases above; returns (output, whether it is a full-length sampler output)."""
     schedule = runner.schedule
-    a, b = int(schedule.restrict_before()), int(schedule.expand_before())
+    a, b = int(schedule.restrict_before), int(schedule.expand_before)
     steps, sigmas, progress = request.steps, request.sigmas, request.progress
     common = {"disable_pbar": request.disable_pbar}
 
@@ -88,7 +88,9 @@ def bottleneck_run(runner: Runner, request: Request, layout: KeyframeLayout) -> 
         )  # fmt: skip
         check_cancelled()
         sigma_a = float(sigmas[a])
-        noise = continuation_noise(runner, join_av(*state_av(runner, full, sigma_a)), request.samples, sigma_a)
+        noise = continuation_noise(
+            runner, join_av(*state_av(runner, full, sigma_a)), request.samples, sigma_a
+        )
 
     key_noise, key_latent, key_mask = keyframe_inputs(layout, request, noise)
     keyframes = runner.sample(
@@ -105,7 +107,9 @@ def bottleneck_run(runner: Runner, request: Request, layout: KeyframeLayout) -> 
 
     sigma_b = float(sigmas[b])
     key_state, audio_state = state_av(runner, keyframes, sigma_b)
-    state = _expanded_state(runner, request, layout, key_state, _last_x0(runner, request, key_latent), sigma_b)
+    state = _expanded_state(
+        runner, request, layout, key_state, _last_x0(runner, request, key_latent), sigma_b
+    )
     progress.advance(1)
     check_cancelled()
     noise = continuation_noise(runner, join_av(state, audio_state), request.samples, sigma_b)

@@ -41,7 +41,9 @@ def expand_keyframes(layout: KeyframeLayout, request: Request, keyframes: torch.
     (image-to-video, guides) and the appended guide frames come back from the input latent."""
     video, _ = split_av(request.samples)
     settings = request.settings
-    full = layout.expand(keyframes.to(video.device), settings.interpolation, request.upsampler).to(video.dtype)
+    full = layout.expand(keyframes.to(video.device), settings.interpolation, request.upsampler).to(
+        video.dtype
+    )
     if request.video_mask is not None:  # reshaped to the video's shape: 1 = generated, < 1 = kept
         keep = request.video_mask.to(full.dtype)
         full = full * keep + video * (1.0 - keep)

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from ltx2_efficient.hosts.comfyui.diffusion_call import DiffusionCall, call_geometry
+from ltx2_efficient.hosts.comfyui.regime import settings_for_run
 from ltx2_efficient.hosts.comfyui.run_state import CONFIG_KEY, GEOMETRY_KEY, RUN_KEY, PatchConfig, RunState
 from ltx2_efficient.hosts.comfyui.text_kv_patch import cache_counts, reset_caches
 from ltx2_efficient.sampler import chunking
@@ -54,12 +55,14 @@ def copy_nested(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def new_run_state(config: PatchConfig, steps: int) -> RunState:
-    """The state of one run of ``steps`` steps: the request's schedule when the sampler node
-    set one (a phase of it), else this run's own."""
+def new_run_state(config: PatchConfig, steps: int, guider: Any = None) -> RunState:
+    """The state of one run of ``steps`` steps of ``guider``: the request's settings and
+    schedule when the sampler node set them (a phase of it), else this run's own, with the
+    preset resolved for the run's regime."""
     settings = config.settings
     schedule = config.schedule
     if schedule is None and steps >= 1:
+        settings = settings_for_run(settings, steps, guider)
         schedule = settings.step_schedule(steps)
     reuse = None
     if settings.reuse_enabled and steps >= 1:
@@ -70,6 +73,7 @@ def new_run_state(config: PatchConfig, steps: int) -> RunState:
     dense = WindowedSelfAttention(settings.with_overrides(window=-1), stats=attention.stats)
     return RunState(
         config=config,
+        settings=settings,
         steps=steps,
         attention=attention,
         dense_attention=dense,
@@ -86,7 +90,7 @@ def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
         return executor(*args, **kwargs)
     sigmas = args[3] if len(args) > 3 else kwargs.get("sigmas")
     steps = int(sigmas.shape[-1]) - 1 if isinstance(sigmas, torch.Tensor) else 0
-    run = new_run_state(config, steps)
+    run = new_run_state(config, steps, guider)
     guider.model_options = copy_nested(options)
     guider.model_options.setdefault("transformer_options", {})[RUN_KEY] = run
     reset_caches(config.text_kv)
@@ -110,7 +114,7 @@ def _scale_guide_times(keyframe_idxs: torch.Tensor, scale: float) -> torch.Tenso
 def _chunk_tokens(
     run: RunState, video: torch.Tensor, grid: tuple[int, int, int], globals_: int, text: int
 ) -> int | None:
-    budget = run.config.settings.activation_budget_mb
+    budget = run.settings.activation_budget_mb
     if budget <= 0:
         return None
     model = run.config.model
@@ -128,7 +132,7 @@ def _chunk_tokens(
         budget,
         global_tokens=globals_,
         batch=int(video.shape[0]),
-        window=run.config.settings.window_spec,
+        window=run.settings.window_spec,
     )
     total = grid[0] * grid[1] * grid[2] + globals_
     return None if chunk >= total else chunk

@@ -45,8 +45,7 @@ def install_patch(model_patcher: Any, model_options: dict[str, Any], config: Pat
     for kind, wrapper in ((OUTER_SAMPLE, outer_sample_wrapper), (DIFFUSION_MODEL, diffusion_model_wrapper)):
         model_patcher.remove_wrappers_with_key(kind, WRAPPER_KEY)
         model_patcher.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
-    if config.settings.window_enabled:
-        install_block_tags(model_patcher)
+    install_block_tags(model_patcher)  # cheap; a run's regime may switch the window on
     if config.settings.activation_budget_mb > 0:
         _install_feed_forward_chunks(model_patcher, config)
     else:

@@ -60,6 +60,7 @@ class RunState:
     """Counters and controllers of one ``guider.sample`` run."""
 
     config: PatchConfig
+    settings: EfficientSettings  # config.settings, its preset resolved for this run's regime
     steps: int
     attention: WindowedSelfAttention
     dense_attention: WindowedSelfAttention  # the dense path, counting into the same stats
@@ -95,14 +96,14 @@ class RunState:
     def window_on_step(self) -> bool:
         """Whether the schedule windows the current call's step (refine phase: its own flag)."""
         schedule = self.schedule
-        if schedule is None or not self.config.settings.window_enabled:
+        if schedule is None or not self.settings.window_enabled:
             return False
         if self.config.phase == "refine":
             return bool(schedule.refine_windowed)
         if self.step is None:
             # No schedule position (a sampler outside ComfyUI's CFGGuider): window only when
             # the schedule windows every step.
-            every = schedule.windowed_steps() == schedule.steps
+            every = schedule.windowed_steps == schedule.steps
             self.add_note("step unknown: " + ("windowed as on every step" if every else "dense attention"))
             return every
         return 0 <= self.step < schedule.steps and bool(schedule.at(self.step).window)
