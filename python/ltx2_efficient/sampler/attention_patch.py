@@ -8,7 +8,9 @@ so the host sets it before each forward with :meth:`WindowedSelfAttention.set_gr
 it to the constructor when fixed).
 
 What runs:
-- window off (``settings.window == -1``): the dense callable (``dense``, default PyTorch SDPA);
+- window off (``settings.window == -1``, or ``window_on`` False: a step outside the window's
+  step range or a block the schedule keeps dense): the dense callable (``dense``, default
+  PyTorch SDPA);
 - a mask given (e.g. ltx-core's attention-strength conditioning): dense with the mask, since the
   windowed kernels take none; counted in ``stats.masked_dense_calls``;
 - otherwise ``ltx2_efficient.torch_glue.attention.window_attention`` with the settings' window,
@@ -107,6 +109,8 @@ class WindowedSelfAttention:
         self._grid: tuple[int, int, int] | None = None
         self._global_tokens = 0
         self._pairs_cache: dict[tuple[int, int, int, int], tuple[float, float]] = {}
+        # The step schedule turns the window off on dense steps; a dense block keeps it off.
+        self.window_on = True
         if grid is not None:
             self.set_grid(grid, global_tokens)
 
@@ -161,7 +165,7 @@ class WindowedSelfAttention:
                     f"video self-attention got {tokens} query and {k.shape[1]} key tokens, but the grid "
                     f"{grid} + {self._global_tokens} global tokens has {expected}"
                 )
-        windowed = self.settings.window_enabled and mask is None and grid is not None
+        windowed = self.settings.window_enabled and self.window_on and mask is None and grid is not None
         if grid is not None:
             pairs, dense_pairs = self._pairs(grid, self._global_tokens, windowed)
             self.stats.pairs += pairs * b
@@ -170,7 +174,7 @@ class WindowedSelfAttention:
             self.stats.pairs += float(tokens) * tokens * b
             self.stats.dense_pairs += float(tokens) * tokens * b
         if not windowed:
-            if self.settings.window_enabled and grid is None:
+            if self.settings.window_enabled and self.window_on and grid is None:
                 raise ValueError("grid must be set (set_grid) before windowed video self-attention runs")
             self.stats.dense_calls += 1
             if mask is not None:

@@ -58,6 +58,7 @@ class RunReport:
     anchor_frame: bool = False
     far_field: int = 0
     steps: int = 0  # steps of the main (keyframe) phase
+    schedule: str = ""  # which steps ran what (the core's StepSchedule.summary)
     refine_steps: int = 0  # steps of the refine phase (0 = none)
     full_frames: int = 0  # latent frames of the clip
     diffused_frames: int = 0  # latent frames diffused in the main phase
@@ -156,6 +157,8 @@ class RunReport:
     def log_line(self) -> str:
         """One line: attention, reuse, frames, work done vs dense, time (and notes)."""
         parts = [self._attention_part(), self._reuse_part(), self._frames_part()]
+        if self.schedule:
+            parts.append(self.schedule)
         if self.text_kv_reused:
             total = self.text_kv_reused + self.text_kv_computed
             parts.append(f"text K/V reused {self.text_kv_reused}/{total}")
@@ -179,6 +182,7 @@ class RunReport:
             "anchor_frame": self.anchor_frame,
             "far_field": self.far_field,
             "steps": self.steps,
+            "schedule": self.schedule,
             "refine_steps": self.refine_steps,
             "full_frames": self.full_frames,
             "diffused_frames": self.diffused_frames,
