@@ -13,9 +13,9 @@ _inside_attn_wrapper=True, ...)`` where ``func`` is the attention function Comfy
   cross-attention go through untouched;
 - a call with an attention mask (LTX's guide-strength attenuation) or extra SDPA arguments
   runs dense through ``func``; so does a call whose layout is ambiguous;
-- the run's step schedule picks the attention of each call: windowed on the steps it windows,
-  except in the dense first/last blocks (the block comes from :mod:`block_tags`), dense
-  (ComfyUI's ``func``, counted in the same statistics) everywhere else;
+- the run's step schedule switches the window per call: on for the steps it windows, except
+  in the dense first/last blocks (the block comes from :mod:`block_tags`); off (ComfyUI's
+  ``func``, counted in the same statistics) everywhere else;
 - it chains the override that was installed before it: that override is called with our
   windowed function in place of ``func``, so other custom nodes' attention patches still wrap
   the computation; everything we do not window is handed to it unchanged.
@@ -70,16 +70,17 @@ def base_override(override: Override | None) -> Override | None:
 
 
 def _scheduled(run: RunState) -> WindowedSelfAttention:
-    """The attention the schedule gives the current call, noting which steps and blocks ran it."""
-    if not run.window_on_step():
-        return run.dense_attention
-    if not run.window_on_block():
+    """The run's attention with its window switched on or off as the schedule says for the
+    current call (noting which steps ran windowed and which blocks stayed dense)."""
+    attention = run.attention
+    attention.window_on = run.window_on_step()
+    if attention.window_on and not run.window_on_block():
+        attention.window_on = False
         if run.block is not None:
             run.dense_blocks.add(run.block)
-        return run.dense_attention
-    if run.step is not None and run.config.phase != "refine":
+    if attention.window_on and run.step is not None and run.config.phase != "refine":
         run.windowed_steps.add(run.step)
-    return run.attention
+    return attention
 
 
 class LTXAttentionOverride:
@@ -148,9 +149,8 @@ class LTXAttentionOverride:
     def _windowed_function(
         run: RunState, geometry: CallGeometry, func: Callable[..., Any], attention: WindowedSelfAttention
     ) -> Callable[..., torch.Tensor]:
-        """A function with ComfyUI's attention signature running ``attention`` (the run's
-        windowed or dense attention); its dense path (window off, a mask, a chunked budget) is
-        ComfyUI's ``func``."""
+        """A function with ComfyUI's attention signature running the run's ``attention``; its
+        dense path (window off for this call, a mask, a chunked budget) is ComfyUI's ``func``."""
 
         def windowed(
             q: torch.Tensor,

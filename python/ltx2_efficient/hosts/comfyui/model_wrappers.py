@@ -69,14 +69,11 @@ def new_run_state(config: PatchConfig, steps: int, guider: Any = None) -> RunSta
         # Request-wide step indices, so a phase's policy sees where it is in the whole run.
         total = schedule.steps if schedule is not None and config.phase != "refine" else steps
         reuse = StepReuse.from_settings(settings, steps=max(total, steps), modality="video")
-    attention = WindowedSelfAttention(settings)
-    dense = WindowedSelfAttention(settings.with_overrides(window=-1), stats=attention.stats)
     return RunState(
         config=config,
         settings=settings,
         steps=steps,
-        attention=attention,
-        dense_attention=dense,
+        attention=WindowedSelfAttention(settings),
         schedule=schedule,
         reuse=reuse,
     )

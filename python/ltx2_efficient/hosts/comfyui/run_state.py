@@ -5,8 +5,8 @@ time scale, and for a phase of the sampler node the request's step schedule with
 first step); it lives in ``model_options["transformer_options"][CONFIG_KEY]``. ``RunState`` is
 made fresh for every sampling run by the ``OUTER_SAMPLE`` wrapper (ComfyUI's ``guider.sample``)
 and lives in ``transformer_options[RUN_KEY]`` for that run: the step schedule and the step of
-the current call, the step-reuse controller, the windowed and dense attention callables with
-their shared counters, the block whose attention runs, model-call counters. ``GEOMETRY_KEY``
+the current call, the step-reuse controller, the windowed attention callable with its
+counters, the block whose attention runs, model-call counters. ``GEOMETRY_KEY``
 carries the token layout of the current transformer call from the ``DIFFUSION_MODEL`` wrapper
 down to the attention override (ComfyUI passes the same ``transformer_options`` to every
 attention call).
@@ -63,7 +63,6 @@ class RunState:
     settings: EfficientSettings  # config.settings, its preset resolved for this run's regime
     steps: int
     attention: WindowedSelfAttention
-    dense_attention: WindowedSelfAttention  # the dense path, counting into the same stats
     schedule: _core.StepSchedule | None = None
     reuse: StepReuse | None = None
     clock: StepClock = field(default_factory=StepClock)
