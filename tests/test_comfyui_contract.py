@@ -41,7 +41,6 @@ from ltx2_efficient.hosts.comfyui.model_wrappers import (  # noqa: E402
     DIFFUSION_MODEL,
     diffusion_model_wrapper,
     outer_sample_wrapper,
-    step_index,
 )
 from ltx2_efficient.hosts.comfyui.run_state import (  # noqa: E402
     CONFIG_KEY,
@@ -51,6 +50,7 @@ from ltx2_efficient.hosts.comfyui.run_state import (  # noqa: E402
     PatchConfig,
     RunState,
 )
+from ltx2_efficient.hosts.comfyui.step_clock import step_index  # noqa: E402
 from ltx2_efficient.sampler.settings import EfficientSettings  # noqa: E402
 
 # ---------------------------------------------------------------- fakes of ComfyUI's conventions

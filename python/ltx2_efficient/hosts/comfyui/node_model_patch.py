@@ -79,7 +79,7 @@ class LTX2EfficientModelPatch(io.ComfyNode):
 
         def log_run(run: RunState) -> None:
             report = build_report(
-                settings, info, [run], frames=run.grid[0] if run.grid else 0, steps=run.steps
+                run.settings, info, [run], frames=run.grid[0] if run.grid else 0, steps=run.steps
             )
             _log.info("LTX2 Efficient Model Patch: %s", report.log_line())
 

@@ -4,20 +4,26 @@ The work is done by pure functions (``presets``, ``estimate``, ``thermal_state``
 return plain dicts, so they are tested without a server. ``add_routes`` puts them on an aiohttp
 route table under ``/ltx2eff/...``; ``register_with_comfyui`` does that on ComfyUI's own server
 when the pack is loaded inside ComfyUI (ComfyUI also serves every such route under ``/api``).
-Bad input is answered with HTTP 400 and a message naming the parameter and its allowed range.
+Bad input is answered with HTTP 400 and a message naming the parameter and its allowed range;
+bodies pass ``json_body``'s guard first (size, encoding, nesting, number digits), and parsing,
+planning and the GPU readings run on a worker thread, never on the server's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ltx2_efficient as core
 from ltx2_efficient import _core
+from ltx2_efficient.hosts.comfyui.json_body import BadBody, clip_message, parse_json_body, read_body
 
 ROUTE_PREFIX = "/ltx2eff"
 DEFAULT_PRESET = "balanced"
@@ -221,6 +227,33 @@ def thermal_state() -> dict[str, Any]:
     return state
 
 
+def estimate_body(raw: bytes, charset: str | None = None) -> tuple[int, dict[str, Any]]:
+    """``estimate`` of a raw request body: (HTTP status, JSON answer); never raises.
+
+    Bad bodies and bad parameters give 4xx with ``{"error": one short line}``; anything else
+    that fails is logged and answered 500 without its traceback.
+    """
+    try:
+        return 200, estimate(parse_json_body(raw, charset))
+    except BadBody as exc:
+        return exc.status, {"error": clip_message(str(exc))}
+    except (ValueError, TypeError, OverflowError) as exc:  # InvalidArgument is a ValueError
+        return 400, {"error": clip_message(str(exc))}
+    except Exception:
+        _log.exception("ltx2eff: /estimate failed")
+        return 500, {"error": "the estimate failed on the server (see its log)"}
+
+
+@functools.cache
+def _workers() -> ThreadPoolExecutor:
+    # Two threads: a burst of panel requests queues here instead of in the server's own pool.
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="ltx2eff-routes")
+
+
+async def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_workers(), function, *args)
+
+
 Handler = Callable[[Any], Awaitable[Any]]
 
 
@@ -228,24 +261,19 @@ def make_handlers() -> dict[str, tuple[str, Handler]]:
     """route path -> (method, aiohttp handler). Imports aiohttp only when called."""
     from aiohttp import web
 
-    def bad_request(message: str) -> Any:
-        return web.json_response({"error": message}, status=400)
-
     async def get_presets(request: web.Request) -> web.Response:
         return web.json_response(presets())
 
     async def post_estimate(request: web.Request) -> web.Response:
         try:
-            params = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return bad_request(f"the request body must be JSON: {exc}")
-        try:
-            return web.json_response(estimate(params))
-        except ValueError as exc:  # InvalidArgument is a ValueError
-            return bad_request(str(exc))
+            raw = await read_body(request)
+        except BadBody as exc:
+            return web.json_response({"error": clip_message(str(exc))}, status=exc.status)
+        status, answer = await _off_loop(estimate_body, raw, request.charset)
+        return web.json_response(answer, status=status)
 
     async def get_thermal(request: web.Request) -> web.Response:
-        return web.json_response(thermal_state())
+        return web.json_response(await _off_loop(thermal_state))
 
     return {
         f"{ROUTE_PREFIX}/presets": ("GET", get_presets),
