@@ -313,8 +313,8 @@ def make_modules() -> dict[str, types.ModuleType]:
 
 def install() -> bool:
     """Install the fake unless a real ``comfy_api`` is importable; True when the fake is in use."""
-    if "comfy_api" in sys.modules:
-        return getattr(sys.modules["comfy_api"], "__file__", None) is None
+    if "comfy_api.latest" in sys.modules:  # ComfyUI's comfy_api is a namespace package
+        return getattr(sys.modules["comfy_api.latest"], "__file__", None) is None
     if importlib.util.find_spec("comfy_api") is not None:
         return False
     sys.modules.update(make_modules())

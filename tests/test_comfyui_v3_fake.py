@@ -32,7 +32,7 @@ def test_the_fake_gives_comfyuis_node_infos():
         pytest.skip("COMFYUI_DIR is not set to a ComfyUI checkout")
     import comfy_api.latest  # the real one (tests/conftest.py put COMFYUI_DIR on the path)
 
-    assert getattr(sys.modules["comfy_api"], "__file__", None), "the real comfy_api is not loaded"
+    assert getattr(comfy_api.latest, "__file__", None), "the real comfy_api is not loaded"
     from ltx2_efficient.hosts.comfyui.registry import node_classes
 
     real = {c.GET_SCHEMA().node_id: json.loads(json.dumps(c.GET_NODE_INFO_V1())) for c in node_classes()}
