@@ -3,7 +3,9 @@
 #   1. the package built with CUDA when a toolkit is present (warnings as errors), ctest + pytest;
 #   2. the same core built with the CUDA toolkit hidden, as users without one build it, ctest;
 #   3. the node panel: vitest, bundle freshness, end-to-end in Chromium against the real frontend;
-#   4. ruff and clang-format.
+#   4. ruff and clang-format;
+#   5. the core and its C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (CPU only),
+#      when the compiler has them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$LTX2EFF_ROOT"
@@ -43,5 +45,32 @@ log "4/4 lint"
 "$PY" -m ruff check python tests bench scripts __init__.py
 "$PY" -m ruff format --check python tests bench scripts __init__.py
 find cpp -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' | xargs clang-format --dry-run -Werror
+
+# The core (no CUDA, no Python module, no CLI) and its GoogleTest binary, built and run with
+# ASan + UBSan: any report fails the stage. Skipped, saying so, where the toolchain has no
+# sanitizer runtime.
+sanitizer_stage() {
+  local probe
+  probe="$(mktemp -d)"
+  printf 'int main() { return 0; }\n' >"$probe/probe.cpp"
+  if ! c++ -fsanitize=address,undefined "$probe/probe.cpp" -o "$probe/probe" >/dev/null 2>&1 ||
+    ! "$probe/probe"; then
+    rm -rf "$probe"
+    log "5/5 sanitizers: skipped (this compiler has no ASan/UBSan runtime)"
+    return 0
+  fi
+  rm -rf "$probe"
+  log "5/5 core and C++ tests under ASan + UBSan"
+  local flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+  cmake -S . -B build/test-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLTX2EFF_CUDA=OFF \
+    -DLTX2EFF_BUILD_PYTHON=OFF -DLTX2EFF_BUILD_CLI=OFF -DLTX2EFF_BUILD_TESTS=ON \
+    "-DCMAKE_CXX_FLAGS=$flags" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" \
+    >build/test-sanitizers.log 2>&1 || { cat build/test-sanitizers.log; return 1; }
+  cmake --build build/test-sanitizers --target ltx2eff_tests
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    build/test-sanitizers/cpp/tests/ltx2eff_tests --gtest_brief=1
+}
+sanitizer_stage
 
 log "all tests passed"
