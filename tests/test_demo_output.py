@@ -132,6 +132,24 @@ def test_an_existing_empty_folder_is_filled(tmp_path):
     assert (target / "pareto.md").read_text() == "table" and (target / RUN_MARKER).exists()
 
 
+def test_without_out_a_taken_default_gives_way_to_a_numbered_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    done = lambda _c, _f: "report.md, in 1.0 s"  # noqa: E731
+    assert run_verb("demo", None, False, lambda: None, done, default_out="ltx2eff-demo") == 0
+    assert (tmp_path / "ltx2eff-demo" / RUN_MARKER).exists()
+    capsys.readouterr()
+    for n in (2, 3):
+        assert run_verb("demo", None, False, lambda: None, done, default_out="ltx2eff-demo") == 0
+        captured = capsys.readouterr()
+        assert captured.err.strip() == (
+            f"ltx2eff demo: ltx2eff-demo holds an earlier run: writing {tmp_path / f'ltx2eff-demo-{n}'} instead"
+        )
+        assert (tmp_path / f"ltx2eff-demo-{n}" / RUN_MARKER).exists()
+    # A named --out is never renumbered.
+    assert run_verb("demo", "ltx2eff-demo", False, lambda: None, done) == 2
+    assert "is not empty" in capsys.readouterr().err
+
+
 def test_write_atomically_leaves_no_temporary_file(tmp_path):
     path = tmp_path / "report.json"
     output_folder.write_json_atomically(path, {"a": 1})

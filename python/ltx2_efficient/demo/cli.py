@@ -32,6 +32,8 @@ DEFAULT_PRESETS = ("quality", "balanced", "fast", "laptop")
 DEFAULT_PROMPT = "red circle pan plain"
 VIDEO_FPS = 6.0  # playback rate of the written videos (17 latent frames -> ~3 s)
 
+DEFAULT_OUT = "ltx2eff-demo"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -40,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         "on the CPU, and report speed against fidelity.",
     )
     parser.add_argument(
-        "--out", default="ltx2eff-demo", help="output folder, new or empty (default: ./ltx2eff-demo)"
+        "--out",
+        default=None,
+        help="output folder, new or empty (default: ./ltx2eff-demo, or ./ltx2eff-demo-2, ... when taken)",
     )
     parser.add_argument("--force", action="store_true", help="replace an earlier demo run in --out")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    return run_verb("demo", args.out, args.force, lambda: _check(args), _run)
+    return run_verb("demo", args.out, args.force, lambda: _check(args), _run, default_out=DEFAULT_OUT)
 
 
 @dataclass(frozen=True)
