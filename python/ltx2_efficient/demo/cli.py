@@ -29,7 +29,9 @@ from ltx2_efficient.demo.timing import (
 from ltx2_efficient.demo.verb import run_verb
 
 DEFAULT_PRESETS = ("quality", "balanced", "fast", "laptop")
-DEFAULT_PROMPT = "red circle pan plain"
+# Seed 0 of this prompt moves visibly: the circle travels about 28 px along its arc in a
+# 32-px frame (the pan of seed 0 moved 7 px, too little to see).
+DEFAULT_PROMPT = "red circle orbit plain"
 VIDEO_FPS = 6.0  # playback rate of the written videos (17 latent frames -> ~3 s)
 
 DEFAULT_OUT = "ltx2eff-demo"
