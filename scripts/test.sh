@@ -79,11 +79,11 @@ sanitizer_stage() {
   if ! c++ -fsanitize=address,undefined "$probe/probe.cpp" -o "$probe/probe" >/dev/null 2>&1 ||
     ! "$probe/probe"; then
     rm -rf "$probe"
-    log "5/6 sanitizers: skipped (this compiler has no ASan/UBSan runtime)"
+    log "6/6 sanitizers: skipped (this compiler has no ASan/UBSan runtime)"
     return 0
   fi
   rm -rf "$probe"
-  log "5/6 core and C++ tests under ASan + UBSan"
+  log "6/6 core and C++ tests under ASan + UBSan"
   local flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
   cmake -S . -B build/test-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLTX2EFF_CUDA=OFF \
     -DLTX2EFF_BUILD_PYTHON=OFF -DLTX2EFF_BUILD_CLI=OFF -DLTX2EFF_BUILD_TESTS=ON \
