@@ -116,6 +116,10 @@ def test_a_run_appears_whole_and_marked_or_not_at_all(tmp_path):
         assert list(tmp_path.iterdir()) == []  # no staging folder left behind
     _staged_run(target, {"report.md": "first", "videos/dense.gif": "x"})
     assert json.loads((target / RUN_MARKER).read_text()) == {"verb": "demo", "complete": True}
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # not the private mode of a temp folder
+    assert (target / "report.md").stat().st_mode & 0o777 == 0o666 & ~mask
     assert (target / "report.md").read_text() == "first"
     # --force over an earlier run: the new run replaces it whole, no older file stays mixed in.
     assert check_output_folder(str(target), force=True) == target

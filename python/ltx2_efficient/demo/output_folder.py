@@ -84,6 +84,7 @@ class StagedRun:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial-", dir=parent))
+            os.chmod(self.folder, 0o777 & ~_umask())  # mkdtemp makes it private
         except OSError as error:
             raise OutputFolderError(f"--out {self.target}: cannot create it ({error.strerror})") from error
         return self
@@ -121,6 +122,7 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -129,6 +131,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 def write_json_atomically(path: Path, data: Any) -> None:
     write_atomically(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _umask() -> int:
+    """The process umask (read by setting it, then restored)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _existing_parent(path: Path) -> Path:
