@@ -5,7 +5,9 @@
 #   3. the node panel: vitest, bundle freshness, end-to-end in Chromium against the real frontend;
 #   4. ruff and clang-format;
 #   5. a binary wheel (CPU kernels) installed the way ComfyUI-Manager installs the pack, through
-#      install.py, into a clean virtualenv with no compiler on PATH, and smoke-tested from there.
+#      install.py, into a clean virtualenv with no compiler on PATH, and smoke-tested from there;
+#   6. the core and its C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (CPU only),
+#      when the compiler has them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$LTX2EFF_ROOT"
@@ -34,14 +36,14 @@ wheel_stage() {
     "$(sed -n 's/^version = "\(.*\)"$/\1/p' "$LTX2EFF_ROOT/pyproject.toml" | head -1)")
 }
 
-log "1/5 package build (CUDA if available), C++ tests, Python tests"
+log "1/6 package build (CUDA if available), C++ tests, Python tests"
 install_package -Cbuild-dir=build/test-main \
   -Ccmake.define.LTX2EFF_BUILD_TESTS=ON -Ccmake.define.LTX2EFF_WERROR=ON \
   "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHS"
 ctest --test-dir build/test-main --output-on-failure -j "$CMAKE_BUILD_PARALLEL_LEVEL"
 "$PY" -m pytest -q tests
 
-log "2/5 build with the CUDA toolkit hidden"
+log "2/6 build with the CUDA toolkit hidden"
 (
   export PATH="$(path_without_cuda)"
   unset CUDACXX CUDA_PATH CUDA_HOME CUDAToolkit_ROOT
@@ -56,15 +58,42 @@ log "2/5 build with the CUDA toolkit hidden"
     "$PY" "$LTX2EFF_ROOT/scripts/lib/check_core_module.py"
 )
 
-log "3/5 frontend"
+log "3/6 frontend"
 PY="$PY" "$LTX2EFF_ROOT/scripts/test_frontend.sh"
 
-log "4/5 lint"
+log "4/6 lint"
 "$PY" -m ruff check python tests bench scripts __init__.py install.py
 "$PY" -m ruff format --check python tests bench scripts __init__.py install.py
 find cpp -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' | xargs clang-format --dry-run -Werror
 
-log "5/5 wheel installed through install.py without a compiler"
+log "5/6 wheel installed through install.py without a compiler"
 wheel_stage
+
+# The core (no CUDA, no Python module, no CLI) and its GoogleTest binary, built and run with
+# ASan + UBSan: any report fails the stage. Skipped, saying so, where the toolchain has no
+# sanitizer runtime.
+sanitizer_stage() {
+  local probe
+  probe="$(mktemp -d)"
+  printf 'int main() { return 0; }\n' >"$probe/probe.cpp"
+  if ! c++ -fsanitize=address,undefined "$probe/probe.cpp" -o "$probe/probe" >/dev/null 2>&1 ||
+    ! "$probe/probe"; then
+    rm -rf "$probe"
+    log "6/6 sanitizers: skipped (this compiler has no ASan/UBSan runtime)"
+    return 0
+  fi
+  rm -rf "$probe"
+  log "6/6 core and C++ tests under ASan + UBSan"
+  local flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+  cmake -S . -B build/test-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLTX2EFF_CUDA=OFF \
+    -DLTX2EFF_BUILD_PYTHON=OFF -DLTX2EFF_BUILD_CLI=OFF -DLTX2EFF_BUILD_TESTS=ON \
+    "-DCMAKE_CXX_FLAGS=$flags" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" \
+    >build/test-sanitizers.log 2>&1 || { cat build/test-sanitizers.log; return 1; }
+  cmake --build build/test-sanitizers --target ltx2eff_tests
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    build/test-sanitizers/cpp/tests/ltx2eff_tests --gtest_brief=1
+}
+sanitizer_stage
 
 log "all tests passed"

@@ -116,6 +116,10 @@ def test_a_run_appears_whole_and_marked_or_not_at_all(tmp_path):
         assert list(tmp_path.iterdir()) == []  # no staging folder left behind
     _staged_run(target, {"report.md": "first", "videos/dense.gif": "x"})
     assert json.loads((target / RUN_MARKER).read_text()) == {"verb": "demo", "complete": True}
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # not the private mode of a temp folder
+    assert (target / "report.md").stat().st_mode & 0o777 == 0o666 & ~mask
     assert (target / "report.md").read_text() == "first"
     # --force over an earlier run: the new run replaces it whole, no older file stays mixed in.
     assert check_output_folder(str(target), force=True) == target
@@ -130,6 +134,24 @@ def test_an_existing_empty_folder_is_filled(tmp_path):
     target.mkdir()
     _staged_run(check_output_folder(str(target), force=False), {"pareto.md": "table"})
     assert (target / "pareto.md").read_text() == "table" and (target / RUN_MARKER).exists()
+
+
+def test_without_out_a_taken_default_gives_way_to_a_numbered_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    done = lambda _c, _f: "report.md, in 1.0 s"  # noqa: E731
+    assert run_verb("demo", None, False, lambda: None, done, default_out="ltx2eff-demo") == 0
+    assert (tmp_path / "ltx2eff-demo" / RUN_MARKER).exists()
+    capsys.readouterr()
+    for n in (2, 3):
+        assert run_verb("demo", None, False, lambda: None, done, default_out="ltx2eff-demo") == 0
+        captured = capsys.readouterr()
+        assert captured.err.strip() == (
+            f"ltx2eff demo: ltx2eff-demo holds an earlier run: writing {tmp_path / f'ltx2eff-demo-{n}'} instead"
+        )
+        assert (tmp_path / f"ltx2eff-demo-{n}" / RUN_MARKER).exists()
+    # A named --out is never renumbered.
+    assert run_verb("demo", "ltx2eff-demo", False, lambda: None, done) == 2
+    assert "is not empty" in capsys.readouterr().err
 
 
 def test_write_atomically_leaves_no_temporary_file(tmp_path):

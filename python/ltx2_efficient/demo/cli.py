@@ -34,6 +34,8 @@ DEFAULT_PRESETS = ("quality", "balanced", "fast", "laptop")
 DEFAULT_PROMPT = "red circle orbit plain"
 VIDEO_FPS = 6.0  # playback rate of the written videos (17 latent frames -> ~3 s)
 
+DEFAULT_OUT = "ltx2eff-demo"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -42,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "on the CPU, and report speed against fidelity.",
     )
     parser.add_argument(
-        "--out", default="ltx2eff-demo", help="output folder, new or empty (default: ./ltx2eff-demo)"
+        "--out",
+        default=None,
+        help="output folder, new or empty (default: ./ltx2eff-demo, or ./ltx2eff-demo-2, ... when taken)",
     )
     parser.add_argument("--force", action="store_true", help="replace an earlier demo run in --out")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
@@ -61,15 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--repeats",
         type=int,
-        default=3,
-        help="timings of every run, interleaved; the median is reported (default: 3)",
+        default=2,
+        help="timings of every run, interleaved; the median is reported (default: 2; ltx2eff eval uses 3)",
     )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    return run_verb("demo", args.out, args.force, lambda: _check(args), _run)
+    return run_verb("demo", args.out, args.force, lambda: _check(args), _run, default_out=DEFAULT_OUT)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ A run writes into a hidden staging folder next to ``--out`` and renames it into 
 complete (a rename within one file system is atomic), so ``--out`` holds either nothing new or
 one whole run. An existing non-empty folder is refused unless ``--force`` is given and the
 folder is an earlier run of this command (it holds the run marker): folders with other files
-are never replaced. An interrupted or failed run removes its staging folder.
+are never replaced. Without ``--out`` the default folder is never refused: when it is taken,
+the run goes to the first free numbered folder next to it (``ltx2eff-demo-2``, ...), and says
+so. An interrupted or failed run removes its staging folder.
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ class OutputFolderError(ValueError):
     """--out cannot be used; the message is one line naming the folder and why."""
 
 
-def check_output_folder(out: str, force: bool) -> Path:
+MAX_NUMBERED = 999
+
+
+def check_output_folder(out: str, force: bool, numbered: bool = False) -> Path:
     """The resolved --out, checked before any work starts: not empty, not a file, in a writable
-    parent, and either absent, empty, or (with ``force``) an earlier run."""
+    parent, and either absent, empty, or (with ``force``) an earlier run. ``numbered`` (the
+    default folder, no --out given): a taken folder gives way to the first free ``<name>-N``."""
     if not out.strip():
         raise OutputFolderError(f"--out must name a folder, got {out!r}")
     path = Path(out).expanduser().absolute()
+    if numbered and not force and _taken(path):
+        path = next_free_folder(path)
     if path.exists() and not path.is_dir():
         raise OutputFolderError(f"--out {out} is a file, not a folder")
     if path.is_dir() and any(path.iterdir()):
@@ -49,6 +57,19 @@ def check_output_folder(out: str, force: bool) -> Path:
     return path
 
 
+def _taken(path: Path) -> bool:
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+def next_free_folder(path: Path) -> Path:
+    """The first of ``<path>-2``, ``<path>-3``, ... that does not exist or is empty."""
+    for n in range(2, MAX_NUMBERED + 1):
+        candidate = path.with_name(f"{path.name}-{n}")
+        if not _taken(candidate):
+            return candidate
+    raise OutputFolderError(f"{path}-2 ... {path}-{MAX_NUMBERED} are all taken: give --out")
+
+
 class StagedRun:
     """A context manager: ``folder`` is where the run writes; on a clean exit the run is marked
     complete and moved to the target, on an exception (Ctrl-C included) it is removed."""
@@ -63,6 +84,7 @@ class StagedRun:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.partial-", dir=parent))
+            os.chmod(self.folder, 0o777 & ~_umask())  # mkdtemp makes it private
         except OSError as error:
             raise OutputFolderError(f"--out {self.target}: cannot create it ({error.strerror})") from error
         return self
@@ -100,6 +122,7 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -108,6 +131,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 def write_json_atomically(path: Path, data: Any) -> None:
     write_atomically(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _umask() -> int:
+    """The process umask (read by setting it, then restored)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _existing_parent(path: Path) -> Path:

@@ -25,18 +25,23 @@ EXIT_INTERRUPTED = 130
 
 def run_verb(
     verb: str,
-    out: str,
+    out: str | None,
     force: bool,
     check: Callable[[], Checked],
     work: Callable[[Checked, Path], str],
+    default_out: str | None = None,
 ) -> int:
     """``check()`` validates the arguments (ValueError on bad ones) without heavy imports;
     ``work(checked, folder)`` writes the run into ``folder`` and returns what to say of it
-    ("report.md, in 12 s") once the run is in place at ``out``."""
+    ("report.md, in 12 s") once the run is in place at ``out``. ``out`` None means
+    ``default_out``, which gives way to a new numbered folder when an earlier run is there."""
     try:
         checked = check()
         require_packages(f"ltx2eff {verb}")
-        target = check_output_folder(out, force)
+        given = out if out is not None else (default_out or "")
+        target = check_output_folder(given, force, numbered=out is None)
+        if out is None and target != Path(given).absolute():
+            print(f"ltx2eff {verb}: {given} holds an earlier run: writing {target} instead", file=sys.stderr)
     except (ValueError, MissingPackages) as error:
         return _fail(verb, error, EXIT_USAGE)
     except KeyboardInterrupt:

@@ -39,6 +39,8 @@ LTX2_REFERENCE = (1280, 704, 121, 24)  # width, height, pixel frames, fps
 LTX2_STEPS = 30
 LTX2_DISTILLED_STEPS = 8
 
+DEFAULT_OUT = "ltx2eff-eval"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -47,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "model and print the Pareto table of speedup against fidelity.",
     )
     parser.add_argument(
-        "--out", default="ltx2eff-eval", help="output folder, new or empty (default: ./ltx2eff-eval)"
+        "--out",
+        default=None,
+        help="output folder, new or empty (default: ./ltx2eff-eval, or ./ltx2eff-eval-2, ... when taken)",
     )
     parser.add_argument("--force", action="store_true", help="replace an earlier eval run in --out")
     parser.add_argument(
@@ -98,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    return run_verb("eval", args.out, args.force, lambda: _check(args), _run)
+    return run_verb("eval", args.out, args.force, lambda: _check(args), _run, default_out=DEFAULT_OUT)
 
 
 @dataclass(frozen=True)
