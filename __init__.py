@@ -1,9 +1,10 @@
 """ComfyUI entry point of the LTX2 Efficient Video Sampler node pack.
 
-ComfyUI imports this file from ``custom_nodes/``. The nodes live in the installed
-``ltx2_efficient`` package (``install.py`` in this folder puts it into ComfyUI's Python); when it
-is missing, the pack registers placeholders under the same node ids that raise what to install
-(hosts/comfyui/unavailable.py), so workflows still load and ComfyUI keeps running.
+ComfyUI imports this file from ``custom_nodes/`` and calls ``comfy_entrypoint`` (its V3 extension
+API): the nodes live in the installed ``ltx2_efficient`` package (``install.py`` in this folder
+puts it into ComfyUI's Python), and the extension adds the panel's routes when it loads. When the
+package is missing, the pack registers placeholders under the same node ids that raise what to
+install (hosts/comfyui/unavailable.py), so workflows still load and ComfyUI keeps running.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 WEB_DIRECTORY = "./web"
-NODE_CLASS_MAPPINGS: dict[str, Any] = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
 
 
 def _placeholders(error: ImportError) -> tuple[dict[str, Any], dict[str, str]]:
@@ -30,14 +29,9 @@ def _placeholders(error: ImportError) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 try:
-    from ltx2_efficient.hosts.comfyui.registry import node_mappings
+    from ltx2_efficient.hosts.comfyui.extension import comfy_entrypoint
 except ImportError as exc:  # the compiled package is not installed into this Python
     NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = _placeholders(exc)
+    __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
 else:
-    NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = node_mappings()
-    # The node panel's /ltx2eff/... routes, on ComfyUI's server (nothing outside ComfyUI).
-    from ltx2_efficient.hosts.comfyui.routes import register_with_comfyui
-
-    register_with_comfyui()
-
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
+    __all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]
