@@ -161,7 +161,7 @@ def build_from_source(version: str) -> bool:
         )
         return False
     say(f"building {DIST} {version} from {PACK} with {compiler}: {describe_cuda()}.")
-    say("this takes a few minutes (about 1.5 min on 2 cores for the CPU kernels; see docs/BUILD.md)")
+    say("this takes a minute or two on 2 cores for the CPU kernels, longer with CUDA (docs/BUILD.md)")
     log_path = Path(tempfile.gettempdir()) / f"ltx2eff-install-{os.getpid()}.log"
     command = [
         sys.executable,
