@@ -111,9 +111,21 @@ def _run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     model = load_demo_model(device=args.device)
     started = time.perf_counter()
+    partial = out_dir / "pareto.partial.json"
+
+    def checkpoint(done: list[dict[str, Any]]) -> None:
+        # Rows so far, so that a run stopped early (a time limit) keeps what it measured.
+        partial.write_text(json.dumps({"regime": regime, "steps": args.steps, "rows": done}, indent=1) + "\n")
+
     rows = evaluate(
-        model, requests, points, log=lambda line: print(line, file=sys.stderr, flush=True), regime=regime
+        model,
+        requests,
+        points,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+        regime=regime,
+        on_row=checkpoint,
     )
+    partial.unlink(missing_ok=True)
     mark_fronts(rows)
     compare_with_baselines(rows)
     header = {
@@ -164,7 +176,12 @@ def run_point(model: Any, request: Any, point: Any, settings: Any) -> Any:
 
 
 def evaluate(
-    model: Any, requests: list[Any], points: list[Any], log: Any = None, regime: str = "dev"
+    model: Any,
+    requests: list[Any],
+    points: list[Any],
+    log: Any = None,
+    regime: str = "dev",
+    on_row: Any = None,
 ) -> list[dict[str, Any]]:
     """Runs the dense reference and every grid point on every request; one row per point."""
     from ltx2_efficient.demo.runs import run_settings, run_summary
@@ -195,6 +212,8 @@ def evaluate(
             # A baseline's whole saving is its step (or skip) share: the same ratio at any size.
             row["predicted_ltx2_speedup"] = row["cost_speedup"]
         rows.append(row)
+        if on_row is not None:
+            on_row(rows)
         if log is not None:
             log(
                 f"[{k + 1}/{len(points)}] {point.label}: {row['speedup']:.2f}x measured, "
