@@ -31,6 +31,9 @@ void from_number(T& field, double v) {
   }
 }
 
+// Each row names only the members it sets; the rest keep their defaults on purpose.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #define LTX2EFF_KNOB_FIELD(member)                           \
   .get = [](const Knobs& k) { return to_number(k.member); }, \
   .set = [](Knobs& k, double v) { from_number(k.member, v); }
@@ -228,6 +231,7 @@ std::vector<KnobRow> make_table() {
 }
 
 #undef LTX2EFF_KNOB_FIELD
+#pragma GCC diagnostic pop
 
 std::string format_number(double v) {
   char buf[32];
@@ -247,8 +251,11 @@ std::string format_number(double v) {
 // A caller's text in a message: quoted, and cut short so a huge value never floods it.
 std::string quoted(std::string_view text) {
   constexpr std::size_t kMaxShown = 80;
-  if (text.size() <= kMaxShown) return "'" + std::string(text) + "'";
-  return "'" + std::string(text.substr(0, kMaxShown - 1)) + "...";
+  const bool cut = text.size() > kMaxShown;
+  std::string out(1, '\'');
+  out.append(cut ? text.substr(0, kMaxShown - 1) : text);
+  out.append(cut ? "..." : "'");
+  return out;
 }
 
 std::string join_names(const std::vector<std::string_view>& names) {

@@ -19,29 +19,11 @@ import torch
 
 from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
-from ltx2_efficient.demo.prompt import DemoPrompt
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
+from ltx2_efficient.demo.request import DemoRequest
 from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class DemoRequest:
-    """What to generate: the same request is run with every setting being compared."""
-
-    prompt: DemoPrompt
-    seed: int = 0
-    steps: int = 20
-    guidance: float = 3.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.steps <= 200:
-            raise ValueError(f"steps must be in [1, 200], got {self.steps}")
-        if not 1.0 <= self.guidance <= 20.0:
-            raise ValueError(f"guidance must be in [1, 20], got {self.guidance}")
-        if not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be in [0, 2^63), got {self.seed}")
 
 
 @dataclass
@@ -71,11 +53,11 @@ class ModelCallTimer:
         ]
 
     def _before(self, module: torch.nn.Module, _args: object) -> None:
-        _sync(module)
+        _synchronize(module)
         self._start = time.perf_counter()
 
     def _after(self, module: torch.nn.Module, _args: object, _out: object) -> None:
-        _sync(module)
+        _synchronize(module)
         self.seconds += time.perf_counter() - self._start
         self.calls += 1
 
@@ -84,11 +66,11 @@ class ModelCallTimer:
             handle.remove()
 
 
-def _sync(module: torch.nn.Module) -> None:
-    """Waits for queued GPU work, so that forward hooks time what ran."""
-    param = next(module.parameters(), None)
-    if param is not None and param.device.type == "cuda":
-        torch.cuda.synchronize(param.device)
+def _synchronize(module: torch.nn.Module) -> None:
+    """Waits for the GPU, so that a forward call's time is its own (a no-op on the CPU)."""
+    parameter = next(module.parameters(), None)
+    if parameter is not None and parameter.device.type == "cuda":
+        torch.cuda.synchronize(parameter.device)
 
 
 def run_settings(
@@ -122,7 +104,7 @@ def run_settings(
         result = efficient_denoise(
             model.transformer,
             initial_noise(shape, request.seed).to(device),
-            demo_sigmas(request.steps, shape),
+            model_sigmas(config, request.steps, shape),
             context,
             settings,
             config.frame_rate,
@@ -206,3 +188,15 @@ def run_summary(run: RunResult, dense: RunResult) -> dict[str, Any]:
     }
     summary.update(fidelity(run, dense))
     return summary
+
+
+def warm_up(model: DemoModel, request: DemoRequest) -> None:
+    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
+    from dataclasses import replace
+
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    # A distilled model samples its own schedule only; others warm up on two steps.
+    short = request if model.config.sigmas is not None else replace(request, steps=2)
+    run_settings(model, short, "warm-up", EfficientSettings.off())
+    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))

@@ -4,18 +4,24 @@ For every request (prompt, seed) the dense run is the reference; every grid poin
 same requests. Per point: measured speedup (dense model-call time over the point's, summed over
 requests, on this CPU), the cost model's predicted speedup for LTX-2 at 1280x704x121 with 30 CFG
 steps, fidelity (PSNR, SSIM, motion), and whether the preset quality gates hold on every request.
-Writes ``pareto.md`` and ``pareto.json`` to ``--out``.
+Writes ``pareto.md`` and ``pareto.json`` to ``--out`` (new or empty; ``--force`` replaces an
+earlier eval there; the folder appears whole or not at all). Every point, and the dense
+reference, is timed ``--repeats`` times, interleaved: the speedup is the median over the
+median, flagged when the spread is wide, with the exact work ratio beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ltx2_efficient.demo.timing import NOISY_SPREAD, check_repeats, time_interleaved, timing_summary
+from ltx2_efficient.demo.verb import run_verb
 
 EVAL_PROMPTS = (
     "red square orbit radial-gradient",
@@ -40,49 +46,91 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep stride, window, far field, reuse, refine and interpolation on the demo "
         "model and print the Pareto table of speedup against fidelity.",
     )
-    parser.add_argument("--out", default="ltx2eff-eval", help="output folder (default: ./ltx2eff-eval)")
+    parser.add_argument(
+        "--out", default="ltx2eff-eval", help="output folder, new or empty (default: ./ltx2eff-eval)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an earlier eval run in --out")
     parser.add_argument(
         "--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)"
     )
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse", "window", "phased"),
+        choices=("full", "quick", "reuse", "window", "presets", "phased"),
         default=None,
         help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
-        "thresholds), window (window K with and without the anchor frame and far field), phased "
-        "(step-phased windows and bottleneck keyframes against the equal-cost baselines)",
+        "thresholds), window (window K with and without the anchor frame and far field), presets "
+        "(the shipped presets alone), phased (step-phased windows and bottleneck keyframes against "
+        "the equal-cost baselines)",
     )
     parser.add_argument(
         "--regime",
         choices=("dev", "distilled"),
-        default="dev",
-        help="dev: 20 steps with CFG 3 (default); distilled: 8 steps without guidance; the "
-        "presets resolve for the regime the core assigns to the steps and guidance",
+        default=None,
+        help="dev: 20 steps with CFG 3; distilled: 8 steps without guidance (default: dev, or "
+        "distilled for a distilled model); the presets resolve for the regime the core assigns "
+        "to the steps and guidance",
     )
     parser.add_argument(
-        "--steps", type=int, default=None, help="sampling steps (default: 20 dev, 8 distilled)"
+        "--steps",
+        type=int,
+        default=None,
+        help="sampling steps (default: the regime's, or a distilled model's)",
     )
     parser.add_argument(
         "--guidance", type=float, default=None, help="CFG scale (default: 3 dev, 1 distilled)"
     )
-    parser.add_argument("--device", default="cpu", help="torch device of the demo model (default: cpu)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timings of every point, interleaved; the median is used (default: 3)",
+    )
+    parser.add_argument(
+        "--model",
+        default="demo",
+        help="the shipped model to sample: demo (default; 8x8-token frames), judge (16x16-token frames,"
+        " several objects, camera pans) or judge-distilled (the judge distilled to 8 steps, CFG 1)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except ValueError as error:
-        print(f"ltx2eff eval: {error}", file=sys.stderr)
-        return 2
+    return run_verb("eval", args.out, args.force, lambda: _check(args), _run)
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    seeds: int
+    grid: str
+    steps: int | None  # None: the model's own (20, or a distilled model's schedule)
+    guidance: float | None
+    repeats: int
+    model: str
+    device: str
+    regime: str | None  # None: dev, or distilled for a distilled model
+
+
+def _check(args: argparse.Namespace) -> EvalArgs:
+    """The arguments, validated without importing torch or the model."""
+    requests_for(
+        args.seeds, 20 if args.steps is None else args.steps, 3.0 if args.guidance is None else args.guidance
+    )
+    if args.quick and args.grid not in (None, "quick"):
+        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
+    grid = "quick" if args.quick else (args.grid or "full")
+    repeats = check_repeats(args.repeats)
+    return EvalArgs(
+        args.seeds, grid, args.steps, args.guidance, repeats, args.model, args.device, args.regime
+    )
 
 
 def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     """``seeds`` requests, each a different seed and (cycling) motion class."""
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.runs import DemoRequest
+    from ltx2_efficient.demo.request import DemoRequest
 
     if not 1 <= seeds <= 64:
         raise ValueError(f"seeds must be in [1, 64], got {seeds}")
@@ -92,63 +140,70 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     ]
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ltx2_efficient.demo.model import load_demo_model
+def _run(checked: EvalArgs, out_dir: Path) -> str:
+    import torch
+
+    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
+    from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
     from ltx2_efficient.eval.grid import GRIDS
     from ltx2_efficient.sampler.settings import regime_for
 
-    if args.steps is None:
-        args.steps = 20 if args.regime == "dev" else 8
-    if args.guidance is None:
-        args.guidance = 3.0 if args.regime == "dev" else 1.0
-    regime = regime_for(args.steps, args.guidance)
-    requests = requests_for(args.seeds, args.steps, args.guidance)
-    if args.quick and args.grid not in (None, "quick"):
-        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
-    grid = "quick" if args.quick else (args.grid or "full")
-    points = GRIDS[grid](args.steps) if grid == "phased" else GRIDS[grid]()
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_demo_model(device=args.device)
+    weights = shipped_weights(checked.model)
+    try:
+        device = torch.device(checked.device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device must be a torch device such as cpu or cuda, got '{checked.device}'"
+        ) from error
+    model = load_demo_model(weights, device=device)
+    distilled_model = model.config.sigmas is not None
+    regime_name = checked.regime or ("distilled" if distilled_model else "dev")
+    if checked.steps is not None:
+        steps = checked.steps
+    elif distilled_model:
+        steps = len(model.config.sigmas) - 1
+    else:
+        steps = 20 if regime_name == "dev" else 8
+    guidance = checked.guidance if checked.guidance is not None else (3.0 if regime_name == "dev" else 1.0)
+    regime = regime_for(steps, guidance)
+    requests = requests_for(checked.seeds, steps, guidance)
+    points = GRIDS[checked.grid](steps) if checked.grid == "phased" else GRIDS[checked.grid]()
     started = time.perf_counter()
     partial = out_dir / "pareto.partial.json"
 
     def checkpoint(done: list[dict[str, Any]]) -> None:
         # Rows so far, so that a run stopped early (a time limit) keeps what it measured.
-        partial.write_text(json.dumps({"regime": regime, "steps": args.steps, "rows": done}, indent=1) + "\n")
+        write_json_atomically(partial, {"regime": regime, "steps": steps, "rows": done})
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
     rows = evaluate(
-        model,
-        requests,
-        points,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
-        regime=regime,
-        on_row=checkpoint,
+        model, requests, points, log=log, repeats=checked.repeats, regime=regime, on_row=checkpoint
     )
     partial.unlink(missing_ok=True)
     mark_fronts(rows)
     compare_with_baselines(rows)
     header = {
         "requests": [{"prompt": r.prompt.text(), "seed": r.seed} for r in requests],
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "grid": grid,
+        "steps": steps,
+        "guidance": guidance,
+        "grid": checked.grid,
         "regime": regime,
+        "timing_repeats": checked.repeats,
+        "model": checked.model,
         "device": _device_name(model),
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
     }
-    (out_dir / "pareto.json").write_text(
-        json.dumps({**header, "rows": rows}, indent=2, allow_nan=False) + "\n"
-    )
+    write_json_atomically(out_dir / "pareto.json", {**header, "rows": rows})
     table = render_table(rows)
     if any(row["family"] != "sampler" for row in rows):
         table += "\n\n" + render_equal_cost(rows)
-    (out_dir / "pareto.md").write_text(_markdown(header, table))
+    write_atomically(out_dir / "pareto.md", _markdown(header, table))
     print(table)
-    print(f"wrote {out_dir}/pareto.md and pareto.json ({len(points)} points x {len(requests)} requests)")
-    return 0
+    return f"pareto.md and pareto.json, {len(points)} points x {len(requests)} requests"
 
 
 def _device_name(model: Any) -> str:
@@ -180,33 +235,39 @@ def evaluate(
     requests: list[Any],
     points: list[Any],
     log: Any = None,
+    repeats: int = 1,
     regime: str = "dev",
     on_row: Any = None,
 ) -> list[dict[str, Any]]:
-    """Runs the dense reference and every grid point on every request; one row per point."""
-    from ltx2_efficient.demo.runs import run_settings, run_summary
+    """Runs the dense reference and every grid point on every request; one row per point. The
+    first pass gives the outputs and a timing; ``repeats - 1`` more passes, interleaved over the
+    points, time them again, and each row's speedup is the median over the dense median."""
+    from ltx2_efficient.demo.runs import run_settings, run_summary, warm_up
     from ltx2_efficient.sampler.settings import EfficientSettings
 
-    _warm_up(model, requests[0])
-    dense = []
-    for request in requests:
-        # The reference is timed twice and the faster run kept: one-time costs and other load on
-        # the machine would otherwise inflate every speedup.
-        first, second = (run_settings(model, request, "dense", EfficientSettings.off()) for _ in range(2))
-        dense.append(first if first.model_s <= second.model_s else second)
+    warm_up(model, requests[0])
+    settings = {"dense": EfficientSettings.off(), **{point.label: point.settings(regime) for point in points}}
+    by_label = {point.label: point for point in points}
+
+    def model_seconds(runs: list[Any]) -> float:
+        return sum(run.model_s for run in runs)
+
+    dense = [run_settings(model, request, "dense", settings["dense"]) for request in requests]
+    first = {"dense": model_seconds(dense)}
     rows = []
     for k, point in enumerate(points):
-        settings = point.settings(regime)
+        runs = [run_point(model, r, point, settings[point.label]) for r in requests]
+        first[point.label] = model_seconds(runs)
         summaries = []
-        for r, d in zip(requests, dense, strict=True):
-            result = run_point(model, r, point, settings)
+        for result, d in zip(runs, dense, strict=True):
             summary = run_summary(result, d)
             summary["baseline_skipped"] = getattr(result.report, "reuse_baseline_skipped", 0)
             summaries.append(summary)
-        row = aggregate(point.label, settings, summaries, sum(d.model_s for d in dense))
+        row = aggregate(point.label, settings[point.label], summaries, first["dense"])
         row["family"] = point.family
+        row["work_ratio_calls"] = sum(d.model_calls for d in dense) / max(1, sum(r.model_calls for r in runs))
         row["cost_speedup"] = equal_cost_speedup(
-            settings, requests[0].steps, requests[0].guidance, point, summaries
+            settings[point.label], requests[0].steps, requests[0].guidance, point, summaries
         )
         if point.family != "sampler":
             # A baseline's whole saving is its step (or skip) share: the same ratio at any size.
@@ -216,10 +277,25 @@ def evaluate(
             on_row(rows)
         if log is not None:
             log(
-                f"[{k + 1}/{len(points)}] {point.label}: {row['speedup']:.2f}x measured, "
+                f"[{k + 1}/{len(points)}] {point.label}: {row['work_ratio_calls']:.2f}x fewer model calls, "
                 f"{row['cost_speedup']:.2f}x LTX-2 at these steps, PSNR {_db(row['psnr_mean'], row['identical_requests'])} "
                 f"(min {_db(row['psnr_min'], 0)})"
             )
+
+    def time_one(label: str) -> float:
+        if label == "dense":
+            return model_seconds([run_settings(model, r, label, settings[label]) for r in requests])
+        return model_seconds([run_point(model, r, by_label[label], settings[label]) for r in requests])
+
+    if log is not None and repeats > 1:
+        log(f"timing every point {repeats - 1} more times, interleaved ...")
+    samples = time_interleaved(list(settings), repeats, time_one, first=first)
+    for row in rows:
+        timing = timing_summary(samples[row["label"]], samples["dense"])
+        row["speedup"] = timing["speedup_model"] or 0.0
+        row["speedup_range"] = timing["speedup_range"]
+        row["model_s_spread"] = timing["model_s_spread"]
+        row["timing_noisy"] = timing["timing_noisy"]
     return rows
 
 
@@ -328,10 +404,11 @@ def compare_with_baselines(rows: list[dict[str, Any]]) -> None:
             value, inside = baseline_psnr_at(rows, family, row["cost_speedup"])
             row[f"{family}_psnr_min"] = value
             row[f"{family}_in_range"] = inside
-            mine = math.inf if row["psnr_min"] is None else row["psnr_min"]
-            margins[family] = None if value is None else mine - value
+            # An identical run (PSNR None) has no finite margin: it beats any baseline.
+            margins[family] = None if value is None or row["psnr_min"] is None else row["psnr_min"] - value
         row["baseline_margins_db"] = margins
-        row["beats_baselines"] = all(m is not None and m >= 1.0 for m in margins.values())
+        identical = row["psnr_min"] is None
+        row["beats_baselines"] = identical or all(m is not None and m >= 1.0 for m in margins.values())
 
 
 def render_equal_cost(rows: list[dict[str, Any]]) -> str:
@@ -356,7 +433,6 @@ def render_equal_cost(rows: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted((r for r in rows if r["family"] == "sampler"), key=lambda r: -r["cost_speedup"]):
-        m = row["baseline_margins_db"]
         gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
         split = (
             f"{_db(row['psnr_keyframes_min'], 0)} / {_db(row['psnr_interpolated_min'], 0)}"
@@ -366,7 +442,7 @@ def render_equal_cost(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['label']} | {row['cost_speedup']:.2f}x | {_db(row['psnr_min'], 0)} | {split} | "
             f"{_baseline_cell(row, 'fewer-steps')} | {_baseline_cell(row, 'easycache')} | "
-            f"{_margin(m.get('fewer-steps'))} / {_margin(m.get('easycache'))} | {gates} | "
+            f"{_margins(row)} | {gates} | "
             f"{'yes' if row['beats_baselines'] else 'no'} |"
         )
     return "\n".join(lines)
@@ -379,10 +455,11 @@ def _baseline_cell(row: dict[str, Any], family: str) -> str:
     return f"{value:.2f}" + ("" if row.get(f"{family}_in_range") else " (nearest)")
 
 
-def _margin(value: float | None) -> str:
-    if value is None:
-        return "--"
-    return "+inf" if value == math.inf else f"{value:+.2f}"
+def _margins(row: dict[str, Any]) -> str:
+    if row["psnr_min"] is None:
+        return "identical"
+    m = row["baseline_margins_db"]
+    return " / ".join("--" if m.get(f) is None else f"{m[f]:+.2f}" for f in ("fewer-steps", "easycache"))
 
 
 def predicted_ltx2_speedup(settings: Any) -> float:
@@ -418,15 +495,16 @@ def mark_fronts(rows: list[dict[str, Any]]) -> None:
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| point | speedup (CPU) | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
+        "| point | speedup (CPU) | fewer calls | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
         "motion err | pairs | work | gates | front |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted(rows, key=lambda r: -r["predicted_ltx2_speedup"]):
         gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
         front = ("m" if row["front_measured"] else "") + ("L" if row["front_ltx2"] else "")
         lines.append(
-            f"| {row['label']} | {row['speedup']:.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
+            f"| {row['label']} | {row['speedup']:.2f}x{' ?' if row.get('timing_noisy') else ''} | "
+            f"{row.get('work_ratio_calls', 1.0):.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
             f"{_db(row['psnr_mean'], row['identical_requests'])} | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
             f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {row['pair_fraction']:.3f} | "
             f"{row['work_fraction']:.0%} | {gates} | {front} |"
@@ -446,12 +524,14 @@ def _markdown(header: dict[str, Any], table: str) -> str:
     prompts = "; ".join(f"{r['prompt']} (seed {r['seed']})" for r in header["requests"])
     return "\n".join(
         [
-            "# ltx2eff eval: speedup against fidelity on the demo model",
+            f"# ltx2eff eval: speedup against fidelity on the {header['model']} model",
             "",
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
-            f"{header['wall_s']:.0f} s.",
+            f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
-            "speedup (CPU): dense model-call time over the point's, summed over the requests. LTX-2 predicted: "
+            f"speedup (CPU): dense model-call time over the point's, summed over the requests, the median of "
+            f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
+            "fewer calls: the exact ratio of model calls (dense over the point). LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
             "request (requests identical to dense are left out of the PSNR mean and counted); motion dev = "
             "max |motion magnitude ratio - 1|. gates: B = balanced gate "
@@ -464,18 +544,6 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             "",
         ]
     )
-
-
-def _warm_up(model: Any, request: Any) -> None:
-    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
-    from dataclasses import replace
-
-    from ltx2_efficient.demo.runs import run_settings
-    from ltx2_efficient.sampler.settings import EfficientSettings
-
-    short = replace(request, steps=2)
-    run_settings(model, short, "warm-up", EfficientSettings.off())
-    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))
 
 
 def _mean(values: list[float]) -> float:

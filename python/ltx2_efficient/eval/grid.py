@@ -244,11 +244,17 @@ def quick_grid() -> list[GridPoint]:
     return points
 
 
+def presets_grid() -> list[GridPoint]:
+    """The shipped presets alone (their gates on a model, e.g. ``--model judge``)."""
+    return [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
+
+
 GRIDS = {
     "full": full_grid,
     "quick": quick_grid,
     "reuse": reuse_sweep_grid,
     "window": window_sweep_grid,
+    "presets": presets_grid,
     "phased": phased_grid,
 }
 """The grids ``ltx2eff eval --grid`` runs, by name."""
