@@ -2,23 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <string>
 
 #include "ltx2eff/error.hpp"
 
 namespace ltx2eff {
 namespace {
 
-// "steps 9-29 of 30" (1-based, inclusive, as a user counts them).
+// "steps 9-29 of 30" (1-based, inclusive, as a user counts them). Strings are built with
+// std::to_string rather than streams: no stream locale is involved in a log line.
 std::string step_range(int begin, int end, int steps) {
-  std::ostringstream os;
-  if (end - begin == 1) {
-    os << "step " << begin + 1;
-  } else {
-    os << "steps " << begin + 1 << "-" << end;
-  }
-  os << " of " << steps;
-  return os.str();
+  std::string out = end - begin == 1
+                        ? "step " + std::to_string(begin + 1)
+                        : "steps " + std::to_string(begin + 1) + "-" + std::to_string(end);
+  return out + " of " + std::to_string(steps);
 }
 
 }  // namespace
@@ -36,42 +33,33 @@ int StepSchedule::windowed_blocks(int blocks) const {
 }
 
 std::string StepSchedule::summary(int blocks) const {
-  std::ostringstream os;
+  using std::to_string;
+  std::string out;
   if (!windowed()) {
-    os << "dense attention on every step";
+    out = "dense attention on every step";
   } else {
-    if (windowed_steps() > 0) {
-      os << "window on " << step_range(window_begin, window_end, steps);
-    } else {
-      os << "window on no main step";
-    }
-    if (refine_windowed && refine_steps > 0) os << " and the refine steps";
+    out = windowed_steps() > 0 ? "window on " + step_range(window_begin, window_end, steps)
+                               : std::string("window on no main step");
+    if (refine_windowed && refine_steps > 0) out += " and the refine steps";
     if (dense_first_blocks > 0 || dense_last_blocks > 0) {
-      if (blocks > 0) {
-        const int n = windowed_blocks(blocks);
-        if (n == 0) {
-          os << " (on no block: all " << blocks << " stay dense)";
-        } else {
-          os << " (blocks " << dense_first_blocks + 1 << "-" << blocks - dense_last_blocks << " of "
-             << blocks << ")";
-        }
+      if (blocks <= 0) {
+        out += " (first " + to_string(dense_first_blocks) + " and last " +
+               to_string(dense_last_blocks) + " blocks dense)";
+      } else if (windowed_blocks(blocks) == 0) {
+        out += " (on no block: all " + to_string(blocks) + " stay dense)";
       } else {
-        os << " (first " << dense_first_blocks << " and last " << dense_last_blocks
-           << " blocks dense)";
+        out += " (blocks " + to_string(dense_first_blocks + 1) + "-" +
+               to_string(blocks - dense_last_blocks) + " of " + to_string(blocks) + ")";
       }
     }
   }
-  if (keyframed()) {
-    os << "; keyframes on " << step_range(keyframe_begin, keyframe_end, steps) << " ("
-       << to_string(keyframe_mode);
-    if (keyframe_mode == KeyframeMode::kRefine && refine_steps > 0) {
-      os << ", then " << refine_steps << " refine steps";
-    }
-    os << ")";
-  } else {
-    os << "; every frame on every step";
+  if (!keyframed()) return out + "; every frame on every step";
+  out += "; keyframes on " + step_range(keyframe_begin, keyframe_end, steps) + " (" +
+         ltx2eff::to_string(keyframe_mode);
+  if (keyframe_mode == KeyframeMode::kRefine && refine_steps > 0) {
+    out += ", then " + to_string(refine_steps) + " refine steps";
   }
-  return os.str();
+  return out + ")";
 }
 
 StepSchedule make_step_schedule(const Knobs& knobs, int steps) {

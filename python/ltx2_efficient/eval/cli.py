@@ -173,11 +173,19 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
     requests = requests_for(checked.seeds, steps, guidance)
     points = GRIDS[checked.grid](steps) if checked.grid == "phased" else GRIDS[checked.grid]()
     started = time.perf_counter()
+    partial = out_dir / "pareto.partial.json"
+
+    def checkpoint(done: list[dict[str, Any]]) -> None:
+        # Rows so far, so that a run stopped early (a time limit) keeps what it measured.
+        write_json_atomically(partial, {"regime": regime, "steps": steps, "rows": done})
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    rows = evaluate(model, requests, points, log=log, repeats=checked.repeats, regime=regime)
+    rows = evaluate(
+        model, requests, points, log=log, repeats=checked.repeats, regime=regime, on_row=checkpoint
+    )
+    partial.unlink(missing_ok=True)
     mark_fronts(rows)
     compare_with_baselines(rows)
     header = {
@@ -233,6 +241,7 @@ def evaluate(
     log: Any = None,
     repeats: int = 1,
     regime: str = "dev",
+    on_row: Any = None,
 ) -> list[dict[str, Any]]:
     """Runs the dense reference and every grid point on every request; one row per point. The
     first pass gives the outputs and a timing; ``repeats - 1`` more passes, interleaved over the
@@ -268,6 +277,8 @@ def evaluate(
             # A baseline's whole saving is its step (or skip) share: the same ratio at any size.
             row["predicted_ltx2_speedup"] = row["cost_speedup"]
         rows.append(row)
+        if on_row is not None:
+            on_row(rows)
         if log is not None:
             log(
                 f"[{k + 1}/{len(points)}] {point.label}: {row['work_ratio_calls']:.2f}x fewer model calls, "
@@ -397,10 +408,11 @@ def compare_with_baselines(rows: list[dict[str, Any]]) -> None:
             value, inside = baseline_psnr_at(rows, family, row["cost_speedup"])
             row[f"{family}_psnr_min"] = value
             row[f"{family}_in_range"] = inside
-            mine = math.inf if row["psnr_min"] is None else row["psnr_min"]
-            margins[family] = None if value is None else mine - value
+            # An identical run (PSNR None) has no finite margin: it beats any baseline.
+            margins[family] = None if value is None or row["psnr_min"] is None else row["psnr_min"] - value
         row["baseline_margins_db"] = margins
-        row["beats_baselines"] = all(m is not None and m >= 1.0 for m in margins.values())
+        identical = row["psnr_min"] is None
+        row["beats_baselines"] = identical or all(m is not None and m >= 1.0 for m in margins.values())
 
 
 def render_equal_cost(rows: list[dict[str, Any]]) -> str:
@@ -425,7 +437,6 @@ def render_equal_cost(rows: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted((r for r in rows if r["family"] == "sampler"), key=lambda r: -r["cost_speedup"]):
-        m = row["baseline_margins_db"]
         gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
         split = (
             f"{_db(row['psnr_keyframes_min'], 0)} / {_db(row['psnr_interpolated_min'], 0)}"
@@ -435,7 +446,7 @@ def render_equal_cost(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['label']} | {row['cost_speedup']:.2f}x | {_db(row['psnr_min'], 0)} | {split} | "
             f"{_baseline_cell(row, 'fewer-steps')} | {_baseline_cell(row, 'easycache')} | "
-            f"{_margin(m.get('fewer-steps'))} / {_margin(m.get('easycache'))} | {gates} | "
+            f"{_margins(row)} | {gates} | "
             f"{'yes' if row['beats_baselines'] else 'no'} |"
         )
     return "\n".join(lines)
@@ -448,10 +459,11 @@ def _baseline_cell(row: dict[str, Any], family: str) -> str:
     return f"{value:.2f}" + ("" if row.get(f"{family}_in_range") else " (nearest)")
 
 
-def _margin(value: float | None) -> str:
-    if value is None:
-        return "--"
-    return "+inf" if value == math.inf else f"{value:+.2f}"
+def _margins(row: dict[str, Any]) -> str:
+    if row["psnr_min"] is None:
+        return "identical"
+    m = row["baseline_margins_db"]
+    return " / ".join("--" if m.get(f) is None else f"{m[f]:+.2f}" for f in ("fewer-steps", "easycache"))
 
 
 def predicted_ltx2_speedup(settings: Any) -> float:

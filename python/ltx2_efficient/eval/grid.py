@@ -118,7 +118,9 @@ def phased_grid(steps: int = 20) -> list[GridPoint]:
                                                     "refine_steps": 3, "refine_strength": 0.35})
     )  # fmt: skip
     points += [GridPoint(f"preset {name}", preset=name) for name in ("quality", "balanced", "fast")]
-    return points + baselines(steps)
+    # Baselines first, then the compositions and presets: a run stopped early keeps what matters.
+    first = [p for p in points if "+reuse" in p.label or p.label.startswith("preset")]
+    return baselines(steps) + first + [p for p in points if p not in first]
 
 
 def _stride_one(
