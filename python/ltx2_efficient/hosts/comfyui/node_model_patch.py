@@ -20,6 +20,10 @@ PATCH_KNOBS = (
     "max_consecutive_reuse",
     "precision",
     "activation_budget_mb",
+    "window_start",
+    "window_end",
+    "dense_first_blocks",
+    "dense_last_blocks",
 )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ltx2_efficient import _core
 from ltx2_efficient.sampler.settings import EfficientSettings, regime_for
 
 _UNGUIDED = ("BasicGuider",)  # ComfyUI guiders that make one model call per step
@@ -30,10 +29,6 @@ def settings_for_run(settings: EfficientSettings, steps: int, guider: Any) -> Ef
     """``settings`` with its preset resolved for the regime of a ``steps``-step run of
     ``guider`` (unchanged for a custom preset, an unknown guidance or the same regime)."""
     cfg = guidance_scale(guider)
-    if cfg is None or steps < 1 or settings.preset not in _core.preset_names():
+    if cfg is None or steps < 1:
         return settings
-    regime = regime_for(steps, cfg)
-    if regime == settings.regime:
-        return settings
-    overrides = {name: getattr(settings, name) for name in settings.overrides}
-    return EfficientSettings.from_preset(settings.preset, regime=regime, **overrides)
+    return settings.for_regime(regime_for(steps, cfg))
