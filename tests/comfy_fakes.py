@@ -484,6 +484,7 @@ class LTXBaseModel(torch.nn.Module):
         self.time_frequencies = torch.nn.Parameter(torch.zeros(dim))
         self.proj_out = torch.nn.Linear(dim, channels)
         self.patchifier = SymmetricPatchifier()
+        self.dtype = torch.float32  # ComfyUI's models keep their weights' dtype (BaseModel reads it)
         self.transformer_blocks = torch.nn.ModuleList(
             BasicTransformerBlock(dim, heads, head_dim, context_dim, audio) for _ in range(layers)
         )
