@@ -126,3 +126,11 @@ def test_cuda_architectures_follow_the_machine(tmp_path, gpu_line, defines, hide
     if gpu_line is None and shutil.which("nvidia-smi") is not None and not defines:
         pytest.skip("a real GPU is visible")
     assert expected in configure(tmp_path, gpu_line, *defines, hide_gpus=hide)
+
+
+def test_panel_bundle_states_the_pyproject_version():
+    first_line = (ROOT / "web" / "ltx2eff_panel.js").read_text(encoding="utf-8").splitlines()[0]
+    assert f"ltx2-efficient {pyproject_version()}," in first_line, first_line
+    assert "version" not in json.loads((ROOT / "frontend" / "package.json").read_text()), (
+        "the frontend takes its version from pyproject.toml; package.json must not define another"
+    )

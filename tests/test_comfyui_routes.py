@@ -133,21 +133,24 @@ def test_presets_list_every_preset_with_its_description_and_values():
 def test_presets_describe_every_knob_input_of_the_nodes_for_the_panel():
     from ltx2_efficient.hosts.comfyui.registry import node_mappings
 
-    inputs = routes.presets()["node_inputs"]
-    assert set(inputs["sentinels"]) == set(inputs["names"])
-    assert set(inputs["names"].values()) <= set(routes.KNOB_NAMES)
+    out = routes.presets()
+    assert [row["name"] for row in out["knobs"]] == list(routes.KNOB_NAMES)
+    assert out["knobs"] == _core.knob_table()
+    inputs = out["node_inputs"]
+    assert set(inputs["knobs"]) <= set(routes.KNOB_NAMES)
     classes, _ = node_mappings()
     panel_nodes = [cls for cls in classes.values() if "preset" in cls.INPUT_TYPES()["required"]]
     assert len(panel_nodes) >= 2
     for cls in panel_nodes:
         required = cls.INPUT_TYPES()["required"]
-        knob_inputs = [name for name, spec in required.items() if name in inputs["names"]]
-        assert knob_inputs, cls.__name__
-        for name in knob_inputs:
-            spec = required[name]
-            default = spec[1]["default"]
-            # Each knob input starts at "the preset's value", which the panel must recognise.
-            assert default == inputs["sentinels"][name], (cls.__name__, name)
+        carried = {knob: where for knob, where in inputs["knobs"].items() if where["widget"] in required}
+        assert carried, cls.__name__
+        for knob, where in carried.items():
+            # Each knob starts at "the preset's value", which the panel must recognise.
+            if where["mode_widget"] is None:
+                assert required[where["widget"]][1]["default"] == inputs["preset_choice"], (cls, knob)
+            else:
+                assert required[where["mode_widget"]][1]["default"] == inputs["preset_choice"], (cls, knob)
 
 
 def test_knobs_to_dict_round_trips_through_overrides():

@@ -114,6 +114,14 @@ nb::dict row_to_dict(const KnobRow& row) {
   for (const std::string& p : preset_names())
     presets[p.c_str()] = python_value(row, row.preset_value(p));
   d["presets"] = presets;
+  // The distilled regime's values where a row gives the preset one of its own.
+  nb::dict distilled;
+  for (const std::string& p : preset_names()) {
+    const std::string key = preset_key(p, Regime::kDistilled);
+    distilled[p.c_str()] =
+        python_value(row, row.preset_value(row.sets_preset(key) ? std::string_view(key) : p));
+  }
+  d["distilled_presets"] = distilled;
   nb::list aliases;
   for (std::string_view a : row.aliases) aliases.append(std::string(a));
   d["aliases"] = aliases;
@@ -185,8 +193,25 @@ void bind_knobs(nb::module_& m) {
       },
       "name"_a, "value"_a.none(), "ValueError naming the knob and its range unless allowed.");
   m.def("preset_names", &preset_names);
-  m.def("resolve_preset", &resolve_preset, "name"_a, "The knob values of a named preset.");
-  m.def("describe_preset", &describe_preset, "name"_a);
+  m.def(
+      "resolve_preset",
+      [](std::string_view name, std::string_view regime) {
+        return resolve_preset(name, parse_regime(regime));
+      },
+      "name"_a, "regime"_a = "dev", "The knob values of a named preset in a regime.");
+  m.def(
+      "describe_preset",
+      [](std::string_view name, std::string_view regime) {
+        return describe_preset(name, parse_regime(regime));
+      },
+      "name"_a, "regime"_a = "dev");
+  m.def(
+      "regime_for",
+      [](int steps, int calls_per_step) { return to_string(regime_for(steps, calls_per_step)); },
+      "steps"_a, "calls_per_step"_a,
+      "'distilled' for at most DISTILLED_MAX_STEPS steps with one call per step, else 'dev'.");
+  m.attr("DISTILLED_MAX_STEPS") = kDistilledMaxSteps;
+  m.attr("MAX_DENSE_BLOCKS") = kMaxDenseBlocks;
   m.def("validate_knobs", &validate_knobs, "knobs"_a);
   m.def("parse_interpolation", &parse_interpolation, "name"_a);
   m.def("parse_precision", &parse_precision, "name"_a);

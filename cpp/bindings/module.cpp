@@ -22,6 +22,7 @@ NB_MODULE(_core, m) {
   ltx2eff::py::bind_plans(m);
   ltx2eff::py::bind_frame_split(m);
   ltx2eff::py::bind_knobs(m);
+  ltx2eff::py::bind_schedule(m);
   ltx2eff::py::bind_cost(m);
   ltx2eff::py::bind_thermal(m);
   ltx2eff::py::bind_interpolation(m);

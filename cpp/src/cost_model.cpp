@@ -106,7 +106,39 @@ CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batc
   }
   cost.chunk_tokens = chunk;
   cost.peak_activation_bytes = peak;
+  cost.windowed_core_share = plan.is_dense() ? 0.0 : 1.0;
   return cost;
+}
+
+CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
+                           const WindowPlan& dense_plan, int dense_first, int dense_last, int batch,
+                           int activation_budget_mb) {
+  require_in_range("dense_first_blocks", dense_first, 0, 1 << 20);
+  require_in_range("dense_last_blocks", dense_last, 0, 1 << 20);
+  if (window_plan.grid().tokens() + window_plan.global_tokens() !=
+      dense_plan.grid().tokens() + dense_plan.global_tokens()) {
+    fail("dense_plan", "must cover the window plan's tokens");
+  }
+  const CallCost w = model_call_cost(dims, window_plan, batch, activation_budget_mb);
+  const int windowed = std::max(0, dims.blocks - dense_first - dense_last);
+  if (windowed == dims.blocks) return w;
+  const CallCost d = model_call_cost(dims, dense_plan, batch, activation_budget_mb);
+  // Every per-block part is linear in the block count; patchify and weights are the same in both.
+  const double fw = static_cast<double>(windowed) / dims.blocks;
+  const auto blend = [fw](const PartCost& a, const PartCost& b) {
+    return PartCost{a.flops * fw + b.flops * (1.0 - fw), a.bytes * fw + b.bytes * (1.0 - fw)};
+  };
+  CallCost c = d;
+  c.self_attention_core = blend(w.self_attention_core, d.self_attention_core);
+  c.self_attention_linear = blend(w.self_attention_linear, d.self_attention_linear);
+  c.cross_attention = blend(w.cross_attention, d.cross_attention);
+  c.feed_forward = blend(w.feed_forward, d.feed_forward);
+  c.other = blend(w.other, d.other);
+  const double windowed_core = w.self_attention_core.flops * fw;
+  c.windowed_core_share = c.self_attention_core.flops > 0 && !window_plan.is_dense()
+                              ? windowed_core / c.self_attention_core.flops
+                              : 0.0;
+  return c;
 }
 
 namespace {
@@ -154,12 +186,13 @@ void validate_device_profile(const DeviceProfile& device) {
 double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
                             const DeviceProfile& device, bool windowed) {
   validate_device_profile(device);
-  const double attention_rate =
-      device.attention_flops_per_s * (windowed ? device.window_efficiency : 1.0);
+  const double share = windowed ? cost.windowed_core_share : 0.0;
+  const double core = cost.self_attention_core.flops;
   const double compute = (cost.self_attention_linear.flops + cost.cross_attention.flops +
                           cost.feed_forward.flops + cost.other.flops) /
                              device.linear_flops_per_s +
-                         cost.self_attention_core.flops / attention_rate;
+                         core * (1.0 - share) / device.attention_flops_per_s +
+                         core * share / (device.attention_flops_per_s * device.window_efficiency);
   double seconds = (std::max(compute, cost.total_bytes() / device.memory_bytes_per_s) +
                     dims.blocks * device.per_block_overhead_s) /
                        device.sustained_fraction +

@@ -16,7 +16,7 @@ KeyframePlan make_keyframe_plan(int latent_frames, int stride, double fps,
                                 std::span<const int> pinned_frames) {
   require_in_range("latent_frames", latent_frames, 1, kMaxPixelFrames / kTemporalFactor + 1);
   check_knob("frame_stride", stride);
-  require_in_range("fps", fps, 1e-3, kMaxFps);
+  require_in_range("fps", fps, kMinFps, kMaxFps);
 
   KeyframePlan plan;
   plan.full_frames = latent_frames;

@@ -162,6 +162,71 @@ std::vector<KnobRow> make_table() {
        .fallback = false,
        .presets = {{"laptop", true}},
        LTX2EFF_KNOB_FIELD(thermal_guard)},
+      {.name = "window_start",
+       .type = KnobType::kFloat,
+       .min = 0,
+       .max = 1,
+       .step = 0.05,
+       .unit = "share of steps",
+       .help = "Window attention starts at this share of the steps; the steps before it attend "
+               "densely (they lay out the motion). 0 = from the first step.",
+       .fallback = 0.0,
+       LTX2EFF_KNOB_FIELD(window_start)},
+      {.name = "window_end",
+       .type = KnobType::kFloat,
+       .min = 0,
+       .max = 1,
+       .step = 0.05,
+       .unit = "share of steps",
+       .help = "Window attention ends at this share of the steps (dense after it). 1 = to the "
+               "last step, refine steps included.",
+       .fallback = 1.0,
+       LTX2EFF_KNOB_FIELD(window_end)},
+      {.name = "dense_first_blocks",
+       .type = KnobType::kInt,
+       .min = 0,
+       .max = kMaxDenseBlocks,
+       .unit = "blocks",
+       .help = "The first N transformer blocks always attend densely, also on windowed steps.",
+       .fallback = 0,
+       LTX2EFF_KNOB_FIELD(dense_first_blocks)},
+      {.name = "dense_last_blocks",
+       .type = KnobType::kInt,
+       .min = 0,
+       .max = kMaxDenseBlocks,
+       .unit = "blocks",
+       .help = "The last N transformer blocks always attend densely, also on windowed steps.",
+       .fallback = 0,
+       LTX2EFF_KNOB_FIELD(dense_last_blocks)},
+      {.name = "keyframe_mode",
+       .type = KnobType::kChoice,
+       .choices = {"refine", "bottleneck"},
+       .help = "How keyframe diffusion (frame_stride > 1) runs: refine = keyframes from the first "
+               "step, then interpolate and refine; bottleneck = every frame first, the keyframes "
+               "in the middle of the steps (the trajectory continues), every frame again at the "
+               "end (the frames between re-noised from the keyframes' estimate).",
+       .fallback = "refine",
+       LTX2EFF_KNOB_FIELD(keyframe_mode)},
+      {.name = "keyframe_start",
+       .type = KnobType::kFloat,
+       .min = 0,
+       .max = 1,
+       .step = 0.05,
+       .unit = "share of steps",
+       .help = "Bottleneck: the steps before this share run on every frame, then on the "
+               "keyframes only.",
+       .fallback = 0.25,
+       LTX2EFF_KNOB_FIELD(keyframe_start)},
+      {.name = "keyframe_end",
+       .type = KnobType::kFloat,
+       .min = 0,
+       .max = 1,
+       .step = 0.05,
+       .unit = "share of steps",
+       .help = "Bottleneck: from this share of the steps on every frame runs again. 1 = the "
+               "keyframes to the end, then interpolation.",
+       .fallback = 0.75,
+       LTX2EFF_KNOB_FIELD(keyframe_end)},
   };
 }
 
@@ -282,6 +347,13 @@ const KnobValue& KnobRow::preset_value(std::string_view preset) const {
   return fallback;
 }
 
+bool KnobRow::sets_preset(std::string_view preset) const {
+  for (const PresetSetting& s : presets) {
+    if (s.preset == preset) return true;
+  }
+  return false;
+}
+
 const std::vector<KnobRow>& knob_table() {
   static const std::vector<KnobRow> table = make_table();
   return table;
@@ -325,6 +397,14 @@ void validate_knobs(const Knobs& knobs) {
   if (knobs.frame_stride > 1 && knobs.refine_steps > 0 && knobs.refine_strength <= 0.0) {
     fail("refine_strength", "must be in (0, 1] when refine_steps > 0, got 0");
   }
+  if (knobs.window_end < knobs.window_start) {
+    fail("window_end", "must be >= window_start (" + format_number(knobs.window_start) + "), got " +
+                           format_number(knobs.window_end));
+  }
+  if (knobs.keyframe_end < knobs.keyframe_start) {
+    fail("keyframe_end", "must be >= keyframe_start (" + format_number(knobs.keyframe_start) +
+                             "), got " + format_number(knobs.keyframe_end));
+  }
 }
 
 std::string to_string(Interpolation value) {
@@ -333,6 +413,14 @@ std::string to_string(Interpolation value) {
 
 std::string to_string(Precision value) {
   return find_knob("precision").format(static_cast<double>(value));
+}
+
+std::string to_string(KeyframeMode value) {
+  return find_knob("keyframe_mode").format(static_cast<double>(value));
+}
+
+KeyframeMode parse_keyframe_mode(std::string_view name) {
+  return static_cast<KeyframeMode>(find_knob("keyframe_mode").choice_index(name));
 }
 
 Interpolation parse_interpolation(std::string_view name) {

@@ -10,16 +10,18 @@ namespace {
 
 struct PresetEntry {
   std::string_view name;
-  std::string_view description;
+  std::string_view description;            // dev regime
+  std::string_view distilled_description;  // empty: the dev one
 };
 
 // The presets' names and descriptions; their values are the knob table's rows.
 constexpr std::array<PresetEntry, 5> kPresets{{
-    {"off", "dense baseline: every frame, every step, full attention"},
-    {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)"},
-    {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)"},
-    {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)"},
-    {"laptop", "balanced, plus bounded activation memory and the thermal guard"},
+    {"off", "dense baseline: every frame, every step, full attention", ""},
+    {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
+     ""},
+    {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)", ""},
+    {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)", ""},
+    {"laptop", "balanced, plus bounded activation memory and the thermal guard", ""},
 }};
 
 const PresetEntry& find_preset(std::string_view name) {
@@ -41,11 +43,34 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-Knobs resolve_preset(std::string_view name) {
+Regime regime_for(int steps, int calls_per_step) {
+  require_in_range("steps", steps, 1, 10000);
+  require_in_range("calls_per_step", calls_per_step, 1, 8);
+  return steps <= kDistilledMaxSteps && calls_per_step == 1 ? Regime::kDistilled : Regime::kDev;
+}
+
+std::string to_string(Regime value) {
+  return value == Regime::kDistilled ? "distilled" : "dev";
+}
+
+Regime parse_regime(std::string_view name) {
+  for (Regime v : {Regime::kDev, Regime::kDistilled}) {
+    if (to_string(v) == name) return v;
+  }
+  fail("regime", "must be one of dev distilled, got '" + std::string(name) + "'");
+}
+
+std::string preset_key(std::string_view preset, Regime regime) {
+  return regime == Regime::kDistilled ? std::string(preset) + "/distilled" : std::string(preset);
+}
+
+Knobs resolve_preset(std::string_view name, Regime regime) {
   const PresetEntry& preset = find_preset(name);
+  const std::string distilled = preset_key(preset.name, Regime::kDistilled);
   Knobs knobs;
   for (const KnobRow& row : knob_table()) {
-    const KnobValue& value = row.preset_value(preset.name);
+    const bool own = regime == Regime::kDistilled && row.sets_preset(distilled);
+    const KnobValue& value = row.preset_value(own ? std::string_view(distilled) : preset.name);
     if (row.type == KnobType::kChoice) {
       set_knob_choice(knobs, row.name, value.choice);
     } else {
@@ -56,8 +81,12 @@ Knobs resolve_preset(std::string_view name) {
   return knobs;
 }
 
-std::string describe_preset(std::string_view name) {
-  return std::string(find_preset(name).description);
+std::string describe_preset(std::string_view name, Regime regime) {
+  const PresetEntry& preset = find_preset(name);
+  if (regime == Regime::kDistilled && !preset.distilled_description.empty()) {
+    return std::string(preset.distilled_description);
+  }
+  return std::string(preset.description);
 }
 
 }  // namespace ltx2eff

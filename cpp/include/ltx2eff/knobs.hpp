@@ -27,6 +27,12 @@ enum class Precision {
   kFp8FarField,  // input dtype near, 8-bit quantised QK for the pooled far field
 };
 
+// How keyframe (frame-stride) diffusion sits in the schedule.
+enum class KeyframeMode {
+  kRefine,      // keyframes from step 0, then interpolate + refine_steps full-length steps
+  kBottleneck,  // all frames, then keyframes (the trajectory continues), then all frames again
+};
+
 // Concrete knob values; the meaning and range of every field is its row in knob_table().
 struct Knobs {
   int frame_stride = 1;
@@ -40,6 +46,15 @@ struct Knobs {
   double refine_strength = 0.0;
   int activation_budget_mb = 0;
   bool thermal_guard = false;
+  // Step ranges: fractions of the steps; step i of N is inside when
+  // round(start * N) <= i < round(end * N) (step_schedule.hpp).
+  double window_start = 0.0;
+  double window_end = 1.0;
+  int dense_first_blocks = 0;
+  int dense_last_blocks = 0;
+  KeyframeMode keyframe_mode = KeyframeMode::kRefine;
+  double keyframe_start = 0.25;
+  double keyframe_end = 0.75;
 
   [[nodiscard]] bool reuse_enabled() const {
     return reuse_start < 1.0 && max_consecutive_reuse > 0;
@@ -53,6 +68,7 @@ inline constexpr int kMaxRefineSteps = 50;
 inline constexpr int kMaxConsecutiveReuse = 8;
 inline constexpr double kMaxReuseThreshold = 10.0;
 inline constexpr int kMaxActivationBudgetMb = 1 << 20;
+inline constexpr int kMaxDenseBlocks = 1024;
 
 enum class KnobType { kInt, kFloat, kBool, kChoice };
 std::string_view to_string(KnobType type);  // "int", "float", "bool", "choice"
@@ -92,6 +108,8 @@ struct KnobRow {
   [[nodiscard]] std::string allowed() const;
   // The value `preset` gives this knob (the fallback unless the preset sets it).
   [[nodiscard]] const KnobValue& preset_value(std::string_view preset) const;
+  // Whether the row names `preset` itself (rather than falling back).
+  [[nodiscard]] bool sets_preset(std::string_view preset) const;
   // Throws InvalidArgument "<name> must be <allowed()>, got <value>" unless `value` is allowed.
   void check(double value) const;
   [[noreturn]] void reject(const std::string& got) const;
@@ -116,6 +134,8 @@ void validate_knobs(const Knobs& knobs);
 
 std::string to_string(Interpolation value);
 std::string to_string(Precision value);
+std::string to_string(KeyframeMode value);
+KeyframeMode parse_keyframe_mode(std::string_view name);
 Interpolation parse_interpolation(std::string_view name);
 Precision parse_precision(std::string_view name);
 

@@ -19,29 +19,11 @@ import torch
 
 from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
-from ltx2_efficient.demo.prompt import DemoPrompt
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
+from ltx2_efficient.demo.request import DemoRequest
 from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class DemoRequest:
-    """What to generate: the same request is run with every setting being compared."""
-
-    prompt: DemoPrompt
-    seed: int = 0
-    steps: int = 20
-    guidance: float = 3.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.steps <= 200:
-            raise ValueError(f"steps must be in [1, 200], got {self.steps}")
-        if not 1.0 <= self.guidance <= 20.0:
-            raise ValueError(f"guidance must be in [1, 20], got {self.guidance}")
-        if not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be in [0, 2^63), got {self.seed}")
 
 
 @dataclass
@@ -70,10 +52,12 @@ class ModelCallTimer:
             module.register_forward_hook(self._after),
         ]
 
-    def _before(self, _module: torch.nn.Module, _args: object) -> None:
+    def _before(self, module: torch.nn.Module, _args: object) -> None:
+        _synchronize(module)
         self._start = time.perf_counter()
 
-    def _after(self, _module: torch.nn.Module, _args: object, _out: object) -> None:
+    def _after(self, module: torch.nn.Module, _args: object, _out: object) -> None:
+        _synchronize(module)
         self.seconds += time.perf_counter() - self._start
         self.calls += 1
 
@@ -82,19 +66,29 @@ class ModelCallTimer:
             handle.remove()
 
 
+def _synchronize(module: torch.nn.Module) -> None:
+    """Waits for the GPU, so that a forward call's time is its own (a no-op on the CPU)."""
+    parameter = next(module.parameters(), None)
+    if parameter is not None and parameter.device.type == "cuda":
+        torch.cuda.synchronize(parameter.device)
+
+
 def run_settings(
     model: DemoModel,
     request: DemoRequest,
     name: str,
     settings: Any,
     progress: ProgressFn | None = None,
+    step_cache: Any = None,
 ) -> RunResult:
-    """Generates ``request`` with ``settings`` (an ``EfficientSettings``) through the efficient loop."""
+    """Generates ``request`` with ``settings`` (an ``EfficientSettings``) through the efficient
+    loop, on the model's device; ``step_cache`` is a reuse rule such as the eval's EasyCache."""
     from ltx2_efficient.hosts.ltx_core import efficient_denoise
 
     config = model.config
     shape = config.latent_shape(1)
-    ids = torch.tensor([request.prompt.token_ids()])
+    device = next(model.parameters()).device
+    ids = torch.tensor([request.prompt.token_ids()], device=device)
     with torch.inference_mode():
         context = model.context(ids)
         negative = model.context(torch.zeros_like(ids))
@@ -109,8 +103,8 @@ def run_settings(
     try:
         result = efficient_denoise(
             model.transformer,
-            initial_noise(shape, request.seed),
-            demo_sigmas(request.steps, shape),
+            initial_noise(shape, request.seed).to(device),
+            model_sigmas(config, request.steps, shape),
             context,
             settings,
             config.frame_rate,
@@ -119,22 +113,46 @@ def run_settings(
             generator=torch.Generator().manual_seed(request.seed + 1),
             progress=progress,
             thermal_guard=guard,
+            step_cache=step_cache,
         )
     finally:
         timer.remove()
     wall = time.perf_counter() - start
-    latent = result.video.float()
+    latent = result.video.float().cpu()
     video = decode(latent, config.patch)[0].numpy()
     return RunResult(name, settings, latent, video, wall, timer.seconds, timer.calls, result.report)
+
+
+def _finite(value: float) -> float | None:
+    return None if value == float("inf") else value
+
+
+def keyframe_psnr(run: RunResult, dense: RunResult) -> tuple[float | None, float | None]:
+    """PSNR against dense on the diffused keyframes and on the interpolated frames apart (None
+    where identical; both None for runs that diffuse every frame)."""
+    from ltx2_efficient import _core
+
+    stride = int(run.settings.frame_stride)
+    frames = run.video.shape[0]
+    if stride <= 1 or frames < 2:
+        return None, None
+    diffused = list(_core.make_keyframe_plan(frames, stride, 24.0).diffused)
+    between = [f for f in range(frames) if f not in diffused]
+    keys = _finite(psnr(run.video[diffused], dense.video[diffused]))
+    interpolated = _finite(psnr(run.video[between], dense.video[between])) if between else None
+    return keys, interpolated
 
 
 def fidelity(run: RunResult, dense: RunResult) -> dict[str, float | None]:
     """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical)."""
     value = psnr(run.video, dense.video)
+    keys, interpolated = keyframe_psnr(run, dense)
     dense_motion = motion_magnitude(dense.video)
     motion = motion_magnitude(run.video)
     return {
-        "psnr_db": None if value == float("inf") else value,
+        "psnr_db": _finite(value),
+        "psnr_keyframes_db": keys,
+        "psnr_interpolated_db": interpolated,
         "ssim": ssim(run.video, dense.video),
         "flicker": temporal_flicker(run.video),
         "motion_magnitude": motion,
@@ -165,7 +183,20 @@ def run_summary(run: RunResult, dense: RunResult) -> dict[str, Any]:
         "speedup_model": dense.model_s / run.model_s if run.model_s > 0 else None,
         "speedup_wall": dense.wall_s / run.wall_s if run.wall_s > 0 else None,
         "attention_backends": sorted(report.attention.backends),
+        "schedule": report.schedule,
         "log_line": report.log_line(),
     }
     summary.update(fidelity(run, dense))
     return summary
+
+
+def warm_up(model: DemoModel, request: DemoRequest) -> None:
+    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
+    from dataclasses import replace
+
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    # A distilled model samples its own schedule only; others warm up on two steps.
+    short = request if model.config.sigmas is not None else replace(request, steps=2)
+    run_settings(model, short, "warm-up", EfficientSettings.off())
+    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))

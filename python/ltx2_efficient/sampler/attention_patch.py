@@ -8,7 +8,9 @@ so the host sets it before each forward with :meth:`WindowedSelfAttention.set_gr
 it to the constructor when fixed).
 
 What runs:
-- window off (``settings.window == -1``): the dense callable (``dense``, default PyTorch SDPA);
+- window off (``settings.window == -1``, or ``window_on`` False: a step outside the window's
+  step range or a block the schedule keeps dense): the dense callable (``dense``, default
+  PyTorch SDPA);
 - a mask given (e.g. ltx-core's attention-strength conditioning): dense with the mask, since the
   windowed kernels take none; counted in ``stats.masked_dense_calls``;
 - otherwise window attention (``torch_glue.attention.attend``) with the settings' window, anchor
@@ -111,7 +113,9 @@ class WindowedSelfAttention:
         self._pairs_cache: dict[tuple[int, int, int, int], tuple[float, float]] = {}
         self._calls: dict[tuple[int, int, int, int], AttentionCall] = {}
         # Read from the settings once: what torch.compile traces in __call__ is plain Python.
-        self._window_on = settings.window_enabled
+        self._window_enabled = settings.window_enabled
+        # The step schedule turns the window off on dense steps; a dense block keeps it off.
+        self.window_on = True
         if grid is not None:
             self.set_grid(grid, global_tokens)
 
@@ -136,9 +140,9 @@ class WindowedSelfAttention:
         self._grid = (int(grid[0]), int(grid[1]), int(grid[2]))
         self._global_tokens = global_tokens
         # Planned here, outside the model's forward, so that a compiled forward only looks up.
-        for windowed in (False, True) if self._window_on else (False,):
+        for windowed in (False, True) if self._window_enabled else (False,):
             self._pairs(self._grid, global_tokens, windowed)
-        if self._window_on:
+        if self._window_enabled:
             self._call(self._grid, global_tokens)
 
     def _pairs(self, grid: tuple[int, int, int], global_tokens: int, windowed: bool) -> tuple[float, float]:
@@ -181,7 +185,7 @@ class WindowedSelfAttention:
                     f"video self-attention got {tokens} query and {k.shape[1]} key tokens, but the grid "
                     f"{grid} + {self._global_tokens} global tokens has {expected}"
                 )
-        windowed = self._window_on and mask is None and grid is not None
+        windowed = self._window_enabled and self.window_on and mask is None and grid is not None
         if grid is not None:
             pairs, dense_pairs = self._pairs(grid, self._global_tokens, windowed)
             self.stats.pairs += pairs * b
@@ -190,7 +194,7 @@ class WindowedSelfAttention:
             self.stats.pairs += float(tokens) * tokens * b
             self.stats.dense_pairs += float(tokens) * tokens * b
         if not windowed:
-            if self._window_on and grid is None:
+            if self._window_enabled and self.window_on and grid is None:
                 raise ValueError("grid must be set (set_grid) before windowed video self-attention runs")
             self.stats.dense_calls += 1
             if mask is not None:

@@ -44,17 +44,24 @@ class EfficientSettings:
     preset: str
     _knobs: _core.Knobs = field(repr=False)
     overrides: tuple[str, ...] = ()
+    regime: str = "dev"  # the regime the preset was resolved for (see regime_for)
 
     # ---- construction ----
 
     @classmethod
-    def from_preset(cls, name: str = "balanced", **overrides: Any) -> EfficientSettings:
-        """Resolves preset ``name`` ("off", "quality", "balanced", "fast", "laptop") and applies
-        ``overrides`` by knob name or alias (see :data:`FIELDS` and :data:`ALIASES`). Raises ValueError naming the bad parameter."""
+    def from_preset(cls, name: str = "balanced", regime: str = "dev", **overrides: Any) -> EfficientSettings:
+        """Resolves preset ``name`` ("off", "quality", "balanced", "fast", "laptop") as tuned for
+        ``regime`` ("dev": 20-30 guided steps; "distilled": few unguided steps; the core picks
+        it from the steps and guidance, :func:`regime_for`) and applies ``overrides`` by knob
+        name or alias (see :data:`FIELDS` and :data:`ALIASES`). Raises ValueError naming the bad
+        parameter."""
         if not isinstance(name, str):
             raise ValueError(f"preset must be one of {' '.join(_core.preset_names())}, got {name!r}")
-        knobs = _core.resolve_preset(name)
-        return cls._build(name, knobs, overrides)
+        if not isinstance(regime, str):
+            raise ValueError(f"regime must be one of dev distilled, got {regime!r}")
+        knobs = _core.resolve_preset(name, regime)
+        built = cls._build(name, knobs, overrides)
+        return EfficientSettings(built.preset, built._knobs, built.overrides, regime)
 
     @classmethod
     def from_knobs(cls, knobs: _core.Knobs, preset: str = "custom") -> EfficientSettings:
@@ -86,7 +93,14 @@ class EfficientSettings:
     def with_overrides(self, **overrides: Any) -> EfficientSettings:
         """A copy with more overrides applied on top of these settings."""
         built = self._build(self.preset, copy.copy(self._knobs), overrides)
-        return EfficientSettings(built.preset, built._knobs, (*self.overrides, *built.overrides))
+        return EfficientSettings(built.preset, built._knobs, (*self.overrides, *built.overrides), self.regime)
+
+    def for_regime(self, regime: str) -> EfficientSettings:
+        """The same preset resolved for ``regime``, with the same overrides applied on top."""
+        if regime == self.regime or self.preset not in _core.preset_names():
+            return self
+        overrides = {name: getattr(self, name) for name in self.overrides}
+        return EfficientSettings.from_preset(self.preset, regime, **overrides)
 
     # ---- values ----
 
@@ -100,6 +114,14 @@ class EfficientSettings:
         if name in FIELDS:
             return getattr(object.__getattribute__(self, "_knobs"), name)
         raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def step_schedule(self, steps: int) -> _core.StepSchedule:
+        """Per step of a ``steps``-step run: window on or off, all frames or keyframes only
+        (``schedule.at(i).window``, ``.keyframes``), the transitions (``restrict_before``,
+        ``expand_before``) and the dense first/last blocks (``block_windowed(b, blocks)``)."""
+        if isinstance(steps, bool) or not isinstance(steps, int):
+            raise ValueError(f"steps must be an integer, got {steps!r}")
+        return _core.make_step_schedule(self._knobs, steps)
 
     @property
     def window_enabled(self) -> bool:
@@ -129,13 +151,23 @@ class EfficientSettings:
             refine = (
                 f", {self.refine_steps} refine steps at {self.refine_strength:g}" if self.refine_steps else ""
             )
-            parts.append(f"stride {self.frame_stride} ({self.interpolation}{refine})")
+            if self.keyframe_mode == "bottleneck":
+                parts.append(
+                    f"stride {self.frame_stride} bottleneck from {self.keyframe_start:.0%} to "
+                    f"{self.keyframe_end:.0%} of the steps ({self.interpolation})"
+                )
+            else:
+                parts.append(f"stride {self.frame_stride} ({self.interpolation}{refine})")
         else:
             parts.append("every frame")
         if self.window_enabled:
             extra = (" +anchor" if self.anchor_frame else "") + (
                 f" +far field p={self.far_field}" if self.far_field else ""
             )
+            if self.window_start > 0.0 or self.window_end < 1.0:
+                extra += f" from {self.window_start:.0%} to {self.window_end:.0%} of the steps"
+            if self.dense_first_blocks or self.dense_last_blocks:
+                extra += f" (first {self.dense_first_blocks} and last {self.dense_last_blocks} blocks dense)"
             parts.append(f"window K={self.window}{extra}")
         else:
             parts.append("dense attention")
@@ -154,5 +186,12 @@ class EfficientSettings:
             parts.append(f"activation budget {self.activation_budget_mb} MB")
         if self.thermal_guard:
             parts.append("thermal guard")
-        name = self.preset + (f" + {', '.join(self.overrides)}" if self.overrides else "")
+        name = self.preset + (f" ({self.regime})" if self.regime != "dev" else "")
+        name += f" + {', '.join(self.overrides)}" if self.overrides else ""
         return f"{name}: " + "; ".join(parts)
+
+
+def regime_for(steps: int, cfg_scale: float) -> str:
+    """ "distilled" for at most ``_core.DISTILLED_MAX_STEPS`` steps without guidance, else "dev"
+    (the core decides; presets may resolve differently per regime)."""
+    return str(_core.regime_for(int(steps), 1 if float(cfg_scale) == 1.0 else 2))

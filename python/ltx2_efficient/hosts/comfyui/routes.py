@@ -41,37 +41,42 @@ _MAX_CALLS_PER_STEP = 4
 _MAX_BATCH = 64
 
 
+def _shown(value: object) -> str:
+    """A bad value in a message: at most ~80 characters, and never a huge integer's digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return "an integer of more than 18 digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "..."
+
+
 def _as_int(name: str, value: object, lo: int, hi: int) -> int:
     # JSON numbers from the browser may arrive as 24.0; accept integral floats, nothing else.
+    allowed = f"{name} must be an integer in [{lo}, {hi}]"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+        raise ValueError(f"{allowed}, got {_shown(value)}")
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    number = int(value)
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {number}")
-    return number
+        raise ValueError(f"{allowed}, got {_shown(value)}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{allowed}, got {_shown(value if isinstance(value, int) else int(value))}")
+    return int(value)
 
 
 def _as_float(name: str, value: object, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    allowed = f"{name} must be a number in [{lo:g}, {hi:g}]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{allowed}, got {_shown(value)}")
+    if isinstance(value, int) and not lo <= value <= hi:  # before float(): 10**400 has no float
+        raise ValueError(f"{allowed}, got {_shown(value)}")
     number = float(value)
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {number:g}")
+    if not (math.isfinite(number) and lo <= number <= hi):
+        raise ValueError(f"{allowed}, got {number:g}")
     return number
-
-
-def _as_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return value
 
 
 def _as_preset(value: object) -> str:
     names = list(core.preset_names())
     if not isinstance(value, str) or value not in names:
-        raise ValueError(f"preset must be one of {' '.join(names)}, got {value!r}")
+        raise ValueError(f"preset must be one of {' '.join(names)}, got {_shown(value)}")
     return value
 
 
@@ -92,19 +97,16 @@ def apply_knob_overrides(knobs: core.Knobs, overrides: Mapping[str, object]) -> 
 
 
 def node_knob_inputs() -> dict[str, Any]:
-    """How the nodes' knob inputs map to knob names, and which value means "the preset's"."""
-    from ltx2_efficient.hosts.comfyui.knob_inputs import PRESET_SENTINELS, SETTING_NAMES
+    """Which node widgets carry each knob and which choice means "the preset's value"."""
+    from ltx2_efficient.hosts.comfyui.knob_inputs import node_knob_inputs as describe
 
-    return {
-        "names": dict(SETTING_NAMES),
-        "sentinels": dict(PRESET_SENTINELS),
-        "choices": {"anchor_frame": ["on", "off"]},
-    }
+    return describe()
 
 
 def presets() -> dict[str, Any]:
-    """Every preset with its plain-language description and resolved knob values, and how the
-    nodes' inputs carry the knobs (see ``node_knob_inputs``)."""
+    """The knob table (``knobs``: one row per knob, as the core defines it), every preset with its
+    plain-language description and resolved knob values, and how the nodes' inputs carry the
+    knobs (see ``node_knob_inputs``)."""
     return {
         "default": DEFAULT_PRESET,
         "knobs": list(_core.knob_table()),
@@ -139,15 +141,15 @@ def estimate(params: Mapping[str, object]) -> dict[str, Any]:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
 
     request = {**DEFAULT_REQUEST, **{k: v for k, v in params.items() if k in DEFAULT_REQUEST}}
-    # Loose bounds here; the core checks multiples of 32 and 8k+1 frames and names the nearest.
-    width = _as_int("width", request["width"], 1, 1 << 16)
-    height = _as_int("height", request["height"], 1, 1 << 16)
-    frames = _as_int("frames", request["frames"], 1, 1 << 16)
-    fps = _as_float("fps", request["fps"], 0.01, 1000.0)
+    # The core's bounds; it also checks multiples of 32 and 8k+1 frames and names the nearest.
+    width = _as_int("width", request["width"], _core.SPATIAL_FACTOR, _core.MAX_PIXEL_SIDE)
+    height = _as_int("height", request["height"], _core.SPATIAL_FACTOR, _core.MAX_PIXEL_SIDE)
+    frames = _as_int("frames", request["frames"], 1, _core.MAX_PIXEL_FRAMES)
+    fps = _as_float("fps", request["fps"], _core.MIN_FPS, _core.MAX_FPS)
     preset = _as_preset(params.get("preset", DEFAULT_PRESET))
     overrides = params.get("knobs", {})
     if not isinstance(overrides, Mapping):
-        raise ValueError(f"knobs must be an object of knob values, got {overrides!r}")
+        raise ValueError(f"knobs must be an object of knob values, got {_shown(overrides)}")
     steps = _as_int("steps", params.get("steps", 30), 1, _MAX_STEPS)
     calls = _as_int("calls_per_step", params.get("calls_per_step", 2), 1, _MAX_CALLS_PER_STEP)
     batch = _as_int("batch", params.get("batch", 1), 1, _MAX_BATCH)
