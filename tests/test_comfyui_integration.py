@@ -191,7 +191,7 @@ def test_stride1_wide_window_equals_baseline_to_rounding(comfy, ltxv):
     base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
     (out, _), line = _ours(comfy, _guider(comfy, ltxv, 16), latent, "off", attention_window=8)
     assert _close(out["samples"], base_out["samples"])
-    assert "window K=8 on 2 blocks" in line
+    assert "window K=8 on every step (2 blocks" in line
 
 
 def test_stride2_window_video(comfy, ltxv, monkeypatch):
@@ -280,7 +280,7 @@ def test_model_patch_with_core_sampler(comfy, ltxv, caplog):
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
         narrow_out, _ = _baseline(comfy, _guider(comfy, narrow, 16), latent)
     assert not _close(narrow_out["samples"], base_out["samples"], 1e-3)
-    assert any("window K=0 on 2 blocks" in r.getMessage() for r in caplog.records)
+    assert any("window K=0 on every step (2 blocks" in r.getMessage() for r in caplog.records)
     assert ltxv.model_options["transformer_options"].get("optimized_attention_override") is None
 
 
