@@ -462,6 +462,15 @@ TEMPORAL_SCALE = 8  # pixel frames per latent frame
 SPATIAL_SCALE = 32
 
 
+class SymmetricPatchifier:
+    """``comfy.ldm.lightricks.symmetric_patchifier.SymmetricPatchifier`` with patch size 1: the
+    latent's tokens in frame-major order (real ComfyUI's ``LTXV.process_timestep`` calls it)."""
+
+    def patchify(self, latents):
+        b, c, f, h, w = latents.shape
+        return latents.permute(0, 2, 3, 4, 1).reshape(b, f * h * w, c), None
+
+
 class LTXBaseModel(torch.nn.Module):
     """Shaped like ComfyUI's LTX transformers: frame-major video tokens, appended guide tokens
     placed in time by ``keyframe_idxs``, positions in seconds (pixel frame / frame_rate)."""
@@ -474,6 +483,8 @@ class LTXBaseModel(torch.nn.Module):
         self.proj_in = torch.nn.Linear(channels, dim)
         self.time_frequencies = torch.nn.Parameter(torch.zeros(dim))
         self.proj_out = torch.nn.Linear(dim, channels)
+        self.patchifier = SymmetricPatchifier()
+        self.dtype = torch.float32  # ComfyUI's models keep their weights' dtype (BaseModel reads it)
         self.transformer_blocks = torch.nn.ModuleList(
             BasicTransformerBlock(dim, heads, head_dim, context_dim, audio) for _ in range(layers)
         )

@@ -413,6 +413,107 @@ def test_our_wrapper_kinds_are_comfyuis(comfy):
     )
 
 
+# ---- tests/comfy_fakes.py checked against real ComfyUI ----
+
+
+@pytest.fixture
+def fakes(repo_script):
+    return repo_script("tests/comfy_fakes.py", "comfy_fakes_against_real")
+
+
+def _fake_and_real_patchers(comfy, fakes, seed: int = 1):
+    """The fakes' tiny transformer (same weights twice): in the fakes' model patcher, and in a real
+    ComfyUI LTXV BaseModel and ModelPatcher."""
+    fake_transformer, real_transformer = fakes.LTXVModel(seed=seed), fakes.LTXVModel(seed=seed)
+    config = comfy.supported.LTXV({"image_model": "ltxv", "num_layers": 1, "attention_head_dim": 4,
+                                   "num_attention_heads": 2, "cross_attention_dim": 8, "caption_channels": 6})  # fmt: skip
+    config.set_inference_dtype(torch.float32, None)
+    base = config.get_model({}, device=torch.device("cpu"))
+    base.diffusion_model = real_transformer
+    cpu = torch.device("cpu")
+    real = comfy.model_patcher.ModelPatcher(base, load_device=cpu, offload_device=cpu)
+    return (fakes.make_patcher(fake_transformer), fake_transformer), (real, real_transformer)
+
+
+def _fake_conditioning(seed: int = 3):
+    generator = torch.Generator().manual_seed(seed)
+    pos, neg = (torch.randn((1, 7, 6), generator=generator) for _ in range(2))
+    return [[pos, {"frame_rate": 24.0}]], [[neg, {"frame_rate": 24.0}]]
+
+
+def _set_up(guider, cfg: float = 3.0):
+    guider.set_conds(*_fake_conditioning())
+    guider.set_cfg(cfg)
+    return guider
+
+
+def _latents():
+    generator = torch.Generator().manual_seed(11)
+    empty = {"samples": torch.zeros((BATCH, 128, 5, 2, 3))}
+    samples = torch.zeros((BATCH, 128, 5, 2, 3))
+    samples[:, :, :1] = torch.randn(samples[:, :, :1].shape, generator=generator)
+    mask = torch.ones((BATCH, 1, 5, 1, 1))
+    mask[:, :, :1] = 0.0
+    return {"text to video": empty, "image to video": {"samples": samples, "noise_mask": mask}}
+
+
+def _calls(transformer):
+    return [(c["frames"], c["batch"], c["frame_rate"], round(c["sigma"], 6)) for c in transformer.calls]
+
+
+@pytest.mark.parametrize("case", ["text to video", "image to video"])
+def test_the_fakes_sample_like_real_comfyui(comfy, fakes, case):
+    """Same transformer, same inputs: the fakes' CFGGuider + SamplerCustomAdvanced give what
+    ComfyUI's give (outputs, and the calls the transformer sees)."""
+    latent = _latents()[case]
+    (fake_patcher, fake_model), (real_patcher, real_model) = _fake_and_real_patchers(comfy, fakes)
+    sigmas = _sigmas(comfy)
+    fake_out, fake_denoised = fakes.sampler_custom_advanced(
+        fakes.Noise_RandomNoise(7), _set_up(fakes.CFGGuider(fake_patcher)), fakes.sampler_object("euler"),
+        sigmas, latent,
+    )  # fmt: skip
+    real_out, real_denoised = comfy.custom.SamplerCustomAdvanced.execute(
+        comfy.custom.Noise_RandomNoise(7), _set_up(comfy.samplers.CFGGuider(real_patcher)),
+        comfy.samplers.sampler_object("euler"), sigmas, latent,
+    ).args  # fmt: skip
+    assert _calls(fake_model) == _calls(real_model) and len(real_model.calls) == STEPS
+    assert _close(fake_out["samples"], real_out["samples"])
+    assert _close(fake_denoised["samples"], real_denoised["samples"])
+    assert set(fake_out) == set(real_out)  # the noise mask passes through alike
+
+
+def test_our_sampler_runs_alike_on_the_fakes_and_in_real_comfyui(comfy, fakes, monkeypatch):
+    """What CI checks on the fakes holds in ComfyUI: keyframes, window and reuse give the same
+    result and the same report through both."""
+    from ltx2_efficient.hosts.comfyui.efficient_sampling import sample_efficient
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    settings = EfficientSettings.from_preset(
+        "off", frame_stride=2, window=1, reuse_start=0.2, reuse_threshold=10.0, max_consecutive_reuse=1,
+        refine_steps=2, refine_strength=0.4, interpolation="lerp",
+    )  # fmt: skip
+    latent = _latents()["image to video"]
+    (fake_patcher, fake_model), (real_patcher, real_model) = _fake_and_real_patchers(comfy, fakes)
+    sigmas = _sigmas(comfy)
+    real = sample_efficient(
+        comfy.custom.Noise_RandomNoise(7), _set_up(comfy.samplers.CFGGuider(real_patcher)),
+        comfy.samplers.sampler_object("euler"), sigmas, latent, settings,
+    )  # fmt: skip
+    with monkeypatch.context() as patched:  # the host imports comfy.* lazily: the fakes for this run
+        for name, module in fakes.host_modules().items():
+            patched.setitem(sys.modules, name, module)
+        fake = sample_efficient(
+            fakes.Noise_RandomNoise(7), _set_up(fakes.CFGGuider(fake_patcher)), fakes.sampler_object("euler"),
+            sigmas, latent, settings,
+        )  # fmt: skip
+    assert _calls(fake_model) == _calls(real_model)
+    assert _close(fake.output["samples"], real.output["samples"])
+    assert _close(fake.denoised["samples"], real.denoised["samples"])
+    line = real.report.log_line()
+    assert fake.report.log_line().rsplit(";", 1)[0] == line.rsplit(";", 1)[0]  # all but the time
+    assert "window K=1" in line and "refine steps" in line
+
+
 # ---------------------------------------------------------------- the step schedule (issue 18)
 
 

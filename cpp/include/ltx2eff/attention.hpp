@@ -1,12 +1,14 @@
 // Temporal-window attention over tensor views: the public entry point of the attention engine.
 //
-// Semantics (DESIGN.md section 5). The first F*H*W tokens form the latent grid in frame-major
-// order; the remaining `global_tokens` tokens are global. A grid query in frame f attends exactly
-// to the keys of the frames in window_range(f, F, K), to frame 0 when the anchor is on, and to
-// every global key. With far_field = p > 0 it also attends to the p x p average-pooled keys of
-// every other frame; a pooled key stands for the c tokens of its cell, so its logit gets
-// + log(c) (p = 1 reproduces dense attention over those frames). Global queries attend to all
-// keys exactly. K >= F - 1 (or window = kWindowOff) is dense attention.
+// Semantics (the contract every backend, CPU, CUDA and the Python paths, is tested against with
+// a float64 reference; README "Window attention" states it for users). The first F*H*W tokens
+// form the latent grid in frame-major order; the remaining `global_tokens` tokens are global. A
+// grid query in frame f attends exactly to the keys of the frames in window_range(f, F, K), to
+// frame 0 when the anchor is on, and to every global key. With far_field = p > 0 it also attends
+// to the p x p average-pooled keys of every other frame; a pooled key stands for the c tokens of
+// its cell, so its logit gets + log(c) (p = 1 reproduces dense attention over those frames).
+// Global queries attend to all keys exactly. K >= F - 1 (or window = kWindowOff) is dense
+// attention.
 //
 // Layout: q, k, v, out are [B, heads, T, D] with a unit stride on D (any other strides);
 // lse, when given, is float32 [B, heads, T] (natural log of the softmax denominator, including
