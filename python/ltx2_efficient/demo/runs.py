@@ -21,7 +21,7 @@ from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
 from ltx2_efficient.demo.prompt import DemoPrompt
 from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
-from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
+from ltx2_efficient.eval.comparison import compare_videos
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -130,16 +130,14 @@ def run_settings(
 
 def fidelity(run: RunResult, dense: RunResult) -> dict[str, float | None]:
     """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical)."""
-    value = psnr(run.video, dense.video)
-    dense_motion = motion_magnitude(dense.video)
-    motion = motion_magnitude(run.video)
+    compared = compare_videos(run.video, dense.video)
     return {
-        "psnr_db": None if value == float("inf") else value,
-        "ssim": ssim(run.video, dense.video),
-        "flicker": temporal_flicker(run.video),
-        "motion_magnitude": motion,
-        "motion_ratio": motion / dense_motion if dense_motion > 0 else 1.0,
-        "motion_error": motion_error(run.video, dense.video),
+        "psnr_db": compared["psnr_db"],
+        "ssim": compared["ssim"],
+        "flicker": compared["flicker"],
+        "motion_magnitude": compared["motion_magnitude"],
+        "motion_ratio": compared["motion_ratio"],
+        "motion_error": compared["motion_error"],
         "max_abs_latent_diff": float((run.latent - dense.latent).abs().max()),
     }
 
