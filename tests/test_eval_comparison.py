@@ -138,3 +138,18 @@ def test_compare_audio_waveforms_and_latents():
         compare_audio(np.full(100, np.nan), np.zeros(100), RATE)
     with pytest.raises(ValueError, match="sample_rate"):
         compare_audio(wave, wave, 0.0)
+
+
+def test_chunked_comparison_equals_the_whole_clip_metrics():
+    from ltx2_efficient.eval import metrics
+
+    ref = _video(5, frames=11)
+    video = np.clip(ref + np.random.default_rng(6).normal(0, 0.05, ref.shape), 0, 1)
+    for chunk in (1, 2, 3, 4, 11):
+        report = compare_videos(video, ref, chunk=chunk)
+        assert report["psnr_db"] == pytest.approx(metrics.psnr(video, ref), rel=1e-9)
+        assert report["ssim"] == pytest.approx(metrics.ssim(video, ref), rel=1e-9)
+        assert report["motion_magnitude"] == pytest.approx(metrics.motion_magnitude(video), rel=1e-9)
+        assert report["motion_error"] == pytest.approx(metrics.motion_error(video, ref), rel=1e-9)
+        assert report["flicker"] == pytest.approx(metrics.temporal_flicker(video), rel=1e-9)
+        assert report["reference_flicker"] == pytest.approx(metrics.temporal_flicker(ref), rel=1e-9)

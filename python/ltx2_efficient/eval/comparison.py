@@ -25,6 +25,7 @@ import numpy as np
 from ltx2_efficient.eval import metrics
 
 TEMPORAL_FACTOR = 8  # LTX pixel frames per latent frame (the first latent frame holds one)
+CHUNK_FRAMES = 4  # frames compared at a time (a 1280x704 frame is 21 MB in float64)
 
 
 def keyframe_mask(keyframes: Sequence[int] | None, latent_frames: int, video_frames: int) -> np.ndarray:
@@ -59,37 +60,85 @@ def compare_videos(
     keyframes: np.ndarray | None = None,
     data_range: float = 1.0,
     space: str = "pixels",
+    chunk: int = CHUNK_FRAMES,
 ) -> dict[str, Any]:
     """``video`` against ``reference`` (both ``[F, H, W, C]``); ``keyframes`` a per-frame bool
-    mask (None = all keyframes). Frames too small for SSIM report ``ssim: None``."""
-    video = np.asarray(video, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
-    psnr_frames = metrics.psnr_per_frame(video, reference, data_range)
-    ssim_frames = metrics.ssim_per_frame(video, reference, data_range) if metrics.ssim_fits(video) else None
-    mask = np.ones(video.shape[0], dtype=bool) if keyframes is None else np.asarray(keyframes, dtype=bool)
-    if mask.shape != (video.shape[0],):
-        raise ValueError(f"keyframes must hold one flag per frame ({video.shape[0]}), got shape {mask.shape}")
-    motion, reference_motion = metrics.motion_magnitude(video), metrics.motion_magnitude(reference)
-    flicker, reference_flicker = metrics.temporal_flicker(video), metrics.temporal_flicker(reference)
-    clip_psnr = metrics.psnr(video, reference, data_range)
+    mask (None = all keyframes). Frames too small for SSIM report ``ssim: None``.
+
+    Works through ``chunk`` frames at a time (plus the one or two frames before a chunk that the
+    temporal measures need), so a long full-resolution clip never exists in float64 at once.
+    """
+    if np.shape(video) != np.shape(reference):
+        raise ValueError(
+            f"video and reference must have the same shape, got {np.shape(video)} and {np.shape(reference)}"
+        )
+    if len(np.shape(video)) != 4 or np.shape(video)[0] == 0:
+        raise ValueError(f"video must be [F, H, W, C] with at least one frame, got shape {np.shape(video)}")
+    frames = int(np.shape(video)[0])
+    mask = np.ones(frames, dtype=bool) if keyframes is None else np.asarray(keyframes, dtype=bool)
+    if mask.shape != (frames,):
+        raise ValueError(f"keyframes must hold one flag per frame ({frames}), got shape {mask.shape}")
+    with_ssim = metrics.ssim_fits(video)
+    psnr_frames, ssim_frames = [], []
+    sums = dict.fromkeys(("motion", "reference_motion", "motion_error", "flicker", "reference_flicker"), 0.0)
+    identical = True
+    for start in range(0, frames, chunk):
+        end = min(start + chunk, frames)
+        a, b = np.asarray(video[start:end]), np.asarray(reference[start:end])
+        identical = identical and bool(np.array_equal(a, b))
+        psnr_frames.append(metrics.psnr_per_frame(a, b, data_range))
+        if with_ssim:
+            ssim_frames.append(metrics.ssim_per_frame(a, b, data_range))
+        _add_temporal(sums, video, reference, start, end)
+    psnr_all = np.concatenate(psnr_frames)
+    ssim_all = np.concatenate(ssim_frames) if with_ssim else None
+    pairs, triples = max(frames - 1, 1), max(frames - 2, 1)
+    motion, reference_motion = sums["motion"] / pairs, sums["reference_motion"] / pairs
+    flicker, reference_flicker = sums["flicker"] / triples, sums["reference_flicker"] / triples
     return {
         "space": space,
-        "frames": int(video.shape[0]),
-        "identical": bool(np.array_equal(video, reference)),
-        "psnr_db": _finite(clip_psnr),
-        "ssim": None if ssim_frames is None else float(np.mean(ssim_frames)),
-        "psnr_per_frame": [_finite(v) for v in psnr_frames],
-        "ssim_per_frame": None if ssim_frames is None else [float(v) for v in ssim_frames],
-        "keyframes": _subset(psnr_frames, ssim_frames, mask),
-        "interpolated": _subset(psnr_frames, ssim_frames, ~mask),
+        "frames": frames,
+        "identical": identical,
+        "psnr_db": _clip_psnr(psnr_all, data_range),
+        "ssim": None if ssim_all is None else float(np.mean(ssim_all)),
+        "psnr_per_frame": [_finite(v) for v in psnr_all],
+        "ssim_per_frame": None if ssim_all is None else [float(v) for v in ssim_all],
+        "keyframes": _subset(psnr_all, ssim_all, mask),
+        "interpolated": _subset(psnr_all, ssim_all, ~mask),
         "motion_magnitude": motion,
         "reference_motion_magnitude": reference_motion,
         "motion_ratio": motion / reference_motion if reference_motion > 0 else 1.0,
-        "motion_error": metrics.motion_error(video, reference),
+        "motion_error": sums["motion_error"] / pairs,
         "flicker": flicker,
         "reference_flicker": reference_flicker,
         "flicker_ratio": flicker / reference_flicker if reference_flicker > 0 else 1.0,
     }
+
+
+def _add_temporal(sums: dict[str, float], video: Any, reference: Any, start: int, end: int) -> None:
+    """Adds the frame pairs and triples ending in [start, end) to the temporal sums: each
+    metric's mean over a window that reaches back 1 (pairs) or 2 (triples) frames, times the
+    pairs or triples in it, so every pair and triple of the clip counts exactly once."""
+    lo1, lo2 = max(start - 1, 0), max(start - 2, 0)
+    a1, b1 = np.asarray(video[lo1:end]), np.asarray(reference[lo1:end])
+    n1 = a1.shape[0] - 1
+    if n1 > 0:
+        sums["motion"] += metrics.motion_magnitude(a1) * n1
+        sums["reference_motion"] += metrics.motion_magnitude(b1) * n1
+        sums["motion_error"] += metrics.motion_error(a1, b1) * n1
+    a2, b2 = np.asarray(video[lo2:end]), np.asarray(reference[lo2:end])
+    n2 = a2.shape[0] - 2
+    if n2 > 0:
+        sums["flicker"] += metrics.temporal_flicker(a2) * n2
+        sums["reference_flicker"] += metrics.temporal_flicker(b2) * n2
+
+
+def _clip_psnr(psnr_frames: np.ndarray, data_range: float) -> float | None:
+    """The whole clip's PSNR from the per-frame values (equal-sized frames: mean of their MSE)."""
+    with np.errstate(over="ignore"):
+        mse = np.where(np.isinf(psnr_frames), 0.0, data_range * data_range / 10.0 ** (psnr_frames / 10.0))
+    value = float(np.mean(mse))
+    return None if value == 0.0 else 10.0 * math.log10(data_range * data_range / value)
 
 
 def compare_latents(latent: Any, reference: Any, keyframes: Sequence[int] | None = None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ class RunReport:
     full_frames: int = 0  # latent frames of the clip
     diffused_frames: int = 0  # latent frames diffused in the main phase
     pinned_frames: list[int] = field(default_factory=list)
+    keyframes: list[int] | None = None  # latent frames diffused in the main phase (None = all)
     interpolation: str = ""  # method used to expand the keyframes ("" = none)
     model_calls: int = 0  # transformer forwards that ran
     token_passes: float = 0.0  # sum over calls of video tokens x batch
@@ -135,6 +136,7 @@ class RunReport:
             "full_frames": self.full_frames,
             "diffused_frames": self.diffused_frames,
             "pinned_frames": list(self.pinned_frames),
+            "keyframes": None if self.keyframes is None else list(self.keyframes),
             "interpolation": self.interpolation,
             "model_calls": self.model_calls,
             "token_passes": self.token_passes,

@@ -24,4 +24,21 @@ def node_mappings() -> tuple[dict[str, Any], dict[str, str]]:
     for node in (LTX2ThermalGuard, LTX2ThermalGuardModel):
         classes[node.__name__] = node
         names[node.__name__] = node.DISPLAY_NAME
+    classes.update(_v3_nodes(names))
     return classes, names
+
+
+def _v3_nodes(names: dict[str, str]) -> dict[str, Any]:
+    """The nodes written on ComfyUI's V3 schema (``comfy_api``, which only ComfyUI provides)."""
+    try:
+        from ltx2_efficient.hosts.comfyui.node_efficiency_check import (
+            DISPLAY_NAME,
+            NODE_ID,
+            LTX2EfficiencyCheck,
+        )
+    except ModuleNotFoundError as error:
+        if error.name is None or not error.name.startswith("comfy_api"):
+            raise
+        return {}
+    names[NODE_ID] = DISPLAY_NAME
+    return {NODE_ID: LTX2EfficiencyCheck}

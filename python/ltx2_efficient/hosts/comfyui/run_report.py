@@ -60,6 +60,7 @@ def build_report(
         full_frames=frames,
         diffused_frames=layout.diffused_frames if layout is not None else frames,
         pinned_frames=[int(f) for f in layout.plan.pinned] if layout is not None else [],
+        keyframes=[int(f) for f in layout.plan.diffused] if layout is not None else None,
         interpolation=settings.interpolation if layout is not None else "",
     )
     attention = AttentionStats()

@@ -327,6 +327,7 @@ def efficient_denoise(
         full_frames=frames,
         diffused_frames=layout.diffused_frames,
         pinned_frames=list(layout.plan.pinned),
+        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
     )
     calls_per_step = 2 if use_cfg else 1
     report.dense_token_passes = float(
