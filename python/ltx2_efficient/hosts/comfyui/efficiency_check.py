@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ltx2_efficient.eval.comparison import (
-    compare_audio,
-    compare_audio_latents,
-    compare_latents,
-    compare_videos,
-    keyframe_mask,
+from ltx2_efficient.eval.check_report import (
+    LAYOUTS,
+    check_report,
+    fidelity_section,
+    side_by_side,
+    summary_text,
 )
 from ltx2_efficient.hosts.comfyui.efficient_sampling import SamplingResult, sample_efficient
 from ltx2_efficient.hosts.comfyui.latent_parts import split_av
@@ -40,8 +40,6 @@ from ltx2_efficient.torch_glue.interpolation import Upsampler
 
 _log = logging.getLogger("ltx2_efficient")
 TIMER_KEY = "ltx2eff_check_timer"
-LAYOUTS = ("dense | efficient | difference", "dense | efficient")
-DIFFERENCE_GAIN = 4.0  # the difference panel shows |efficient - dense| x 4 (small errors visible)
 
 _last: dict[str, Any] | None = None
 _last_lock = threading.Lock()
@@ -193,19 +191,16 @@ def run_check(
     efficient, efficient_time = _timed_run(
         "efficient", args, settings, ProgressSpan(bar, dense_units, units, units), thermal_guard, upsampler
     )
-    report = _report(settings, dense_time, efficient_time, steps, getattr(noise, "seed", None))
-    report.update(_fidelity(dense, efficient, vae, audio_vae))
-    report["notes"].extend(report.pop("notes_fidelity"))
-    dense_video = report.pop("_dense_frames", None)
-    efficient_video = report.pop("_efficient_frames", None)
-    if dense_video is None:
-        dense_video = latent_preview_frames(split_av(dense.output["samples"])[0], guider)
-        efficient_video = latent_preview_frames(split_av(efficient.output["samples"])[0], guider)
-    comparison = side_by_side(dense_video, efficient_video, with_difference=layout == LAYOUTS[0])
-    report["comparison"] = {
-        "layout": layout,
-        "source": report["video"]["space"] if report["video"] else "latent preview",
-    }
+    report = check_report(settings, dense_time, efficient_time, steps, getattr(noise, "seed", None))
+    section = _fidelity(dense, efficient, vae, audio_vae)
+    frames = section.pop("frames")
+    report.update(section)
+    if frames is None:
+        frames = tuple(
+            latent_preview_frames(split_av(r.output["samples"])[0], guider) for r in (dense, efficient)
+        )
+    comparison = torch.from_numpy(side_by_side(*frames, with_difference=layout == LAYOUTS[0]))
+    report["comparison"] = {"layout": layout, "source": "decoded" if report["video"] else "latent preview"}
     bar.update_absolute(units, units)
     _publish(report)
     result = CheckResult(dense, efficient, comparison, report)
@@ -213,71 +208,45 @@ def run_check(
     return result
 
 
-def _report(
-    settings: EfficientSettings, dense: dict[str, Any], efficient: dict[str, Any], steps: int, seed: Any
-) -> dict[str, Any]:
-    def ratio(a: float, b: float) -> float | None:
-        return a / b if b > 0 else None
-
-    return {
-        "kind": "ltx2eff.efficiency_check",
-        "settings": settings.describe(),
-        "preset": settings.preset,
-        "knobs": settings.to_dict(),
-        "steps": steps,
-        "seed": seed if isinstance(seed, int) else None,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "dense": dense,
-        "efficient": efficient,
-        "speedup_wall": ratio(dense["wall_s"], efficient["wall_s"]),
-        "speedup_model": ratio(dense["model_s"], efficient["model_s"]),
-        "notes": [],
-    }
-
-
 def _fidelity(dense: SamplingResult, efficient: SamplingResult, vae: Any, audio_vae: Any) -> dict[str, Any]:
+    """The comparison section: decoded frames and waveforms where a VAE can give them."""
     dense_video, dense_audio = split_av(dense.output["samples"])
     eff_video, eff_audio = split_av(efficient.output["samples"])
-    keyframes = efficient.report.keyframes
-    out: dict[str, Any] = {
-        "keyframes": keyframes,
-        "video_latent": compare_latents(eff_video, dense_video, keyframes),
-        "video": None,
-        "audio": None,
-    }
     notes: list[str] = []
+    frames = None
     if vae is not None:
-        try:
-            reference, frames = decode_video(vae, dense_video), decode_video(vae, eff_video)
-        except ValueError as error:  # both runs are done: keep them and say why pixels are missing
-            _log.warning("LTX2 Efficiency Check: %s", error)
-            notes.append(f"video not decoded: {error}")
-        else:
-            batch, count = reference.shape[0], reference.shape[1]
-            mask = np.tile(keyframe_mask(keyframes, int(dense_video.shape[2]), count), batch)
-            out["video"] = compare_videos(
-                frames.reshape(-1, *frames.shape[2:]), reference.reshape(-1, *reference.shape[2:]), mask
-            )
-            out["_dense_frames"], out["_efficient_frames"] = reference, frames
+        frames = _decoded(
+            lambda: (decode_video(vae, dense_video), decode_video(vae, eff_video)), "video", notes
+        )
     else:
         notes.append("no VAE connected: video compared in latent space only")
-    if dense_audio is not None and eff_audio is not None:
-        waves = None
-        if audio_vae is not None:
-            try:
-                waves = decode_audio(audio_vae, eff_audio), decode_audio(audio_vae, dense_audio)
-            except ValueError as error:
-                _log.warning("LTX2 Efficiency Check: %s", error)
-                notes.append(f"audio not decoded: {error}")
-        if waves is not None:
-            rate = float(audio_vae.first_stage_model.output_sample_rate)
-            out["audio"] = compare_audio(waves[0], waves[1], rate)
-        else:
-            out["audio"] = compare_audio_latents(eff_audio, dense_audio)
-            if audio_vae is None:
-                notes.append("no audio VAE connected: audio compared in latent space (no log-mel distance)")
-    out["notes_fidelity"] = notes
-    return out
+    waves = None
+    if audio_vae is not None and dense_audio is not None and eff_audio is not None:
+        waves = _decoded(
+            lambda: (decode_audio(audio_vae, dense_audio), decode_audio(audio_vae, eff_audio)), "audio", notes
+        )
+    elif dense_audio is not None:
+        notes.append("no audio VAE connected: audio compared in latent space (no log-mel distance)")
+    section = fidelity_section(
+        efficient.report.keyframes, dense_video, eff_video,
+        frames=frames,
+        audio_latents=(dense_audio, eff_audio) if dense_audio is not None and eff_audio is not None else None,
+        waves=waves,
+        sample_rate=float(audio_vae.first_stage_model.output_sample_rate) if waves is not None else None,
+    )  # fmt: skip
+    section["notes"] = notes + section["notes"]
+    return section
+
+
+def _decoded(decode: Any, what: str, notes: list[str]) -> Any:
+    """``decode()``, or None with a note when the VAE cannot decode this latent: both runs are
+    done by then, so they are kept and the report says why the pixels or samples are missing."""
+    try:
+        return decode()
+    except ValueError as error:
+        _log.warning("LTX2 Efficiency Check: %s", error)
+        notes.append(f"{what} not decoded: {error}")
+        return None
 
 
 def decode_video(vae: Any, latent: torch.Tensor) -> np.ndarray:
@@ -323,61 +292,3 @@ def latent_preview_frames(latent: torch.Tensor, guider: Any) -> np.ndarray:
     lo, hi = float(mean.min()), float(mean.max())
     gray = (mean - lo) / (hi - lo) if hi > lo else torch.zeros_like(mean)
     return gray[..., None].expand(*gray.shape, 3).numpy()
-
-
-def side_by_side(dense: np.ndarray, efficient: np.ndarray, with_difference: bool = True) -> torch.Tensor:
-    """IMAGE frames ``[B*F, H, 2W or 3W, 3]``: dense | efficient (| difference x4)."""
-    panels = [dense, efficient]
-    if with_difference:
-        panels.append(np.clip(np.abs(efficient - dense) * DIFFERENCE_GAIN, 0.0, 1.0))
-    joined = np.concatenate(panels, axis=-2)
-    return torch.from_numpy(np.ascontiguousarray(joined.reshape(-1, *joined.shape[2:]), dtype=np.float32))
-
-
-def summary_text(report: dict[str, Any]) -> str:
-    """The report in a few lines, for the node and the log."""
-    dense, eff = report["dense"], report["efficient"]
-
-    def times(run: dict[str, Any]) -> str:
-        vram = f", peak VRAM {run['peak_vram_mb'] / 1024:.2f} GB" if run["peak_vram_mb"] is not None else ""
-        return f"{run['wall_s']:.2f} s (model {run['model_s']:.2f} s, {run['model_calls']} calls{vram})"
-
-    speed = "; ".join(
-        f"{value:.2f}x {name}"
-        for name, value in (("wall", report["speedup_wall"]), ("model calls", report["speedup_model"]))
-        if value is not None
-    )
-    lines = [
-        f"checked: {report['settings']}",
-        f"dense {times(dense)}; efficient {times(eff)}: {speed or 'no time measured'}",
-        _video_line(report["video"] or report["video_latent"]),
-    ]
-    audio = report["audio"]
-    if audio is not None:
-        rms = f"{audio['rms_ratio']:.3f}x" if audio["rms_ratio"] is not None else "n/a (dense silent)"
-        if audio["space"] == "waveform":
-            lines.append(f"audio: log-mel distance {audio['log_mel_distance_db']:.2f} dB, RMS {rms}")
-        else:
-            lines.append(f"audio (latent): relative error {audio['relative_error']:.4f}, RMS {rms}")
-    lines.append(f"efficient run: {eff['log_line']}")
-    lines.extend(f"note: {note}" for note in report["notes"])
-    return "\n".join(lines)
-
-
-def _db(value: float | None) -> str:
-    return "identical" if value is None else f"{value:.2f} dB"
-
-
-def _video_line(video: dict[str, Any]) -> str:
-    if video["identical"]:
-        return f"video ({video['space']}): identical to dense in every frame"
-    finite = [v for v in video["psnr_per_frame"] if v is not None]
-    worst = f" (worst frame {min(finite):.2f} dB)" if finite else ""
-    text = f"video ({video['space']}): PSNR {_db(video['psnr_db'])}{worst}"
-    if video["ssim"] is not None:
-        text += f", SSIM {video['ssim']:.4f} (worst frame {min(video['ssim_per_frame']):.4f})"
-    key, inter = video["keyframes"], video["interpolated"]
-    if inter["frames"]:
-        text += f"; keyframes {_db(key.get('psnr_mean_db'))}, interpolated {_db(inter.get('psnr_mean_db'))}"
-    text += f"; motion {video['motion_ratio']:.3f}x, flicker {video['flicker_ratio']:.3f}x"
-    return text
