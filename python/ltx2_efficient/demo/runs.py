@@ -22,6 +22,7 @@ from ltx2_efficient.demo.model import DemoModel
 from ltx2_efficient.demo.prompt import DemoPrompt
 from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
 from ltx2_efficient.eval.comparison import compare_videos
+from ltx2_efficient.hosts.ltx_core.call_timer import ModelCallTimer
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -56,30 +57,6 @@ class RunResult:
     model_s: float  # time inside the transformer's forward calls
     model_calls: int
     report: Any  # RunReport
-
-
-class ModelCallTimer:
-    """Counts a module's forward calls and sums their wall time (forward hooks)."""
-
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.calls = 0
-        self.seconds = 0.0
-        self._start = 0.0
-        self._handles = [
-            module.register_forward_pre_hook(self._before),
-            module.register_forward_hook(self._after),
-        ]
-
-    def _before(self, _module: torch.nn.Module, _args: object) -> None:
-        self._start = time.perf_counter()
-
-    def _after(self, _module: torch.nn.Module, _args: object, _out: object) -> None:
-        self.seconds += time.perf_counter() - self._start
-        self.calls += 1
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
 
 
 def run_settings(
