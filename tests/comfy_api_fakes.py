@@ -113,6 +113,19 @@ class ComfyNode:
         schema.validate()
         return schema
 
+    @classmethod
+    def INPUT_TYPES(cls):
+        """The classic view ComfyUI derives from the schema: {"required": {id: (type, options)}}."""
+        out = {"required": {}, "optional": {}}
+        for i in cls.GET_SCHEMA().inputs:
+            options = {k: getattr(i, k) for k in ("default", "min", "max", "step", "tooltip")}
+            kind = i.options if isinstance(i, _ComboInput) else i.io_type
+            out["optional" if i.optional else "required"][i.id] = (
+                kind,
+                {k: v for k, v in options.items() if v is not None},
+            )
+        return out
+
 
 class NodeOutput:
     def __init__(self, *args, ui=None, expand=None, block_execution=None):

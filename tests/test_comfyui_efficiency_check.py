@@ -29,10 +29,11 @@ def fakes(monkeypatch, repo_script):
     for name, fake in (module.host_modules() | api.api_modules()).items():
         monkeypatch.setitem(sys.modules, name, fake)
     monkeypatch.delitem(sys.modules, "ltx2_efficient.hosts.comfyui.node_efficiency_check", raising=False)
-    import ltx2_efficient.hosts.comfyui.efficiency_check as check
+    import ltx2_efficient.hosts.comfyui.check_results as results
 
-    monkeypatch.setattr(check, "_last", None)
-    return module
+    monkeypatch.setattr(results, "_last", None)
+    yield module
+    sys.modules.pop("ltx2_efficient.hosts.comfyui.node_efficiency_check", None)  # imported on the fakes
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_schema_has_the_sampler_inputs_with_the_same_defaults(node):
 
 
 def test_preset_off_reports_identical_outputs(fakes, node):
-    from ltx2_efficient.hosts.comfyui.efficiency_check import last_check
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
 
     latent = _video_latent()
     base, _ = fakes.sampler_custom_advanced(
@@ -195,7 +196,7 @@ def test_ltx2_audio_video_latent_reports_audio_metrics(fakes, node):
 
 @pytest.mark.parametrize("cancel_in", ["dense", "efficient"])
 def test_a_cancelled_check_leaves_the_last_result_untouched(fakes, node, cancel_in):
-    from ltx2_efficient.hosts.comfyui.efficiency_check import last_check
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
 
     first = json.loads(_check(fakes, node, _video_latent(), "off").args[3])
     steps_before_cancel = 2 if cancel_in == "dense" else STEPS + 2
@@ -227,7 +228,7 @@ def test_a_cancelled_check_leaves_the_last_result_untouched(fakes, node, cancel_
     ],
 )
 def test_bad_inputs_give_clear_errors(fakes, node, change, message):
-    from ltx2_efficient.hosts.comfyui.efficiency_check import last_check
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
 
     preset = change.pop("preset", "off")
     comparison = change.pop("comparison", "dense | efficient | difference")
@@ -265,3 +266,19 @@ def test_registered_next_to_the_sampler(fakes):
     classes, names = node_mappings()
     assert names["LTX2EfficiencyCheck"] == "LTX2 Efficiency Check"
     assert classes["LTX2EfficiencyCheck"].define_schema().node_id == "LTX2EfficiencyCheck"
+
+
+def test_the_last_check_route_serves_the_last_finished_report(fakes, node):
+    import asyncio
+
+    from ltx2_efficient.hosts.comfyui.routes import make_handlers
+
+    method, handler = make_handlers()["/ltx2eff/last_check"]
+    assert method == "GET"
+
+    def served():
+        return json.loads(asyncio.run(handler(None)).text)
+
+    assert served() == {"available": False}
+    report = json.loads(_check(fakes, node, _video_latent(), "off", attention_window=1).args[3])
+    assert served() == {"available": True, "report": report}

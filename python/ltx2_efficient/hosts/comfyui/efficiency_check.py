@@ -7,8 +7,9 @@ ComfyUI's cancel checked after every step. Each run is timed as a whole (wall) a
 transformer calls (a ``DIFFUSION_MODEL`` wrapper that synchronises the device around each call),
 and its peak CUDA memory is read. The outputs are compared by :mod:`ltx2_efficient.eval.comparison`:
 the video latents always, the decoded frames when a VAE is given, the audio waveforms when an
-audio VAE is given (else the audio latents). Only a finished check becomes :func:`last_check`
-(the panel's ``GET /ltx2eff/last_check``); a cancelled or failed one leaves the previous result.
+audio VAE is given (else the audio latents). Only a finished check is published to
+:mod:`check_results` (the panel's ``GET /ltx2eff/last_check``); a cancelled or failed one leaves
+the previous result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from ltx2_efficient.eval.check_report import (
     side_by_side,
     summary_text,
 )
+from ltx2_efficient.hosts.comfyui.check_results import publish
 from ltx2_efficient.hosts.comfyui.efficient_sampling import SamplingResult, sample_efficient
 from ltx2_efficient.hosts.comfyui.latent_parts import split_av
 from ltx2_efficient.hosts.comfyui.model_wrappers import DIFFUSION_MODEL
@@ -40,21 +41,6 @@ from ltx2_efficient.torch_glue.interpolation import Upsampler
 
 _log = logging.getLogger("ltx2_efficient")
 TIMER_KEY = "ltx2eff_check_timer"
-
-_last: dict[str, Any] | None = None
-_last_lock = threading.Lock()
-
-
-def last_check() -> dict[str, Any] | None:
-    """The report of the last finished check in this process (None before the first)."""
-    with _last_lock:
-        return copy.deepcopy(_last)
-
-
-def _publish(report: dict[str, Any]) -> None:
-    global _last
-    with _last_lock:
-        _last = copy.deepcopy(report)
 
 
 @dataclass
@@ -71,7 +57,7 @@ class CheckResult:
         return json.dumps(self.report, indent=2, allow_nan=False)
 
 
-class ModelCallTimer:
+class CallTimeWrapper:
     """A ``DIFFUSION_MODEL`` wrapper that sums the time spent in transformer calls."""
 
     def __init__(self, device: Any) -> None:
@@ -95,7 +81,7 @@ class ModelCallTimer:
             self.calls += 1
 
 
-def _timed_guider(guider: Any, timer: ModelCallTimer) -> Any:
+def _timed_guider(guider: Any, timer: CallTimeWrapper) -> Any:
     """A shallow copy of ``guider`` on a model-patcher clone that carries ``timer`` (outermost)."""
     patcher = guider.model_patcher.clone()
     patcher.remove_wrappers_with_key(DIFFUSION_MODEL, TIMER_KEY)
@@ -122,7 +108,7 @@ def _timed_run(
 ) -> tuple[SamplingResult, dict[str, Any]]:
     noise, guider, sampler, sigmas, latent_image = args
     device = getattr(guider.model_patcher, "load_device", None)
-    timer = ModelCallTimer(device)
+    timer = CallTimeWrapper(device)
     cuda = isinstance(device, torch.device) and device.type == "cuda"
     if cuda:
         torch.cuda.synchronize(device)
@@ -202,7 +188,7 @@ def run_check(
     comparison = torch.from_numpy(side_by_side(*frames, with_difference=layout == LAYOUTS[0]))
     report["comparison"] = {"layout": layout, "source": "decoded" if report["video"] else "latent preview"}
     bar.update_absolute(units, units)
-    _publish(report)
+    publish(report)
     result = CheckResult(dense, efficient, comparison, report)
     _log.info("LTX2 Efficiency Check: %s", result.summary().replace("\n", " | "))
     return result
