@@ -112,12 +112,15 @@ def summary_text(report: dict[str, Any]) -> str:
 
     speed = "; ".join(
         f"{value:.2f}x {name}"
-        for name, value in (("wall", report["speedup_wall"]), ("model calls", report["speedup_model"]))
+        for name, value in (
+            ("wall time", report["speedup_wall"]),
+            ("model-call time", report["speedup_model"]),
+        )
         if value is not None
     )
     lines = [
         f"checked: {report['settings']}",
-        f"dense {times(dense)}; efficient {times(eff)}: {speed or 'no time measured'}",
+        f"dense {times(dense)}; efficient {times(eff)}: speedup {speed or 'not measured'}",
         _video_line(report["video"] or report["video_latent"]),
     ]
     audio = report["audio"]

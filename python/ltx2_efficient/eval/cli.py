@@ -53,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
     parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
+    parser.add_argument(
+        "--check",
+        metavar="PRESETS",
+        default=None,
+        help="instead of the grid: the efficiency check of one preset (or a sweep of several, "
+        "comma-separated) against dense on the first request; writes check.json / check_sweep.json",
+    )
+    parser.add_argument(
+        "--time-budget", type=float, default=600.0, help="seconds a --check sweep may take (default: 600)"
+    )
     return parser
 
 
@@ -83,6 +93,12 @@ def _run(args: argparse.Namespace) -> int:
     from ltx2_efficient.eval.grid import GRIDS
 
     requests = requests_for(args.seeds, args.steps, args.guidance)
+    if args.check is not None:
+        from ltx2_efficient.eval.check_cli import parse_presets, run_check
+
+        if not args.time_budget > 0:
+            raise ValueError(f"--time-budget must be a positive number of seconds, got {args.time_budget:g}")
+        return run_check(parse_presets(args.check), requests[0], Path(args.out), args.time_budget)
     if args.quick and args.grid not in (None, "quick"):
         raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
     grid = "quick" if args.quick else (args.grid or "full")
