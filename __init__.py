@@ -1,34 +1,37 @@
 """ComfyUI entry point of the LTX2 Efficient Video Sampler node pack.
 
-ComfyUI imports this file from ``custom_nodes/``. The nodes live in the installed
-``ltx2_efficient`` package (``pip install .`` in this folder with ComfyUI's Python); when it is
-missing, the pack registers nothing and logs how to install it, so ComfyUI keeps running.
+ComfyUI imports this file from ``custom_nodes/`` and calls ``comfy_entrypoint`` (its V3 extension
+API): the nodes live in the installed ``ltx2_efficient`` package (``install.py`` in this folder
+puts it into ComfyUI's Python), and the extension adds the panel's routes when it loads. When the
+package is missing, the pack registers placeholders under the same node ids that raise what to
+install (hosts/comfyui/unavailable.py), so workflows still load and ComfyUI keeps running.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 WEB_DIRECTORY = "./web"
-NODE_CLASS_MAPPINGS: dict[str, Any] = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
 
-_log = logging.getLogger("ltx2_efficient")
+
+def _placeholders(error: ImportError) -> tuple[dict[str, Any], dict[str, str]]:
+    """The nodes under their own ids, each raising what to install (loaded by file path: the
+    package it lives in is what failed to import)."""
+    import importlib.util
+    from pathlib import Path
+
+    pack = Path(__file__).resolve().parent
+    path = pack / "python" / "ltx2_efficient" / "hosts" / "comfyui" / "unavailable.py"
+    spec = importlib.util.spec_from_file_location("ltx2_efficient_pack_unavailable", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.pack_fallback(pack, error)
+
 
 try:
-    from ltx2_efficient.hosts.comfyui.registry import node_mappings
+    from ltx2_efficient.hosts.comfyui.extension import comfy_entrypoint
 except ImportError as exc:  # the compiled package is not installed into this Python
-    _log.error(
-        "LTX2 Efficient Video Sampler is not installed into ComfyUI's Python (%s). "
-        "Run `python -m pip install .` in this folder with the Python that runs ComfyUI.",
-        exc,
-    )
+    NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = _placeholders(exc)
+    __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
 else:
-    NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = node_mappings()
-    # The node panel's /ltx2eff/... routes, on ComfyUI's server (nothing outside ComfyUI).
-    from ltx2_efficient.hosts.comfyui.routes import register_with_comfyui
-
-    register_with_comfyui()
-
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
+    __all__ = ["WEB_DIRECTORY", "comfy_entrypoint"]

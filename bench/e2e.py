@@ -72,6 +72,19 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
     "window-k1-noanchor": {"window": 1},
     "far-field": {"window": 1, "anchor_frame": True, "far_field": 4},
     "reuse": {"reuse_start": 0.2, "reuse_threshold": 0.1, "max_consecutive_reuse": 2},
+    # Per-call costs of the step schedule's call kinds: every step on the keyframes (stride 2, 3,
+    # 4; interpolated at the end, no refine), and the bottleneck and late window as scheduled.
+    "keyframes-s2": {"frame_stride": 2, "interpolation": "lerp"},
+    "keyframes-s3": {"frame_stride": 3, "interpolation": "lerp"},
+    "keyframes-s4": {"frame_stride": 4, "interpolation": "lerp"},
+    "bottleneck-s3": {
+        "frame_stride": 3,
+        "keyframe_mode": "bottleneck",
+        "keyframe_start": 0.2,
+        "keyframe_end": 0.8,
+        "interpolation": "motion",
+    },
+    "window-k1-late": {"window": 1, "anchor_frame": True, "window_start": 0.5},
     "s2-k2-reuse": {
         "frame_stride": 2,
         "refine_steps": 3,
@@ -329,13 +342,13 @@ def schedule(steps: int, latent: torch.Tensor) -> torch.Tensor:
 
 
 def predicted_speedup(
-    pixels: Any, settings: EfficientSettings, steps: int, dims: Dims, reused_steps: int = -1
+    pixels: Any, settings: EfficientSettings, steps: int, dims: Dims, reused_steps: int = -1, cfg: float = 3.0
 ) -> float:
     """The cost model's speedup; ``reused_steps`` = the run's measured count (-1: the policy's bound)."""
     mdims = _core.ModelDims()
     mdims.blocks, mdims.heads, mdims.head_dim = dims.blocks, dims.heads, dims.head_dim
     mdims.text_tokens, mdims.context_dim, mdims.in_channels = dims.text_tokens, dims.context, dims.channels
-    spec = _core.SamplingSpec(steps, 2, 1, 0, reused_steps)
+    spec = _core.SamplingSpec(steps, 2 if cfg != 1.0 else 1, 1, 0, reused_steps)
     plan = _core.make_plan(pixels, settings.knobs, spec, mdims)
     return float(plan.predicted_speedup)
 
@@ -403,8 +416,13 @@ def run_one(
     result.extra["knobs"] = settings.to_dict()  # what ran, whatever the presets say later
     # The model checked on what ran (the measured reuse), and its forecast (the reuse bound).
     reused = report.steps_reused("video")
-    result.predicted_speedup = predicted_speedup(inputs["pixels"], settings, args.steps, dims, reused)
-    result.extra["forecast_speedup"] = predicted_speedup(inputs["pixels"], settings, args.steps, dims)
+    result.predicted_speedup = predicted_speedup(
+        inputs["pixels"], settings, args.steps, dims, reused, args.cfg
+    )
+    result.extra["forecast_speedup"] = predicted_speedup(
+        inputs["pixels"], settings, args.steps, dims, cfg=args.cfg
+    )
+    result.extra["schedule"] = report.schedule
     return result
 
 

@@ -3,6 +3,7 @@
 // external: the sources import it as "comfy-host/app" (typed in src/host-app.d.ts) and the bundle
 // as "../../scripts/app.js", which resolves to /scripts/app.js from /extensions/<pack>/.
 import vue from '@vitejs/plugin-vue'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig, transformWithEsbuild, type Plugin } from 'vite'
 
@@ -10,6 +11,14 @@ import { defineConfig, transformWithEsbuild, type Plugin } from 'vite'
 import { sourceHash } from './scripts/source-hash.mjs'
 
 export const BUNDLE_NAME = 'ltx2eff_panel.js'
+
+/** The pack's version, defined once in pyproject.toml (its top-level `version = "..."` line). */
+function packVersion(): string {
+  const text = readFileSync(fileURLToPath(new URL('../pyproject.toml', import.meta.url)), 'utf8')
+  const match = /^version = "([^"]+)"$/m.exec(text)
+  if (!match) throw new Error('pyproject.toml has no version line')
+  return match[1]
+}
 const HOST_APP = 'comfy-host/app'
 
 /**
@@ -38,12 +47,13 @@ function minifyWithBanner(banner: string): Plugin {
 
 export default defineConfig(() => {
   const hash: string = sourceHash()
+  const version = packVersion()
   const outDir = process.env.LTX2EFF_WEB_OUT ?? fileURLToPath(new URL('../web', import.meta.url))
   return {
     plugins: [
       vue(),
       minifyWithBanner(
-        `/* LTX2 Efficient Video Sampler node panel, built from frontend/ by \`npm run build\`. sources-sha256: ${hash} */`
+        `/* LTX2 Efficient Video Sampler node panel, ltx2-efficient ${version}, built from frontend/ by \`npm run build\`. sources-sha256: ${hash} */`
       )
     ],
     define: {

@@ -3,7 +3,9 @@
 #   1. the package built with CUDA when a toolkit is present (warnings as errors), ctest + pytest;
 #   2. the same core built with the CUDA toolkit hidden, as users without one build it, ctest;
 #   3. the node panel: vitest, bundle freshness, end-to-end in Chromium against the real frontend;
-#   4. ruff and clang-format.
+#   4. ruff and clang-format;
+#   5. a binary wheel (CPU kernels) installed the way ComfyUI-Manager installs the pack, through
+#      install.py, into a clean virtualenv with no compiler on PATH, and smoke-tested from there.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/env.sh"
 cd "$LTX2EFF_ROOT"
@@ -14,14 +16,32 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/
 # CI compiles the kernels for a few architectures to catch breakage; users get the full list.
 CUDA_ARCHS="${LTX2EFF_TEST_CUDA_ARCHS:-80-real;90-real}"
 
-log "1/4 package build (CUDA if available), C++ tests, Python tests"
+# Builds one wheel with scripts/build_wheels.sh (which checks it in a fresh venv), then runs
+# install.py with only a new venv's bin/ on PATH (no compiler, no cmake) and the wheel folder as
+# the release's wheelhouse, and the smoke test from outside the checkout.
+wheel_stage() {
+  local house="$LTX2EFF_ROOT/build/ci-wheelhouse" venv="$LTX2EFF_ROOT/build/ci-pack-venv" base out
+  rm -rf "$house" "$venv"
+  "$LTX2EFF_ROOT/scripts/build_wheels.sh" --cpu-only --python "$PY" --out "$house"
+  base="$("$PY" -c 'import sys; print(sys._base_executable)')"
+  "$base" -m venv "$venv"
+  out="$(cd /tmp && env -u CXX -u CC -u CUDACXX PATH="$venv/bin" LTX2EFF_WHEELHOUSE="$house" \
+    "$venv/bin/python" "$LTX2EFF_ROOT/install.py" 2>&1)" || { printf '%s\n' "$out"; return 1; }
+  printf '%s\n' "$out"
+  grep -q "installing ltx2_efficient-.*\.whl from $house" <<<"$out" ||
+    { log "install.py did not take the wheel from the wheelhouse"; return 1; }
+  (cd /tmp && PATH="$venv/bin" "$venv/bin/python" "$LTX2EFF_ROOT/scripts/lib/wheel_smoke.py" \
+    "$(sed -n 's/^version = "\(.*\)"$/\1/p' "$LTX2EFF_ROOT/pyproject.toml" | head -1)")
+}
+
+log "1/5 package build (CUDA if available), C++ tests, Python tests"
 install_package -Cbuild-dir=build/test-main \
   -Ccmake.define.LTX2EFF_BUILD_TESTS=ON -Ccmake.define.LTX2EFF_WERROR=ON \
   "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCHS"
 ctest --test-dir build/test-main --output-on-failure -j "$CMAKE_BUILD_PARALLEL_LEVEL"
 "$PY" -m pytest -q tests
 
-log "2/4 build with the CUDA toolkit hidden"
+log "2/5 build with the CUDA toolkit hidden"
 (
   export PATH="$(path_without_cuda)"
   unset CUDACXX CUDA_PATH CUDA_HOME CUDAToolkit_ROOT
@@ -36,12 +56,15 @@ log "2/4 build with the CUDA toolkit hidden"
     "$PY" "$LTX2EFF_ROOT/scripts/lib/check_core_module.py"
 )
 
-log "3/4 frontend"
+log "3/5 frontend"
 PY="$PY" "$LTX2EFF_ROOT/scripts/test_frontend.sh"
 
-log "4/4 lint"
-"$PY" -m ruff check python tests bench scripts __init__.py
-"$PY" -m ruff format --check python tests bench scripts __init__.py
+log "4/5 lint"
+"$PY" -m ruff check python tests bench scripts __init__.py install.py
+"$PY" -m ruff format --check python tests bench scripts __init__.py install.py
 find cpp -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' | xargs clang-format --dry-run -Werror
+
+log "5/5 wheel installed through install.py without a compiler"
+wheel_stage
 
 log "all tests passed"

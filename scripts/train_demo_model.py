@@ -52,6 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         " the width may split into other heads, and --layers may exceed its depth: the trained"
         " blocks are spread through the deeper model, the new ones start as the identity)",
     )
+    parser.add_argument(
+        "--scene",
+        default="shapes",
+        choices=("shapes", "judge"),
+        help="training data (judge: the judge model's)",
+    )
+    parser.add_argument("--image-size", type=int, default=32, help="pixels per side (judge: 64)")
+    parser.add_argument("--frames", type=int, default=17, help="latent frames of a full-rate clip")
+    parser.add_argument(
+        "--teacher",
+        default=None,
+        help="distil: these weights (with CFG) teach the --init model LTX-2's 8-step schedule without CFG",
+    )
     parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
     args = parser.parse_args(argv)
 
@@ -66,8 +79,23 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    from ltx2_efficient.demo.distillation import LTX2_DISTILLED_SIGMAS
+
+    if args.teacher is not None and args.init is None:
+        parser.error("--teacher needs --init (the student starts from trained weights)")
+    model_config = DemoModelConfig(
+        image_size=args.image_size,
+        frames=args.frames,
+        num_layers=args.layers,
+        heads=args.heads,
+        head_dim=args.head_dim,
+        scene=args.scene,
+        sigmas=LTX2_DISTILLED_SIGMAS if args.teacher else None,
+    )
     config = TrainConfig(
-        model=DemoModelConfig(num_layers=args.layers, heads=args.heads, head_dim=args.head_dim),
+        model=model_config,
+        teacher_weights=args.teacher,
+        prompt_drop=0.0 if args.teacher else TrainConfig.prompt_drop,
         clips_per_batch=args.clips_per_batch,
         learning_rate=args.lr,
         max_steps=args.max_steps,

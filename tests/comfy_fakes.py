@@ -810,10 +810,98 @@ class KSAMPLER:
         return sampling.inverse_noise_scaling(sigmas[-1], samples)
 
 
+def _noise_sampler(x, seed):
+    """Fresh noise per step from the run's seed (comfy.k_diffusion.sampling.default_noise_sampler)."""
+    generator = torch.Generator(device=x.device)
+    generator.manual_seed(0 if seed is None else int(seed))
+    return lambda: torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def _flow_noise(x, denoised, sigma):
+    """The noise direction of x at sigma under x = (1 - sigma) * x0 + sigma * noise."""
+    return (x - (1.0 - sigma) * denoised) / sigma
+
+
+@torch.no_grad()
+def sample_euler_ancestral(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=0.5):
+    """The call pattern of ComfyUI's euler_ancestral on a flow model: one evaluation per step at
+    the schedule's sigma, then part of the noise replaced by fresh seeded noise."""
+    extra_args = {} if extra_args is None else extra_args
+    fresh = _noise_sampler(x, extra_args.get("seed"))
+    s_in = x.new_ones([x.shape[0]])
+    for i in range(len(sigmas) - 1):
+        sigma, nxt = float(sigmas[i]), float(sigmas[i + 1])
+        denoised = model(x, sigmas[i] * s_in, **extra_args)
+        if callback is not None:
+            callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
+        if nxt == 0.0:
+            x = denoised
+            continue
+        noise = _flow_noise(x, denoised, sigma)
+        noise = (1.0 - eta**2) ** 0.5 * noise + eta * fresh()
+        x = (1.0 - nxt) * denoised + nxt * noise
+    return x
+
+
+@torch.no_grad()
+def sample_heun(model, x, sigmas, extra_args=None, callback=None, disable=None):
+    """ComfyUI's heun: an evaluation at sigma_i (then the callback) and a correction evaluated at
+    sigma_{i+1}, except on the last step to 0."""
+    extra_args = {} if extra_args is None else extra_args
+    s_in = x.new_ones([x.shape[0]])
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * s_in, **extra_args)
+        d = (x - denoised) / sigmas[i]
+        if callback is not None:
+            callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
+        dt = sigmas[i + 1] - sigmas[i]
+        if float(sigmas[i + 1]) == 0.0:
+            x = x + d * dt
+            continue
+        x_2 = x + d * dt
+        denoised_2 = model(x_2, sigmas[i + 1] * s_in, **extra_args)
+        d_2 = (x_2 - denoised_2) / sigmas[i + 1]
+        x = x + (d + d_2) / 2 * dt
+    return x
+
+
+@torch.no_grad()
+def sample_dpmpp_sde(model, x, sigmas, extra_args=None, callback=None, disable=None, eta=0.5):
+    """The call pattern of ComfyUI's two-stage SDE samplers (dpmpp_sde, res_2s, seeds_2): an
+    evaluation at sigma_i and one at a sigma between sigma_i and sigma_{i+1}, fresh seeded noise
+    at both stages (not their math)."""
+    extra_args = {} if extra_args is None else extra_args
+    fresh = _noise_sampler(x, extra_args.get("seed"))
+    s_in = x.new_ones([x.shape[0]])
+    for i in range(len(sigmas) - 1):
+        sigma, nxt = float(sigmas[i]), float(sigmas[i + 1])
+        denoised = model(x, sigmas[i] * s_in, **extra_args)
+        if callback is not None:
+            callback({"x": x, "i": i, "sigma": sigmas[i], "denoised": denoised})
+        if nxt == 0.0:
+            x = denoised
+            continue
+        mid = 0.5 * (sigma + nxt)
+        noise = (1.0 - eta**2) ** 0.5 * _flow_noise(x, denoised, sigma) + eta * fresh()
+        x_mid = (1.0 - mid) * denoised + mid * noise
+        denoised_mid = model(x_mid, x.new_full([x.shape[0]], mid), **extra_args)
+        noise = (1.0 - eta**2) ** 0.5 * _flow_noise(x_mid, denoised_mid, mid) + eta * fresh()
+        x = (1.0 - nxt) * denoised_mid + nxt * noise
+    return x
+
+
+SAMPLERS = {
+    "euler": sample_euler,
+    "euler_ancestral": sample_euler_ancestral,
+    "heun": sample_heun,
+    "dpmpp_sde": sample_dpmpp_sde,
+}
+
+
 def sampler_object(name):
-    if name != "euler":
-        raise ValueError(f"the fake ComfyUI has only the euler sampler, got {name!r}")
-    return KSAMPLER(sample_euler)
+    if name not in SAMPLERS:
+        raise ValueError(f"the fake ComfyUI has the samplers {' '.join(SAMPLERS)}, got {name!r}")
+    return KSAMPLER(SAMPLERS[name])
 
 
 class CFGGuider:

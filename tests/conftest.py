@@ -14,6 +14,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The ComfyUI nodes are V3 nodes (comfy_api.latest): a real ComfyUI's (COMFYUI_DIR) when there is
+# one, else its small fake.
+if os.environ.get("COMFYUI_DIR") and os.environ["COMFYUI_DIR"] not in sys.path:
+    sys.path.insert(0, os.environ["COMFYUI_DIR"])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import comfy_api_fake  # noqa: E402
+
+COMFY_API_IS_FAKE = comfy_api_fake.install()
+
 
 @pytest.fixture(scope="session")
 def ltx2eff_cli() -> str:

@@ -24,8 +24,13 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ltx2_efficient.hosts.comfyui import routes as panel_routes
-from ltx2_efficient.hosts.comfyui.registry import node_mappings
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import comfy_api_fake  # the nodes are V3 nodes; the fake stands in for ComfyUI's API
+
+comfy_api_fake.install()
+
+from ltx2_efficient.hosts.comfyui import routes as panel_routes  # noqa: E402
+from ltx2_efficient.hosts.comfyui.registry import node_mappings  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = REPO_ROOT / "web"
@@ -43,29 +48,9 @@ def frontend_static_dir() -> Path:
 
 
 def node_info(name: str, cls: Any, display_name: str) -> dict[str, Any]:
-    """One /object_info entry of a classic (V1) node class, in ComfyUI's field names."""
-    inputs = cls.INPUT_TYPES()
-    outputs = tuple(cls.RETURN_TYPES)
-    info: dict[str, Any] = {
-        "input": inputs,
-        "input_order": {section: list(spec) for section, spec in inputs.items()},
-        "is_input_list": bool(getattr(cls, "INPUT_IS_LIST", False)),
-        "output": list(outputs),
-        "output_is_list": list(getattr(cls, "OUTPUT_IS_LIST", [False] * len(outputs))),
-        "output_name": list(getattr(cls, "RETURN_NAMES", outputs)),
-        "name": name,
-        "display_name": display_name,
-        "description": getattr(cls, "DESCRIPTION", ""),
-        "python_module": f"custom_nodes.{PACK_NAME}",
-        "category": getattr(cls, "CATEGORY", "sd"),
-        "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
-    }
-    if hasattr(cls, "OUTPUT_TOOLTIPS"):
-        info["output_tooltips"] = list(cls.OUTPUT_TOOLTIPS)
-    if getattr(cls, "DEPRECATED", False):
-        info["deprecated"] = True
-    if getattr(cls, "EXPERIMENTAL", False):
-        info["experimental"] = True
+    """One /object_info entry of a V3 node class, as ComfyUI's server builds it."""
+    info = dict(cls.GET_NODE_INFO_V1())
+    info["python_module"] = f"custom_nodes.{PACK_NAME}"
     return info
 
 

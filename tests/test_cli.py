@@ -53,11 +53,28 @@ def test_plan_overrides(ltx2eff_cli):
         (("--height", "0"), "height must be in [32, 8192], got 0"),
         (("--fps", "-1"), "fps must be in"),
         (("--preset", "turbo"), "preset must be one of"),
-        (("--stride", "99"), "frame_stride must be in [1, 16], got 99"),
-        (("--window", "-7"), "window must be in [0, 256], got -7"),
+        (("--stride", "99"), "frame_stride must be an integer in [1, 16], got 99"),
+        (("--window", "-7"), "window must be an integer in [-1, 256], got -7"),
         (("--width", "abc"), "--width expects an integer, got 'abc'"),
         (("--bogus",), "unknown option --bogus"),
         (("--width",), "--width needs a value"),
+        (
+            ("--width", "9223372036854775808"),
+            "--width must be in [-2147483648, 2147483647], got 9223372036854775808",
+        ),
+        (("--steps", "-99999999999999999999"), "--steps must be in [-2147483648, 2147483647]"),
+        (("--width", "0x500"), "--width expects an integer, got '0x500'"),
+        (("--width", " 1280"), "--width expects an integer, got ' 1280'"),
+        (("--width", "1280.0"), "--width expects an integer, got '1280.0'"),
+        (("--fps", " 24"), "--fps expects a decimal number, got ' 24'"),
+        (("--fps", "0x18"), "--fps expects a decimal number, got '0x18'"),
+        (("--fps", "nan"), "--fps expects a decimal number, got 'nan'"),
+        (("--fps", "inf"), "--fps expects a decimal number, got 'inf'"),
+        (("--fps", "1e999"), "--fps is out of range"),
+        (("--fps", ""), "--fps expects a decimal number, got ''"),
+        (("--", "--width", "1"), "unexpected argument '--width' after '--'"),
+        (("stray",), "unexpected argument 'stray'"),
+        (("--json=yes",), "unknown option --json"),
     ],
 )
 def test_bad_input_one_line_error(ltx2eff_cli, args, message):
@@ -67,6 +84,35 @@ def test_bad_input_one_line_error(ltx2eff_cli, args, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("version", "extra"), "ltx2eff version: takes no arguments, got 'extra'"),
+        (("presets", "--bogus"), "unknown option --bogus"),
+        (("presets", "--", "x"), "unexpected argument 'x' after '--'"),
+        (("thermal", "watch", "--device", "99999999999999999999"), "--device must be in [0, 1023]"),
+        (("thermal", "watch", "--count", "0x10"), "--count expects an integer, got '0x10'"),
+        (
+            ("thermal", "hold", "--period", "0x1", "--", "true"),
+            "--period expects a decimal number, got '0x1'",
+        ),
+    ],
+)
+def test_other_verbs_bad_input_one_line_error(ltx2eff_cli, args, message):
+    r = run(ltx2eff_cli, *args)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert message in lines[0]
+
+
+def test_plain_decimal_numbers_still_parse(ltx2eff_cli):
+    for fps in ("24", "+24", "23.976", ".5e2", "2.4E1"):
+        assert run(ltx2eff_cli, "plan", "--fps", fps).returncode == 0, fps
+    assert run(ltx2eff_cli, "version").stdout.startswith("ltx2eff ")
 
 
 def test_help_and_unknown_verb(ltx2eff_cli):

@@ -41,7 +41,6 @@ from ltx2_efficient.hosts.comfyui.model_wrappers import (  # noqa: E402
     DIFFUSION_MODEL,
     diffusion_model_wrapper,
     outer_sample_wrapper,
-    step_index,
 )
 from ltx2_efficient.hosts.comfyui.run_state import (  # noqa: E402
     CONFIG_KEY,
@@ -51,6 +50,7 @@ from ltx2_efficient.hosts.comfyui.run_state import (  # noqa: E402
     PatchConfig,
     RunState,
 )
+from ltx2_efficient.hosts.comfyui.step_clock import step_index  # noqa: E402
 from ltx2_efficient.sampler.settings import EfficientSettings  # noqa: E402
 
 # ---------------------------------------------------------------- fakes of ComfyUI's conventions
@@ -404,8 +404,9 @@ def test_sampler_node_has_sampler_custom_advanced_inputs_and_outputs():
         ("sigmas", "SIGMAS"),
         ("latent_image", "LATENT"),
     ]
-    assert LTX2EfficientVideoSampler.RETURN_TYPES == ("LATENT", "LATENT")
-    assert LTX2EfficientVideoSampler.RETURN_NAMES == ("output", "denoised_output")
+    info = LTX2EfficientVideoSampler.GET_NODE_INFO_V1()
+    assert info["output"] == ["LATENT", "LATENT"]
+    assert info["output_name"] == ["output", "denoised_output"]
 
 
 def test_nested_tensor_split():

@@ -1,4 +1,4 @@
-"""The "LTX2 Efficiency Check" node on the fakes of ComfyUI (tests/comfy_fakes.py, comfy_api_fakes.py).
+"""The "LTX2 Efficiency Check" node on the fakes of ComfyUI (tests/comfy_fakes.py, comfy_api_fake.py).
 
 The check samples through the sampler node's own ``sample_efficient`` (the fakes run ComfyUI's
 code path), so these tests look at what the check adds: identical outputs for preset off, a lower
@@ -25,15 +25,12 @@ AUDIO_RATE = 16000
 @pytest.fixture
 def fakes(monkeypatch, repo_script):
     module = repo_script("tests/comfy_fakes.py", "comfy_fakes_for_check")
-    api = repo_script("tests/comfy_api_fakes.py", "comfy_api_fakes_for_check")
-    for name, fake in (module.host_modules() | api.api_modules()).items():
+    for name, fake in module.host_modules().items():
         monkeypatch.setitem(sys.modules, name, fake)
-    monkeypatch.delitem(sys.modules, "ltx2_efficient.hosts.comfyui.node_efficiency_check", raising=False)
     import ltx2_efficient.hosts.comfyui.check_results as results
 
     monkeypatch.setattr(results, "_last", None)
-    yield module
-    sys.modules.pop("ltx2_efficient.hosts.comfyui.node_efficiency_check", None)  # imported on the fakes
+    return module
 
 
 @pytest.fixture
@@ -75,10 +72,15 @@ def _guider(fakes, model):
 
 
 def _knobs(node, **overrides):
-    schema = node.define_schema()
+    """The node's widget defaults (every knob at "preset") plus ``overrides`` (number knobs given
+    here are switched to "custom"), as tests/test_comfyui_sampling.py sets them."""
     fixed = {"noise", "guider", "sampler", "sigmas", "latent_image", "preset", "comparison"}
-    defaults = {i.id: i.default for i in schema.inputs if not i.optional and i.id not in fixed}
-    return defaults | overrides
+    required = node.INPUT_TYPES()["required"]
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in fixed} | overrides
+    for name in overrides:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
+    return values
 
 
 def _check(fakes, node, latent, preset="off", comparison="dense | efficient | difference", model=None, **kw):

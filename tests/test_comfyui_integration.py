@@ -146,21 +146,29 @@ def _baseline(comfy, guider, latent, seed: int = 7):
     return out.args
 
 
+def _with_knobs(node, skip: tuple[str, ...], **knobs):
+    """The node's widget defaults (every knob following the preset) plus ``knobs``; a number
+    knob given here has its ``<name>_mode`` switched to "custom"."""
+    required = node.INPUT_TYPES()["required"]
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in skip} | knobs
+    for name in knobs:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
+    return values
+
+
 def _ours(comfy, guider, latent, preset: str = "off", seed: int = 7, **knobs):
     from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
 
     noise = comfy.custom.Noise_RandomNoise(seed)
     sampler = comfy.samplers.sampler_object("euler")
-    defaults = {
-        name: spec[1]["default"]
-        for name, spec in LTX2EfficientVideoSampler.INPUT_TYPES()["required"].items()
-        if name not in ("noise", "guider", "sampler", "sigmas", "latent_image", "preset")
-    }
-    defaults.update(knobs)
-    result = LTX2EfficientVideoSampler().sample(
-        noise, guider, sampler, _sigmas(comfy), latent, preset, **defaults
+    values = _with_knobs(
+        LTX2EfficientVideoSampler, ("noise", "guider", "sampler", "sigmas", "latent_image", "preset"), **knobs
     )
-    return result["result"], result["ui"]["text"][0]
+    result = LTX2EfficientVideoSampler.execute(
+        noise, guider, sampler, _sigmas(comfy), latent, preset, **values
+    )
+    return result.args, result.ui["text"][0]
 
 
 def _close(a, b, tol: float = 1e-5) -> bool:
@@ -262,14 +270,13 @@ def test_model_patch_with_core_sampler(comfy, ltxv, caplog):
 
     latent = _video_latent(comfy)
     base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
-    node = LTX2EfficientModelPatch()
-    defaults = {
-        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
-    }
-    (wide,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 8})
+    node = LTX2EfficientModelPatch
+    (wide,) = node.execute(ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=8))
     wide_out, _ = _baseline(comfy, _guider(comfy, wide, 16), latent)
     assert _close(wide_out["samples"], base_out["samples"])
-    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0, "anchor_frame": "off"})
+    (narrow,) = node.execute(
+        ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=0, anchor_frame="off")
+    )
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
         narrow_out, _ = _baseline(comfy, _guider(comfy, narrow, 16), latent)
     assert not _close(narrow_out["samples"], base_out["samples"], 1e-3)
@@ -365,11 +372,8 @@ def test_sampler_settings_replace_an_upstream_model_patch(comfy, ltxv):
 
     latent = _video_latent(comfy)
     base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
-    node = LTX2EfficientModelPatch()
-    defaults = {
-        n: s[1]["default"] for n, s in node.INPUT_TYPES()["required"].items() if n not in ("model", "preset")
-    }
-    (narrow,) = node.patch(ltxv, "off", **{**defaults, "attention_window": 0})
+    node = LTX2EfficientModelPatch
+    (narrow,) = node.execute(ltxv, "off", **_with_knobs(node, ("model", "preset"), attention_window=0))
     (out, _), line = _ours(comfy, _guider(comfy, narrow, 16), latent, "off")
     assert torch.equal(out["samples"], base_out["samples"])  # one patch, the sampler's: dense
     assert "dense attention" in line
@@ -381,7 +385,7 @@ def test_model_patch_rejects_other_models(comfy):
     config = comfy.supported.HunyuanVideo({"image_model": "hunyuan_video"})
     fake = SimpleNamespace(model=SimpleNamespace(diffusion_model=torch.nn.Linear(2, 2)), model_config=config)
     with pytest.raises(ValueError, match="Linear"):
-        LTX2EfficientModelPatch().patch(fake, "balanced")
+        LTX2EfficientModelPatch.execute(fake, "balanced")
 
 
 def test_latent_interpolate(comfy):
@@ -409,16 +413,141 @@ def test_our_wrapper_kinds_are_comfyuis(comfy):
     )
 
 
+# ---------------------------------------------------------------- the step schedule (issue 18)
+
+
+def _scheduled(comfy, guider, latent, settings, sampler: str = "euler", seed: int = 7):
+    from ltx2_efficient.hosts.comfyui.efficient_sampling import sample_efficient
+
+    return sample_efficient(
+        comfy.custom.Noise_RandomNoise(seed), guider, comfy.samplers.sampler_object(sampler),
+        _sigmas(comfy), latent, settings,
+    )  # fmt: skip
+
+
+def _attention_spy(patcher):
+    """A clone of ``patcher`` with another node's override under ours: records (sigma, whether
+    the call ran windowed, key tokens) for every attention call."""
+    from ltx2_efficient.hosts.comfyui.run_state import RUN_KEY
+
+    seen = []
+
+    def other_node_override(func, *args, **kwargs):
+        options = kwargs.get("transformer_options", {})
+        run = options.get(RUN_KEY)
+        before = run.stats.windowed_calls if run is not None else 0
+        out = func(*args, **kwargs)
+        windowed = run is not None and run.stats.windowed_calls > before
+        seen.append((float(options["sigmas"].flatten()[0]), windowed, int(args[1].shape[-2])))
+        return out
+
+    spied = patcher.clone()
+    spied.model_options["transformer_options"]["optimized_attention_override"] = other_node_override
+    return spied, seen
+
+
+@pytest.mark.parametrize("sampler", ["euler", "euler_ancestral", "heun", "dpmpp_sde", "res_multistep"])
+def test_window_only_on_the_scheduled_steps_with_comfyuis_samplers(comfy, ltxv, sampler):
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    spied, seen = _attention_spy(ltxv)
+    settings = EfficientSettings.from_preset("off", window=0, window_start=0.5)  # steps 4-6 of 6
+    result = _scheduled(comfy, _guider(comfy, spied, 16), _video_latent(comfy), settings, sampler)
+    sigmas = _sigmas(comfy)
+    window_from = float(sigmas[3])
+    video_self = [(s, w) for s, w, keys in seen if keys == 48]  # 6 x 2 x 4 video tokens
+    assert video_self and [w for _, w in video_self] == [s <= window_from * (1 + 1e-6) for s, _ in video_self]
+    assert all(not w for _, w, keys in seen if keys != 48)
+    assert result.report.window_steps == [3, 4, 5]
+    assert "window K=0 on steps 4-6 (2 blocks; pair fraction" in result.report.log_line()
+
+
+def test_dense_first_block_stays_dense_on_windowed_steps(comfy, ltxv):
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    spied, seen = _attention_spy(ltxv)
+    settings = EfficientSettings.from_preset("off", window=0, dense_first_blocks=1)
+    result = _scheduled(comfy, _guider(comfy, spied, 16), _video_latent(comfy), settings)
+    video_self = [w for _, w, keys in seen if keys == 48]
+    assert video_self == [False, True] * STEPS  # block 0 dense, block 1 windowed, every call
+    assert "window K=0 on every step (dense blocks 1 of 2; pair fraction" in result.report.log_line()
+
+
+def _bottleneck_settings(**overrides):
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    values = {
+        "frame_stride": 2,
+        "keyframe_mode": "bottleneck",
+        "keyframe_start": 1 / 3,
+        "keyframe_end": 2 / 3,
+    }
+    return EfficientSettings.from_preset("off", **(values | overrides))
+
+
+def test_bottleneck_keyframes_in_the_middle_steps(comfy, ltxv, monkeypatch):
+    import comfy.ldm.lightricks.model as lightricks
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    rates = []
+    original = lightricks.LTXBaseModel._prepare_positional_embeddings
+
+    def spy(self, pixel_coords, frame_rate, x_dtype):
+        rates.append((float(frame_rate), int(pixel_coords.shape[2])))
+        return original(self, pixel_coords, frame_rate, x_dtype)
+
+    monkeypatch.setattr(lightricks.LTXBaseModel, "_prepare_positional_embeddings", spy)
+    result = _scheduled(comfy, _guider(comfy, ltxv, 16), latent, _bottleneck_settings(interpolation="slerp"))
+    samples = result.output["samples"]
+    assert samples.shape == base_out["samples"].shape and torch.isfinite(samples).all()
+    assert result.denoised["samples"].shape == samples.shape
+    # Steps 1-2 every frame at 24 fps, 3-4 the keyframes (4 x 2 x 4 tokens) at 12 fps, 5-6 every frame.
+    assert rates == [(24.0, 48)] * 2 + [(12.0, 32)] * 2 + [(24.0, 48)] * 2
+    report = result.report
+    assert report.work_fraction == pytest.approx((4 * 48 + 2 * 32) / (6 * 48))
+    assert "keyframes s=2 on steps 3-4: 4 of 6 latent frames diffused" in report.log_line()
+    # One trajectory: close to the dense sample, nothing like another seed's.
+    other, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent, seed=8)
+    base = base_out["samples"]
+    assert float((samples - base).norm()) < 0.5 * float((other["samples"] - base).norm())
+
+
+def test_bottleneck_audio_video_keeps_the_image_frame_and_the_audio(comfy, ltxav):
+    latent = _av_latent(comfy)
+    video, audio = latent["samples"].unbind()
+    video = video.clone()
+    video[:, :, :1] = torch.randn(video[:, :, :1].shape, generator=torch.Generator().manual_seed(11))
+    mask = torch.ones((BATCH, 1, video.shape[2], 1, 1))
+    mask[:, :, :1] = 0.0
+    i2v = {
+        "samples": comfy.nested.NestedTensor((video, audio)),
+        "noise_mask": comfy.nested.NestedTensor((mask, torch.ones((BATCH, 1, audio.shape[2], 1)))),
+    }
+    result = _scheduled(
+        comfy, _guider(comfy, ltxav, 32), i2v, _bottleneck_settings(window=1, window_start=0.5)
+    )
+    out_video, out_audio = result.output["samples"].unbind()
+    assert out_video.shape == video.shape and out_audio.shape == audio.shape
+    assert torch.isfinite(out_video).all() and torch.isfinite(out_audio).all()
+    assert torch.allclose(out_video[:, :, :1], video[:, :, :1], atol=1e-4)
+    line = result.report.log_line()
+    assert "window K=1 on steps 4-6" in line and "keyframes s=2 on steps 3-4" in line
+
+
 # ---------------------------------------------------------------- LTX2 Efficiency Check (V3 node)
 
 
 def _efficiency_check(comfy, guider, latent, preset: str = "off", **knobs):
     from ltx2_efficient.hosts.comfyui.node_efficiency_check import LTX2EfficiencyCheck
 
-    schema = LTX2EfficiencyCheck.GET_SCHEMA()  # ComfyUI's own validation of the schema
+    LTX2EfficiencyCheck.GET_SCHEMA()  # ComfyUI's own validation of the schema
     fixed = ("noise", "guider", "sampler", "sigmas", "latent_image", "preset")
-    values = {i.id: i.default for i in schema.inputs if not i.optional and i.id not in fixed}
-    values.update(knobs)
+    required = LTX2EfficiencyCheck.INPUT_TYPES()["required"]
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in fixed} | knobs
+    for name in knobs:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
     out = LTX2EfficiencyCheck.execute(
         comfy.custom.Noise_RandomNoise(7), guider, comfy.samplers.sampler_object("euler"), _sigmas(comfy),
         latent, preset, **values,

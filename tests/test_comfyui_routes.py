@@ -133,21 +133,24 @@ def test_presets_list_every_preset_with_its_description_and_values():
 def test_presets_describe_every_knob_input_of_the_nodes_for_the_panel():
     from ltx2_efficient.hosts.comfyui.registry import node_mappings
 
-    inputs = routes.presets()["node_inputs"]
-    assert set(inputs["sentinels"]) == set(inputs["names"])
-    assert set(inputs["names"].values()) <= set(routes.KNOB_NAMES)
+    out = routes.presets()
+    assert [row["name"] for row in out["knobs"]] == list(routes.KNOB_NAMES)
+    assert out["knobs"] == _core.knob_table()
+    inputs = out["node_inputs"]
+    assert set(inputs["knobs"]) <= set(routes.KNOB_NAMES)
     classes, _ = node_mappings()
     panel_nodes = [cls for cls in classes.values() if "preset" in cls.INPUT_TYPES()["required"]]
     assert len(panel_nodes) >= 2
     for cls in panel_nodes:
         required = cls.INPUT_TYPES()["required"]
-        knob_inputs = [name for name, spec in required.items() if name in inputs["names"]]
-        assert knob_inputs, cls.__name__
-        for name in knob_inputs:
-            spec = required[name]
-            default = spec[1]["default"]
-            # Each knob input starts at "the preset's value", which the panel must recognise.
-            assert default == inputs["sentinels"][name], (cls.__name__, name)
+        carried = {knob: where for knob, where in inputs["knobs"].items() if where["widget"] in required}
+        assert carried, cls.__name__
+        for knob, where in carried.items():
+            # Each knob starts at "the preset's value", which the panel must recognise.
+            if where["mode_widget"] is None:
+                assert required[where["widget"]][1]["default"] == inputs["preset_choice"], (cls, knob)
+            else:
+                assert required[where["mode_widget"]][1]["default"] == inputs["preset_choice"], (cls, knob)
 
 
 def test_knobs_to_dict_round_trips_through_overrides():
@@ -286,7 +289,7 @@ def test_estimate_route_answers_400_naming_the_parameter():
         assert (await response.json())["error"].startswith("frames must be 8k+1")
         response = await client.post("/ltx2eff/estimate", json={"knobs": {"window": -7}})
         assert response.status == 400
-        assert (await response.json())["error"] == "window must be in [0, 256], got -7"
+        assert (await response.json())["error"] == "window must be an integer in [-1, 256], got -7"
         response = await client.post(
             "/ltx2eff/estimate", data=b"{not json", headers={"Content-Type": "application/json"}
         )
@@ -310,5 +313,136 @@ def test_presets_and_thermal_routes():
         assert answer["available"] is direct["available"]
         if not direct["available"]:
             assert answer == direct  # the reason, as the route's function gives it
+
+    with_client(check)
+
+
+# ---- bad bodies: every one gets a short 4xx, none a traceback or an echo ----
+
+_JSON = {"Content-Type": "application/json"}
+_BOGUS = {"Content-Type": "application/json; charset=bogus-enc"}
+_BAD_BODIES = [
+    # (id, body, headers, status, words in the message)
+    ("empty", b"", _JSON, 400, "empty"),
+    ("blank", b"  \n", _JSON, 400, "empty"),
+    ("not json", b"{not json", _JSON, 400, "must be JSON"),
+    ("truncated", b'{"width": 768', _JSON, 400, "must be JSON"),
+    ("trailing data", b'{"width": 768} {}', _JSON, 400, "must be JSON"),
+    ("single quotes", b"{'width': 768}", _JSON, 400, "must be JSON"),
+    ("deep nesting", b"[" * 100_000, _JSON, 413, "at most"),
+    ("deep nesting within the size", b"[" * 60_000, _JSON, 400, "nests deeper"),
+    ("nesting past the depth bound", b'{"knobs": ' * 9 + b"1" + b"}" * 9, _JSON, 400, "nests deeper"),
+    ("5000-digit integer", b'{"width": ' + b"9" * 5000 + b"}", _JSON, 400, "5000 digits"),
+    ("5000-digit float", b'{"fps": 1.' + b"0" * 5000 + b"}", _JSON, 400, "digits"),
+    ("float overflow", b'{"fps": 1e999}', _JSON, 400, "out of range"),
+    ("NaN", b'{"fps": NaN}', _JSON, 400, "NaN is not a JSON number"),
+    ("Infinity", b'{"fps": -Infinity}', _JSON, 400, "-Infinity is not a JSON number"),
+    ("bogus charset", b"{}", _BOGUS, 400, "charset 'bogus-enc'"),
+    ("latin-1 charset", b"{}", {"Content-Type": "application/json; charset=latin-1"}, 400, "UTF-8"),
+    ("invalid utf-8", b'{"preset": "\xff\xfe"}', _JSON, 400, "not valid UTF-8 (byte 12)"),
+    ("utf-16", '{"width": 768}'.encode("utf-16"), _JSON, 400, "not valid UTF-8"),
+    ("long string", b'{"preset": "' + b"x" * 5000 + b'"}', _JSON, 400, "5000 characters"),
+    ("long key", b'{"' + b"k" * 200 + b'": 1}', _JSON, 400, "200 characters"),
+    ("duplicate key", b'{"width": 768, "width": 512}', _JSON, 400, "names 'width' twice"),
+    ("many keys", json.dumps({f"k{i}": i for i in range(300)}).encode(), _JSON, 400, "300 members"),
+    ("long array", json.dumps({"knobs": list(range(300))}).encode(), _JSON, 400, "300 elements"),
+    ("a json array", b"[1, 2, 3]", _JSON, 400, "JSON object"),
+    ("a json string", b'"hello"', _JSON, 400, "JSON object"),
+    ("json null", b"null", _JSON, 400, "JSON object"),
+    ("unknown parameter", b'{"colour": 1}', _JSON, 400, "unknown parameter(s) colour"),
+    ("wrong type", b'{"width": "768"}', _JSON, 400, "width must be an integer"),
+    ("bool for int", b'{"width": true}', _JSON, 400, "width must be an integer"),
+    ("knobs not an object", b'{"knobs": [1]}', _JSON, 400, "knobs must be an object"),
+    ("unknown knob", b'{"knobs": {"warp": 1}}', _JSON, 400, "unknown name(s) warp"),
+    ("huge knob", b'{"knobs": {"window": 1e20}}', _JSON, 400, "window"),
+    ("oversized declared", b"{}" + b" " * 70_000, _JSON, 413, "at most 65536 bytes"),
+    ("no content type", b'{"width": 768, "height": 512, "frames": 97}', {}, 200, ""),
+    ("byte order mark", b'\xef\xbb\xbf{"width": 768, "height": 512, "frames": 97}', _JSON, 200, ""),
+    ("charset utf-8", b"{}", {"Content-Type": "application/json; charset=UTF-8"}, 200, ""),
+]
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "words"), [c[1:] for c in _BAD_BODIES],
+                         ids=[c[0] for c in _BAD_BODIES])  # fmt: skip
+def test_bad_bodies_get_a_short_answer(body: bytes, headers: dict[str, str], status: int, words: str):
+    async def check(client: TestClient) -> None:
+        response = await client.post("/ltx2eff/estimate", data=body, headers=headers)
+        assert response.status == status, await response.text()
+        answer = await response.json()
+        if status == 200:
+            assert answer["tokens"] > 0
+            return
+        assert set(answer) == {"error"}
+        message = answer["error"]
+        assert words in message
+        assert len(message) <= 4 * 80 and "\n" not in message and "Traceback" not in message
+
+    with_client(check)
+
+
+def test_a_huge_body_is_refused_without_reading_or_echoing_it():
+    async def check(client: TestClient) -> None:
+        huge = b'{"preset": "' + b"x" * (50 << 20) + b'"}'
+        response = await client.post("/ltx2eff/estimate", data=huge, headers=_JSON)
+        assert response.status == 413
+        assert len(await response.read()) < 200
+
+        async def chunks():  # no Content-Length: the limit holds while the body streams in
+            yield b'{"preset": "'
+            for _ in range(64):
+                yield b"x" * 4096
+            yield b'"}'
+
+        response = await client.post("/ltx2eff/estimate", data=chunks(), headers=_JSON)
+        assert response.status == 413
+        assert "at most 65536 bytes" in (await response.json())["error"]
+
+    with_client(check)
+
+
+def test_values_quoted_in_messages_are_cut():
+    from ltx2_efficient.hosts.comfyui.json_body import clip_message, quote
+
+    assert quote("balanced") == "'balanced'"
+    cut = quote("y" * 10_000)
+    assert len(cut) < 110 and "10000 characters" in cut
+    assert len(quote(list(range(10_000)))) < 110
+    assert clip_message("a\nb  c") == "a b c"
+    assert len(clip_message("z" * 10_000)) == 320
+
+
+def test_an_unexpected_failure_is_a_short_500_and_logged(monkeypatch, caplog):
+    def broken(params):
+        raise RuntimeError("boom " * 1000)
+
+    monkeypatch.setattr(routes, "estimate", broken)
+    with caplog.at_level("ERROR", logger="ltx2_efficient"):
+        status, answer = routes.estimate_body(b"{}")
+    assert status == 500 and "boom" not in answer["error"]
+    assert any(r.exc_info for r in caplog.records)  # the traceback goes to the log
+
+
+def test_a_slow_estimate_does_not_hold_other_requests(monkeypatch):
+    import threading
+    import time
+
+    release = threading.Event()
+    original = routes.estimate
+
+    def slow(params):
+        release.wait(5.0)  # held until the concurrent GET has been answered
+        return original(params)
+
+    monkeypatch.setattr(routes, "estimate", slow)
+
+    async def check(client: TestClient) -> None:
+        post = asyncio.ensure_future(client.post("/ltx2eff/estimate", json={}))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        response = await client.get("/ltx2eff/presets")
+        assert response.status == 200
+        assert time.monotonic() - started < 2.0 and not post.done()
+        release.set()
+        assert (await post).status == 200
 
     with_client(check)

@@ -61,10 +61,15 @@ def _empty_latent(frames=FRAMES):
 
 
 def _knobs(node, **overrides):
-    """The node's widget defaults (every knob at its preset sentinel) plus ``overrides``."""
+    """The node's widget defaults (every knob at "preset") plus ``overrides`` (number knobs
+    given here are switched to "custom")."""
     fixed = ("noise", "guider", "sampler", "sigmas", "latent_image", "preset", "model")
     required = node.INPUT_TYPES()["required"]
-    return {name: spec[1]["default"] for name, spec in required.items() if name not in fixed} | overrides
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in fixed} | overrides
+    for name in overrides:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
+    return values
 
 
 def _ltxv(fakes):
@@ -133,16 +138,15 @@ def test_off_preset_returns_exactly_what_sampler_custom_advanced_returns(fakes, 
     node = LTX2EfficientVideoSampler()
     guider = _guider(fakes, patcher)
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
-        result = node.sample(
+        result = node.execute(
             fakes.Noise_RandomNoise(SEED), guider, fakes.sampler_object("euler"), SIGMAS, latent, "off",
             **_knobs(node),
         )  # fmt: skip
 
-    assert set(result) == {"ui", "result"}
-    out, denoised = result["result"]
+    out, denoised = result.args
     assert torch.equal(out["samples"], base_out["samples"])
     assert torch.equal(denoised["samples"], base_denoised["samples"])
-    (line,) = result["ui"]["text"]
+    (line,) = result.ui["text"]
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith(SAMPLER_LOG)]
     assert logged == [SAMPLER_LOG + line]
     assert line.startswith("dense attention; ")
@@ -390,7 +394,7 @@ def test_upsampler_interpolation_runs_the_model_on_un_normalized_keyframes(fakes
         refine_steps=0,
         refine_strength=0.4,
     )
-    result = node.sample(
+    result = node.execute(
         fakes.Noise_RandomNoise(SEED), guider, fakes.sampler_object("euler"), SIGMAS, _empty_latent(), "off",
         temporal_upsampler=upscale_model, vae=vae, **knobs,
     )  # fmt: skip
@@ -398,12 +402,12 @@ def test_upsampler_interpolation_runs_the_model_on_un_normalized_keyframes(fakes
     ((_, phase1),) = guider.history
     (seen,) = upscale_model.inputs
     assert torch.allclose(seen, statistics.un_normalize(phase1), atol=1e-6)
-    out = result["result"][0]["samples"]
+    out = result.args[0]["samples"]
     assert torch.equal(out[:, :, 0::2], phase1)
     between = statistics.normalize(torch.maximum(seen[:, :, :-1], seen[:, :, 1:]))
     assert torch.allclose(out[:, :, 1::2], between, atol=1e-5)
     assert not torch.allclose(out[:, :, 1::2], 0.5 * (phase1[:, :, :-1] + phase1[:, :, 1:]), atol=1e-3)
-    assert "4 of 7 latent frames diffused" in result["ui"]["text"][0]
+    assert "4 of 7 latent frames diffused" in result.ui["text"][0]
 
 
 def test_upsampler_interpolation_needs_the_model_and_an_ltx_vae(fakes):
@@ -412,9 +416,9 @@ def test_upsampler_interpolation_needs_the_model_and_an_ltx_vae(fakes):
     knobs = _knobs(node, frame_stride=2, interpolation="upsampler")
     args = (fakes.Noise_RandomNoise(SEED), _guider(fakes, patcher), fakes.sampler_object("euler"), SIGMAS)
     with pytest.raises(ValueError, match="temporal_upsampler and vae must be connected"):
-        node.sample(*args, _empty_latent(), "off", temporal_upsampler=TemporalUpsampler(), **knobs)
+        node.execute(*args, _empty_latent(), "off", temporal_upsampler=TemporalUpsampler(), **knobs)
     with pytest.raises(ValueError, match="vae must be an LTX video VAE"):
-        node.sample(
+        node.execute(
             *args, _empty_latent(), "off", temporal_upsampler=TemporalUpsampler(),
             vae=SimpleNamespace(first_stage_model=torch.nn.Identity()), **knobs,
         )  # fmt: skip
@@ -443,7 +447,7 @@ def test_model_patch_returns_a_clone_whose_video_self_attention_is_windowed(fake
 
     node = LTX2EfficientModelPatch()
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
-        (narrow,) = node.patch(patcher, "off", **_knobs(node, attention_window=0, anchor_frame="off"))
+        (narrow,) = node.execute(patcher, "off", **_knobs(node, attention_window=0, anchor_frame="off"))
         narrow_out, _ = fakes.sampler_custom_advanced(
             fakes.Noise_RandomNoise(SEED), _guider(fakes, narrow), sample, SIGMAS, latent
         )
@@ -464,10 +468,10 @@ def test_model_patch_returns_a_clone_whose_video_self_attention_is_windowed(fake
     assert not _close(narrow_out["samples"], base_out["samples"], 1e-3)
     lines = [r.getMessage() for r in caplog.records]
     assert any(line.startswith("LTX2 Efficient Model Patch on LTX-Video (LTXVModel") for line in lines)
-    assert any("window K=0 on 2 blocks" in line and "pair fraction" in line for line in lines)
+    assert any("window K=0 on every step (2 blocks; pair fraction" in line for line in lines)
 
     # A window wider than the clip is dense attention to rounding.
-    (wide,) = node.patch(patcher, "off", **_knobs(node, attention_window=FRAMES))
+    (wide,) = node.execute(patcher, "off", **_knobs(node, attention_window=FRAMES))
     wide_out, _ = fakes.sampler_custom_advanced(
         fakes.Noise_RandomNoise(SEED), _guider(fakes, wide), sample, SIGMAS, latent
     )
@@ -477,7 +481,7 @@ def test_model_patch_returns_a_clone_whose_video_self_attention_is_windowed(fake
 def test_model_patch_rejects_a_model_that_is_not_ltx(fakes):
     patcher = fakes.make_patcher(fakes.HunyuanVideo())
     with pytest.raises(ValueError, match="HunyuanVideo"):
-        LTX2EfficientModelPatch().patch(patcher, "balanced")
+        LTX2EfficientModelPatch.execute(patcher, "balanced")
 
 
 # ---------------------------------------------------------------- step reuse under ComfyUI batching

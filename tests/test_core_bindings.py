@@ -32,7 +32,7 @@ def test_errors_carry_cpp_message_and_are_value_errors():
         le.latent_from_pixels(le.PixelShape(1280, 704, 120, 24.0))
     with pytest.raises(ValueError, match=r"preset must be one of off quality balanced fast laptop"):
         le.resolve_preset("turbo")
-    with pytest.raises(ValueError, match=r"frame_stride must be in \[1, 16\], got 0"):
+    with pytest.raises(ValueError, match=r"frame_stride must be an integer in \[1, 16\], got 0"):
         le.make_keyframe_plan(16, 0)
 
 
@@ -81,11 +81,21 @@ def test_knobs_roundtrip_and_validation():
     k.far_field = 4
     assert k.attention.window == 2
     k.validate()
-    k.reuse_start = 2.0
-    with pytest.raises(ValueError, match=r"^reuse_start must be in \[0, 1\], got 2"):
-        k.validate()
+    with pytest.raises(ValueError, match=r"^reuse_start must be a number in \[0, 1\], got 2"):
+        k.reuse_start = 2.0  # every attribute is checked against its knob-table row
+    assert k.reuse_start == 1.0
+    for name, value in (
+        ("window", 2**31),
+        ("frame_stride", 2**63),
+        ("window", 1e20),
+        ("reuse_start", 10**1000),
+    ):
+        with pytest.raises(ValueError, match=rf"^{name} must be an? (integer|number) in \["):
+            setattr(k, name, value)
+    k.precision = "bf16"
+    assert k.to_dict()["precision"] == "bf16" and k.to_dict()["window"] == 2
 
 
 def test_version_and_build_flags():
-    assert le.__version__ == "0.1.0"
+    assert le.__version__ == le.build_info()["version"]
     assert isinstance(_core.built_with_cuda, bool)

@@ -282,11 +282,20 @@ def test_a_failing_handle_is_a_decline_not_an_error(fake_frontend, monkeypatch):
 
 
 @pytest.mark.parametrize("before", [None, "1", "off"])
-def test_turned_off_switches_the_path_off_and_restores_the_variable(monkeypatch, before):
+def test_turned_off_switches_the_path_off_in_this_thread_only(monkeypatch, before):
+    import os
+    import threading
+
     if before is None:
         monkeypatch.delenv(cudnn_graph.ENV, raising=False)
     else:
         monkeypatch.setenv(cudnn_graph.ENV, before)
+    seen = []
     with cudnn_graph.turned_off():
         assert not cudnn_graph.enabled()
-    assert cudnn_graph.os.environ.get(cudnn_graph.ENV) == before
+        assert os.environ.get(cudnn_graph.ENV) == before  # the environment is not touched
+        other = threading.Thread(target=lambda: seen.append(cudnn_graph.enabled()))
+        other.start()
+        other.join()
+    assert seen == [before != "off"]  # another thread keeps what the environment says
+    assert cudnn_graph.enabled() is (before != "off")

@@ -19,8 +19,13 @@ def _verb(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_writes_videos_comparison_plot_and_reports(tmp_path):
-    done = _verb("demo", "--out", str(tmp_path), "--steps", "8", "--presets", "balanced,fast")
+    done = _verb(
+        "demo", "--out", str(tmp_path), "--steps", "8", "--presets", "balanced,fast", "--repeats", "2"
+    )
     assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip().splitlines()[-1].startswith(f"wrote {tmp_path}/ (report.md and report.json, in ")
+    )
     assert "[3/3] fast" in done.stderr  # the progress lines
     report = json.loads((tmp_path / "report.json").read_text())
     names = [run["name"] for run in report["runs"]]
@@ -33,6 +38,10 @@ def test_demo_writes_videos_comparison_plot_and_reports(tmp_path):
         assert 0 < run["pair_fraction"] <= 1.0
         assert run["psnr_db"] > 5 and 0 < run["ssim"] < 1
         assert run["speedup_model"] > 0 and run["model_s"] > 0
+        assert len(run["model_s_samples"]) == 2 and run["model_s"] == sum(run["model_s_samples"]) / 2
+        assert run["work_ratio_calls"] == dense["model_calls"] / run["model_calls"]
+        low, high = run["speedup_range"]
+        assert low <= high
         assert (tmp_path / run["video"]).stat().st_size > 1000
     for name in ("comparison.png", "time_vs_fidelity.png", "report.md"):
         assert (tmp_path / name).stat().st_size > 1000
@@ -53,7 +62,7 @@ def test_demo_rejects_bad_arguments_naming_them(tmp_path):
 
 
 def test_eval_quick_writes_the_pareto_table(tmp_path):
-    done = _verb("eval", "--quick", "--seeds", "1", "--steps", "3", "--out", str(tmp_path))
+    done = _verb("eval", "--quick", "--seeds", "1", "--steps", "3", "--repeats", "2", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     data = json.loads((tmp_path / "pareto.json").read_text())
     rows = {row["label"]: row for row in data["rows"]}
@@ -61,6 +70,8 @@ def test_eval_quick_writes_the_pareto_table(tmp_path):
     assert identical["psnr_min"] is None and identical["identical_requests"] == 1  # same as dense
     assert identical["passes_balanced_gate"] and identical["passes_fast_gate"]
     assert "| s1 dense noreuse | " in done.stdout and "| identical | identical |" in done.stdout
+    assert identical["work_ratio_calls"] == 1.0 and identical["speedup"] > 0
+    assert data["timing_repeats"] == 2
     assert rows["s1 dense noreuse"]["predicted_ltx2_speedup"] == 1.0
     assert rows["preset fast"]["predicted_ltx2_speedup"] > rows["preset balanced"]["predicted_ltx2_speedup"]
     assert any(row["front_ltx2"] for row in data["rows"])

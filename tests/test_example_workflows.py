@@ -67,6 +67,8 @@ def _slot_types(node_class: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
     for section in ("required", "optional"):
         for name, definition in spec.get(section, {}).items():
             inputs[name] = definition[0]
+    if hasattr(node_class, "GET_NODE_INFO_V1"):  # a V3 node
+        return inputs, tuple(node_class.GET_NODE_INFO_V1()["output"])
     return inputs, tuple(node_class.RETURN_TYPES)
 
 
@@ -131,6 +133,7 @@ def test_slots_match_the_node_definitions(path):
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_our_widget_values_are_valid(path):
     from ltx2_efficient.hosts.comfyui.knob_inputs import settings_from_inputs
+    from ltx2_efficient.hosts.comfyui.node_video_sampler import SAMPLER_KNOBS
 
     doc = _load(path)
     ours = _our_nodes()
@@ -138,17 +141,17 @@ def test_our_widget_values_are_valid(path):
         if node["type"] not in ours:
             continue
         required = ours[node["type"]].INPUT_TYPES()["required"]
-        widgets = [(n, d) for n, d in required.items() if isinstance(d[0], list) or d[0] in ("INT", "FLOAT")]
+        widgets = [(n, d) for n, d in required.items() if d[0] in ("COMBO", "INT", "FLOAT")]
         values = node["widgets_values"]
         assert len(values) == len(widgets), node["type"]
         for (name, (kind, options)), value in zip(widgets, values, strict=True):
-            if isinstance(kind, list):
-                assert value in kind, name
+            if kind == "COMBO":
+                assert value in options["options"], name
             else:
                 assert options["min"] <= value <= options["max"], name
         if node["type"] == "LTX2EfficientVideoSampler":
             knobs = dict(zip([n for n, _ in widgets], values, strict=True))
-            settings_from_inputs(knobs.pop("preset"), **knobs)
+            settings_from_inputs(knobs.pop("preset"), SAMPLER_KNOBS, knobs)
 
 
 @pytest.fixture(scope="module")

@@ -39,11 +39,12 @@ def test_object_info_is_built_from_the_real_node_classes_like_comfyui_does():
         inputs = cls.INPUT_TYPES()
         assert entry["input"] == inputs
         assert entry["input_order"] == {section: list(spec) for section, spec in inputs.items()}
-        assert entry["output"] == list(cls.RETURN_TYPES)
-        assert entry["output_name"] == list(getattr(cls, "RETURN_NAMES", cls.RETURN_TYPES))
-        assert entry["output_is_list"] == [False] * len(cls.RETURN_TYPES)
+        schema = cls.GET_SCHEMA()
+        assert entry["output"] == [o.io_type for o in schema.outputs]
+        assert entry["output_name"] == [o.display_name for o in schema.outputs]
+        assert entry["output_is_list"] == [False] * len(schema.outputs)
         assert entry["display_name"] == names[name]
-        assert entry["category"] == cls.CATEGORY
+        assert entry["category"] == schema.category
         assert entry["name"] == name
 
 

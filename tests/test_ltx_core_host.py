@@ -478,7 +478,7 @@ def test_progress_and_cancel(video_model, techniques):
 def test_bad_inputs_raise_value_errors_naming_the_parameter(video_model, techniques):
     latent, ctx, neg = inputs()
     off = EfficientSettings.off()
-    with pytest.raises(ValueError, match="window must be in \\[0, 256\\], got -7"):
+    with pytest.raises(ValueError, match="window must be an integer in \\[-1, 256\\], got -7"):
         techniques("aggressive", window=-7)
     with pytest.raises(ValueError, match="negative_context is required when cfg_scale != 1"):
         efficient_denoise(video_model, latent, SIGMAS, ctx, off, FPS, cfg_scale=3.0)

@@ -105,7 +105,7 @@ def test_bad_use_raises():
         StepReuse(10, mode="delta")
     with pytest.raises(ValueError, match="steps must be in \\[1, 10000\\], got 0"):
         StepReuse(0)
-    with pytest.raises(ValueError, match="reuse_threshold must be in \\[0, 10\\]"):
+    with pytest.raises(ValueError, match="reuse_threshold must be a number in \\[0, 10\\]"):
         StepReuse(10, reuse_start=0.2, threshold=-1.0, max_consecutive=2)
     reuse = StepReuse(10, reuse_start=0.0, threshold=1.0, max_consecutive=2)
     x = torch.ones(3)

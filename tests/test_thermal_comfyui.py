@@ -112,7 +112,7 @@ def test_model_node_paces_a_core_sampler_without_changing_its_output(comfy, mode
     guider, noise, sampler, sigmas, latent = _sample(comfy, model)
     baseline = custom.SamplerCustomAdvanced.execute(noise, guider, sampler, sigmas, latent).args[0]["samples"]
 
-    (patched,) = LTX2ThermalGuardModel().patch(model, "power", 50.0, 5.0)
+    (patched,) = LTX2ThermalGuardModel.execute(model, "power", 50.0, 5.0)
     guard, gpu, slept = _sim_guard()
     install_thermal_wrappers(patched, guard)  # the same wrappers, reading the simulated GPU
     guider, noise, sampler, sigmas, latent = _sample(comfy, patched)
@@ -137,7 +137,7 @@ def test_model_node_without_nvml_logs_why_and_samples_as_usual(comfy, model, cap
     _, custom, _ = comfy
     guider, noise, sampler, sigmas, latent = _sample(comfy, model)
     baseline = custom.SamplerCustomAdvanced.execute(noise, guider, sampler, sigmas, latent).args[0]["samples"]
-    (patched,) = LTX2ThermalGuardModel().patch(model, "temperature", 70.0, 5.0)
+    (patched,) = LTX2ThermalGuardModel.execute(model, "temperature", 70.0, 5.0)
     guider, noise, sampler, sigmas, latent = _sample(comfy, patched)
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
         out = custom.SamplerCustomAdvanced.execute(noise, guider, sampler, sigmas, latent).args[0]["samples"]
@@ -161,10 +161,10 @@ def test_efficient_sampler_paces_each_step_and_reports(comfy, model, caplog):
     }
     guider, noise, sampler, sigmas, latent = _sample(comfy, model)
     with caplog.at_level(logging.INFO, logger="ltx2_efficient"):
-        result = LTX2EfficientVideoSampler().sample(
+        result = LTX2EfficientVideoSampler.execute(
             noise, guider, sampler, sigmas, latent, "off", thermal_guard=guard, **knobs
         )
-    assert torch.equal(result["result"][0]["samples"], baseline)
+    assert torch.equal(result.args[0]["samples"], baseline)
     report = guard.last_report
     assert report is not None and report.work_units == STEPS
     assert slept

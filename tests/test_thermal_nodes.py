@@ -1,4 +1,4 @@
-"""The "LTX2 Thermal Guard" nodes: classic node API, tooltips, and the model wrappers' pacing
+"""The "LTX2 Thermal Guard" nodes: V3 schema, tooltips, and the model wrappers' pacing
 (with a stand-in ModelPatcher and sampler executor; the wrapper signatures are ComfyUI's)."""
 
 from __future__ import annotations
@@ -56,29 +56,28 @@ def test_nodes_are_registered_with_tooltips_on_every_input():
     assert names["LTX2ThermalGuardModel"] == "LTX2 Thermal Guard (Model)"
     for cls in (LTX2ThermalGuard, LTX2ThermalGuardModel):
         assert classes[cls.__name__] is cls
-        assert cls.CATEGORY == "LTX2 Efficient"
-        assert callable(getattr(cls, cls.FUNCTION))
+        assert cls.GET_SCHEMA().category == "LTX2 Efficient"
         for group in cls.INPUT_TYPES().values():
             for name, (_, options) in group.items():
                 assert options.get("tooltip"), f"{cls.__name__}.{name} has no tooltip"
-    assert LTX2ThermalGuard.RETURN_TYPES == (GUARD_TYPE,)
-    assert LTX2ThermalGuardModel.RETURN_TYPES == ("MODEL",)
+    assert LTX2ThermalGuard.GET_NODE_INFO_V1()["output"] == [GUARD_TYPE]
+    assert LTX2ThermalGuardModel.GET_NODE_INFO_V1()["output"] == ["MODEL"]
 
 
 def test_guard_node_builds_the_guard_and_rejects_bad_targets():
-    (guard,) = LTX2ThermalGuard().build("power", 60.0, 5.0)
+    (guard,) = LTX2ThermalGuard.execute("power", 60.0, 5.0)
     assert isinstance(guard, ThermalGuard)
     assert guard.describe() == "power 60% of the limit, emergency margin 5 C"
     with pytest.raises(ValueError, match=r"target must be in \[30, 100\] C, got 20.0"):
-        LTX2ThermalGuard().build("temperature", 20.0, 5.0)
+        LTX2ThermalGuard.execute("temperature", 20.0, 5.0)
 
 
 def test_model_node_returns_a_clone_with_one_set_of_wrappers():
     model = FakeModelPatcher()
-    (patched,) = LTX2ThermalGuardModel().patch(model, "temperature", 70.0, 5.0)
+    (patched,) = LTX2ThermalGuardModel.execute(model, "temperature", 70.0, 5.0)
     assert patched is not model and model.clones == 1
     assert model.wrappers == {}
-    (twice,) = LTX2ThermalGuardModel().patch(patched, "power", 50.0, 5.0)
+    (twice,) = LTX2ThermalGuardModel.execute(patched, "power", 50.0, 5.0)
     for kind in (OUTER_SAMPLE, PREDICT_NOISE):
         assert len(twice.wrappers[kind][WRAPPER_KEY]) == 1  # replaced, not stacked
 
@@ -119,23 +118,22 @@ def test_wrappers_pace_every_model_evaluation_and_report_each_run(caplog):
 
 
 @pytest.mark.parametrize("node", [LTX2ThermalGuard, LTX2ThermalGuardModel])
-def test_queue_time_validation_checks_the_target_range_of_the_chosen_mode(node):
-    assert node.VALIDATE_INPUTS(mode="temperature", target=75.0, emergency_margin=5.0) is True
-    assert node.VALIDATE_INPUTS(mode="power", target=15.0, emergency_margin=5.0) is True
-    # 15 is a fine power share but no temperature target; the widget's min/max (10-100) allow it.
-    message = node.VALIDATE_INPUTS(mode="temperature", target=15.0, emergency_margin=5.0)
-    assert message == "target must be in [30, 100] C in temperature mode, got 15"
-    assert "in [10, 100] percent of the power limit in power mode, got 120" in node.VALIDATE_INPUTS(
-        mode="power", target=120.0, emergency_margin=5.0
-    )
-    assert "emergency_margin must be in [1, 30] C" in node.VALIDATE_INPUTS(
-        mode="power", target=60.0, emergency_margin=0.0
-    )
-    assert "mode must be one of" in node.VALIDATE_INPUTS(mode="fan", target=60.0, emergency_margin=5.0)
-    assert "target must be a number" in node.VALIDATE_INPUTS(mode="power", target="hot", emergency_margin=5.0)
-    # Linked inputs are not known when the prompt is queued: nothing to check yet.
-    assert node.VALIDATE_INPUTS(mode=None, target=None, emergency_margin=None) is True
-    # Whatever passes here, the node builds without error.
-    node_inputs = {"mode": "power", "target": 10.0, "emergency_margin": 30.0}
-    assert node.VALIDATE_INPUTS(**node_inputs) is True
-    ThermalGuard(node_inputs["mode"], node_inputs["target"], node_inputs["emergency_margin"])
+def test_a_target_outside_the_modes_range_is_one_error_of_the_node(node):
+    # No validate_inputs: ComfyUI would list its message once under every input it takes. The
+    # widget spans the widest range (10-100); the mode's own range is the node's one ValueError,
+    # raised when it runs (before any sampler it feeds).
+    assert first_override(node, "validate_inputs") is None
+    target = node.INPUT_TYPES()["required"]["target"][1]
+    assert (target["min"], target["max"]) == (10.0, 100.0)
+    args = (FakeModelPatcher(),) if node is LTX2ThermalGuardModel else ()
+    with pytest.raises(ValueError) as info:
+        node.execute(*args, "temperature", 15.0, 5.0)
+    assert str(info.value) == "target must be in [30, 100] C, got 15.0"
+    node.execute(*args, "power", 15.0, 5.0)
+
+
+def first_override(cls: type, name: str):
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("ltx2_efficient") and name in vars(klass):
+            return vars(klass)[name]
+    return None

@@ -292,7 +292,7 @@ def _bad_calls() -> list[tuple[str, dict]]:
         ("anchor_frame must be", {"anchor_frame": "yes"}),
         ("precision must be", {"precision": "int4"}),
         ("backend must be", {"backend": "gpu"}),
-        ("backend 'cuda' needs CUDA tensors", {"backend": "cuda"}),
+        ("backend 'cuda' cannot run this call: needs CUDA tensors", {"backend": "cuda"}),
     ]
     return [(match, {**good, **change}) for match, change in cases]
 

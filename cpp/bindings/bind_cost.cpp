@@ -2,6 +2,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
+#include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "ltx2eff/cost_model.hpp"
@@ -47,21 +48,34 @@ void bind_cost(nb::module_& m) {
       .def_prop_ro("total_flops", &CallCost::total_flops)
       .def_prop_ro("total_bytes", &CallCost::total_bytes);
 
-  nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).")
-      .def(nb::init<>())
-      .def_rw("linear_flops_per_s", &DeviceProfile::linear_flops_per_s)
-      .def_rw("attention_flops_per_s", &DeviceProfile::attention_flops_per_s)
-      .def_rw("window_efficiency", &DeviceProfile::window_efficiency)
-      .def_rw("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s)
-      .def_rw("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s)
-      .def_rw("per_block_overhead_s", &DeviceProfile::per_block_overhead_s)
-      .def_rw("per_call_overhead_s", &DeviceProfile::per_call_overhead_s)
-      .def_rw("sustained_fraction", &DeviceProfile::sustained_fraction)
-      .def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
-                  "The isolated-block profile (no per-call costs, full rate).");
+  auto profile =
+      nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).");
+  profile.def(nb::init<>());
+  // Each field is checked when set: a NaN or a negative rate fails here, naming the field.
+  auto field = [&profile](const char* name, double DeviceProfile::*member) {
+    profile.def_prop_rw(
+        name, [member](const DeviceProfile& p) { return p.*member; },
+        [name, member](DeviceProfile& p, double value) {
+          validate_device_profile_field(name, value);
+          p.*member = value;
+        });
+  };
+  field("linear_flops_per_s", &DeviceProfile::linear_flops_per_s);
+  field("attention_flops_per_s", &DeviceProfile::attention_flops_per_s);
+  field("window_efficiency", &DeviceProfile::window_efficiency);
+  field("memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s);
+  field("offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s);
+  field("per_block_overhead_s", &DeviceProfile::per_block_overhead_s);
+  field("per_call_overhead_s", &DeviceProfile::per_call_overhead_s);
+  field("sustained_fraction", &DeviceProfile::sustained_fraction);
+  profile.def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
+                     "The isolated-block profile (no per-call costs, full rate).");
 
   m.def("model_call_cost", &model_call_cost, "dims"_a, "plan"_a, "batch"_a = 1,
         "activation_budget_mb"_a = 0);
+  m.def("blended_call_cost", &blended_call_cost, "dims"_a, "window_plan"_a, "dense_plan"_a,
+        "dense_first"_a, "dense_last"_a, "batch"_a = 1, "activation_budget_mb"_a = 0,
+        "A call whose first/last blocks attend densely and the rest through the window plan.");
   m.def("predict_call_seconds", &predict_call_seconds, "cost"_a, "dims"_a, "device"_a,
         "windowed"_a);
 
@@ -88,6 +102,14 @@ void bind_cost(nb::module_& m) {
       .def_ro("flops", &PhaseCost::flops)
       .def_ro("seconds", &PhaseCost::seconds);
 
+  nb::class_<StepCost>(m, "StepCost")
+      .def_ro("keyframes", &StepCost::keyframes)
+      .def_ro("windowed", &StepCost::windowed)
+      .def_ro("reused", &StepCost::reused)
+      .def_ro("calls", &StepCost::calls)
+      .def_ro("flops", &StepCost::flops)
+      .def_ro("seconds", &StepCost::seconds);
+
   nb::class_<GenerationPlan>(m, "GenerationPlan", "What the sampler will do, and its cost.")
       .def_ro("pixels", &GenerationPlan::pixels)
       .def_ro("latent", &GenerationPlan::latent)
@@ -99,6 +121,10 @@ void bind_cost(nb::module_& m) {
       .def_ro("refine_pairs", &GenerationPlan::refine_pairs)
       .def_ro("max_reused_steps", &GenerationPlan::max_reused_steps)
       .def_ro("reused_steps", &GenerationPlan::reused_steps)
+      .def_prop_ro("regime", [](const GenerationPlan& p) { return to_string(p.regime); })
+      .def_ro("schedule", &GenerationPlan::schedule)
+      .def_ro("blocks", &GenerationPlan::blocks)
+      .def_ro("step_costs", &GenerationPlan::step_costs)
       .def_ro("dense", &GenerationPlan::dense)
       .def_ro("keyframe_phase", &GenerationPlan::keyframe_phase)
       .def_ro("refine_phase", &GenerationPlan::refine_phase)
@@ -119,6 +145,9 @@ void bind_cost(nb::module_& m) {
 
   m.def("max_reusable_steps", &max_reusable_steps, "steps"_a, "reuse_start"_a,
         "max_consecutive_reuse"_a);
+  m.def("reuse_forecast", &reuse_forecast, "steps"_a, "reuse_start"_a, "max_consecutive_reuse"_a,
+        "must_compute"_a = std::vector<int>{},
+        "Per step: whether the reuse bound reuses it (must_compute steps always run).");
   // Optional arguments instead of bound default instances, which would outlive the module.
   m.def(
       "make_plan",

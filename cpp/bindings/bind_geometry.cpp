@@ -15,6 +15,12 @@ void bind_geometry(nb::module_& m) {
   m.attr("SPATIAL_FACTOR") = kSpatialFactor;
   m.attr("TEMPORAL_FACTOR") = kTemporalFactor;
   m.attr("LATENT_CHANNELS") = kLatentChannels;
+  // A request's bounds: width and height are multiples of SPATIAL_FACTOR up to MAX_PIXEL_SIDE,
+  // frames 8k+1 up to MAX_PIXEL_FRAMES, fps in [MIN_FPS, MAX_FPS].
+  m.attr("MAX_PIXEL_SIDE") = kMaxPixelSide;
+  m.attr("MAX_PIXEL_FRAMES") = kMaxPixelFrames;
+  m.attr("MIN_FPS") = kMinFps;
+  m.attr("MAX_FPS") = kMaxFps;
 
   nb::class_<CudaDeviceInfo>(m, "CudaDeviceInfo")
       .def_ro("index", &CudaDeviceInfo::index)

@@ -38,6 +38,7 @@ void bind_plans(nb::module_& m) {
       "latent_frames"_a, "stride"_a, "fps"_a = 24.0, "pinned"_a = std::vector<int>{});
 
   m.attr("WINDOW_OFF") = kWindowOff;
+  m.attr("MAX_WINDOW") = kMaxWindow;
 
   nb::class_<WindowSpec>(m, "WindowSpec")
       .def(

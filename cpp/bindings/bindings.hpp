@@ -7,11 +7,14 @@ namespace ltx2eff::py {
 
 void bind_geometry(nanobind::module_& m);
 void bind_plans(nanobind::module_& m);
-void bind_presets(nanobind::module_& m);
+void bind_frame_split(nanobind::module_& m);
+void bind_knobs(nanobind::module_& m);  // the knob table, Knobs and the presets
+void bind_schedule(nanobind::module_& m);  // the per-step schedule
 void bind_cost(nanobind::module_& m);
 void bind_thermal(nanobind::module_& m);
 void bind_interpolation(nanobind::module_& m);
 void bind_reuse(nanobind::module_& m);
 void bind_attention(nanobind::module_& m);
+void bind_build_info(nanobind::module_& m);
 
 }  // namespace ltx2eff::py

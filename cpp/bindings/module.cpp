@@ -20,10 +20,13 @@ NB_MODULE(_core, m) {
 
   ltx2eff::py::bind_geometry(m);
   ltx2eff::py::bind_plans(m);
-  ltx2eff::py::bind_presets(m);
+  ltx2eff::py::bind_frame_split(m);
+  ltx2eff::py::bind_knobs(m);
+  ltx2eff::py::bind_schedule(m);
   ltx2eff::py::bind_cost(m);
   ltx2eff::py::bind_thermal(m);
   ltx2eff::py::bind_interpolation(m);
   ltx2eff::py::bind_reuse(m);
   ltx2eff::py::bind_attention(m);
+  ltx2eff::py::bind_build_info(m);
 }

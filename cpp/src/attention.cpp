@@ -34,6 +34,14 @@ std::string shape_string(const TensorView& view) {
   return os.str();
 }
 
+std::string stride_string(const TensorView& view) {
+  std::ostringstream os;
+  os << "[";
+  for (int i = 0; i < view.ndim; ++i) os << (i ? ", " : "") << view.stride(i);
+  os << "]";
+  return os.str();
+}
+
 std::string device_string(const TensorView& view) {
   return view.device == DeviceKind::kCpu ? "cpu" : "cuda:" + std::to_string(view.device_index);
 }
@@ -42,31 +50,22 @@ bool is_attention_dtype(DType dtype) {
   return dtype == DType::kFloat32 || dtype == DType::kFloat16 || dtype == DType::kBFloat16;
 }
 
-// Byte interval [first, last] the view can touch (strides may be negative).
-struct ByteRange {
-  std::uintptr_t first = 0;
-  std::uintptr_t last = 0;
-};
-
-ByteRange byte_range(const TensorView& view) {
-  std::int64_t low = 0;
-  std::int64_t high = 0;
-  for (int i = 0; i < view.ndim; ++i) {
-    const std::int64_t span = (view.size(i) - 1) * view.stride(i);
-    low += std::min<std::int64_t>(span, 0);
-    high += std::max<std::int64_t>(span, 0);
-  }
-  const auto base = reinterpret_cast<std::uintptr_t>(view.data);
-  const auto item = static_cast<std::int64_t>(dtype_size(view.dtype));
-  return {base + static_cast<std::uintptr_t>(low * item),
-          base + static_cast<std::uintptr_t>(high * item + item - 1)};
+bool overlaps(const TensorView& a, const TensorView& b) {
+  return views_overlap(a, b);
 }
 
-bool overlaps(const TensorView& a, const TensorView& b) {
-  if (a.device != b.device || a.device_index != b.device_index) return false;
-  const ByteRange ra = byte_range(a);
-  const ByteRange rb = byte_range(b);
-  return ra.first <= rb.last && rb.first <= ra.last;
+// The same elements in the same order: an in-place element-wise write is safe.
+bool same_elements(const TensorView& a, const TensorView& b) {
+  return a.data == b.data && a.dtype == b.dtype && a.ndim == b.ndim && a.shape == b.shape &&
+         a.strides == b.strides;
+}
+
+// Outputs are written in parallel: two of their elements sharing memory would race.
+void require_disjoint_rows(std::string_view name, const TensorView& view) {
+  if (overlaps_itself(view)) {
+    fail(name, "must not overlap itself (a stride of 0, or rows sharing memory), got strides " +
+                   stride_string(view));
+  }
 }
 
 void require_same_device(std::string_view name, const TensorView& view, const TensorView& ref) {
@@ -124,10 +123,16 @@ void require_lse(std::string_view name, const TensorView& view, const TensorView
   require_same_device(name, view, ref);
 }
 
+// Larger scales overflow the float32 logits of ordinary inputs (1e308 gives NaN everywhere);
+// smaller ones round to 0 in float32 and make every key weigh the same.
+constexpr double kMinScale = 1e-12;
+constexpr double kMaxScale = 1e3;
+
 double resolved_scale(double scale, std::int64_t head_dim) {
-  if (!(scale >= 0.0) || !std::isfinite(scale)) {
+  if (!(scale == 0.0 || (scale >= kMinScale && scale <= kMaxScale))) {
     std::ostringstream os;
-    os << "must be a finite number >= 0 (0 means 1/sqrt(D)), got " << scale;
+    os << "must be 0 (meaning 1/sqrt(D)) or in [" << kMinScale << ", " << kMaxScale << "], got "
+       << scale;
     fail("scale", os.str());
   }
   return scale > 0.0 ? scale : 1.0 / std::sqrt(static_cast<double>(head_dim));
@@ -165,6 +170,7 @@ void validate_attention(const TensorView& q, const TensorView& k, const TensorVi
   }
   (void)resolved_scale(options.scale, q.size(3));
   if (lse != nullptr) require_lse("lse", *lse, q, /*contiguous=*/true);
+  require_disjoint_rows("out", out);
   for (const TensorView* input : {&q, &k, &v}) {
     if (overlaps(out, *input)) fail("out", "must not overlap q, k or v");
     if (lse != nullptr && overlaps(*lse, *input)) fail("lse", "must not overlap q, k or v");
@@ -307,6 +313,18 @@ void merge_attention(const TensorView& out_a, const TensorView& lse_a, const Ten
   require_lse("lse_a", lse_a, out_a, on_cuda);
   require_lse("lse_b", lse_b, out_a, on_cuda);
   require_lse("lse_out", lse_out, out_a, on_cuda);
+  require_disjoint_rows("out", out);
+  require_disjoint_rows("lse_out", lse_out);
+  // Element by element, the merge may write over a partial exactly; any other overlap races.
+  for (const TensorView* input : {&out_a, &lse_a, &out_b, &lse_b}) {
+    if (overlaps(out, *input) && !same_elements(out, *input)) {
+      fail("out", "must be out_a or out_b exactly or not overlap out_a, lse_a, out_b or lse_b");
+    }
+    if (overlaps(lse_out, *input) && !same_elements(lse_out, *input)) {
+      fail("lse_out", "must be lse_a or lse_b exactly or not overlap out_a, lse_a, out_b or lse_b");
+    }
+  }
+  if (overlaps(lse_out, out)) fail("lse_out", "must not overlap out");
   if (out_a.numel() == 0) return;
 
   if (!on_cuda) {

@@ -1,6 +1,9 @@
 #include "ltx2eff/cost_model.hpp"
 
 #include <algorithm>
+#include <sstream>
+#include <string>
+#include <string_view>
 
 #include "ltx2eff/error.hpp"
 
@@ -103,24 +106,93 @@ CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batc
   }
   cost.chunk_tokens = chunk;
   cost.peak_activation_bytes = peak;
+  cost.windowed_core_share = plan.is_dense() ? 0.0 : 1.0;
   return cost;
+}
+
+CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
+                           const WindowPlan& dense_plan, int dense_first, int dense_last, int batch,
+                           int activation_budget_mb) {
+  require_in_range("dense_first_blocks", dense_first, 0, 1 << 20);
+  require_in_range("dense_last_blocks", dense_last, 0, 1 << 20);
+  if (window_plan.grid().tokens() + window_plan.global_tokens() !=
+      dense_plan.grid().tokens() + dense_plan.global_tokens()) {
+    fail("dense_plan", "must cover the window plan's tokens");
+  }
+  const CallCost w = model_call_cost(dims, window_plan, batch, activation_budget_mb);
+  const int windowed = std::max(0, dims.blocks - dense_first - dense_last);
+  if (windowed == dims.blocks) return w;
+  const CallCost d = model_call_cost(dims, dense_plan, batch, activation_budget_mb);
+  // Every per-block part is linear in the block count; patchify and weights are the same in both.
+  const double fw = static_cast<double>(windowed) / dims.blocks;
+  const auto blend = [fw](const PartCost& a, const PartCost& b) {
+    return PartCost{a.flops * fw + b.flops * (1.0 - fw), a.bytes * fw + b.bytes * (1.0 - fw)};
+  };
+  CallCost c = d;
+  c.self_attention_core = blend(w.self_attention_core, d.self_attention_core);
+  c.self_attention_linear = blend(w.self_attention_linear, d.self_attention_linear);
+  c.cross_attention = blend(w.cross_attention, d.cross_attention);
+  c.feed_forward = blend(w.feed_forward, d.feed_forward);
+  c.other = blend(w.other, d.other);
+  const double windowed_core = w.self_attention_core.flops * fw;
+  c.windowed_core_share = c.self_attention_core.flops > 0 && !window_plan.is_dense()
+                              ? windowed_core / c.self_attention_core.flops
+                              : 0.0;
+  return c;
+}
+
+namespace {
+
+// One field of DeviceProfile: its range, and whether 0 means "none" (then allowed too).
+struct DeviceField {
+  const char* name;
+  double DeviceProfile::*member;
+  double lo;
+  double hi;
+  bool zero_means_none;
+};
+
+constexpr DeviceField kDeviceFields[] = {
+    {"linear_flops_per_s", &DeviceProfile::linear_flops_per_s, 1e6, 1e18, false},
+    {"attention_flops_per_s", &DeviceProfile::attention_flops_per_s, 1e6, 1e18, false},
+    {"window_efficiency", &DeviceProfile::window_efficiency, 1e-3, 1.0, false},
+    {"memory_bytes_per_s", &DeviceProfile::memory_bytes_per_s, 1e6, 1e15, false},
+    {"offload_bytes_per_s", &DeviceProfile::offload_bytes_per_s, 1e6, 1e15, true},
+    {"per_block_overhead_s", &DeviceProfile::per_block_overhead_s, 1e-9, 1.0, true},
+    {"per_call_overhead_s", &DeviceProfile::per_call_overhead_s, 1e-9, 1e3, true},
+    {"sustained_fraction", &DeviceProfile::sustained_fraction, 1e-3, 1.0, false},
+};
+
+}  // namespace
+
+void validate_device_profile_field(std::string_view name, double value) {
+  for (const DeviceField& f : kDeviceFields) {
+    if (name != f.name) continue;
+    // Written so that NaN fails too; the lower bounds keep out subnormals.
+    if ((f.zero_means_none && value == 0.0) || (value >= f.lo && value <= f.hi)) return;
+    std::ostringstream os;
+    os << "must be " << (f.zero_means_none ? "0 (none) or " : "") << "in [" << f.lo << ", " << f.hi
+       << "], got " << value;
+    fail(std::string("DeviceProfile.") + f.name, os.str());
+  }
+  fail("DeviceProfile", "has no field " + std::string(name));
+}
+
+void validate_device_profile(const DeviceProfile& device) {
+  for (const DeviceField& f : kDeviceFields)
+    validate_device_profile_field(f.name, device.*f.member);
 }
 
 double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
                             const DeviceProfile& device, bool windowed) {
-  require_in_range("linear_flops_per_s", device.linear_flops_per_s, 1e6, 1e18);
-  require_in_range("attention_flops_per_s", device.attention_flops_per_s, 1e6, 1e18);
-  require_in_range("window_efficiency", device.window_efficiency, 1e-3, 1.0);
-  require_in_range("memory_bytes_per_s", device.memory_bytes_per_s, 1e6, 1e15);
-  require_in_range("offload_bytes_per_s", device.offload_bytes_per_s, 0.0, 1e15);
-  require_in_range("per_call_overhead_s", device.per_call_overhead_s, 0.0, 1e3);
-  require_in_range("sustained_fraction", device.sustained_fraction, 1e-3, 1.0);
-  const double attention_rate =
-      device.attention_flops_per_s * (windowed ? device.window_efficiency : 1.0);
+  validate_device_profile(device);
+  const double share = windowed ? cost.windowed_core_share : 0.0;
+  const double core = cost.self_attention_core.flops;
   const double compute = (cost.self_attention_linear.flops + cost.cross_attention.flops +
                           cost.feed_forward.flops + cost.other.flops) /
                              device.linear_flops_per_s +
-                         cost.self_attention_core.flops / attention_rate;
+                         core * (1.0 - share) / device.attention_flops_per_s +
+                         core * share / (device.attention_flops_per_s * device.window_efficiency);
   double seconds = (std::max(compute, cost.total_bytes() / device.memory_bytes_per_s) +
                     dims.blocks * device.per_block_overhead_s) /
                        device.sustained_fraction +

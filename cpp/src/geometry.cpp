@@ -29,14 +29,14 @@ LatentShape latent_from_pixels(const PixelShape& pixels) {
                        std::to_string(pixels.frames) + " (nearest valid: " + std::to_string(lower) +
                        " or " + std::to_string(lower + kTemporalFactor) + ")");
   }
-  require_in_range("fps", pixels.fps, 1e-3, kMaxFps);
+  require_in_range("fps", pixels.fps, kMinFps, kMaxFps);
   return LatentShape{latent_frames_for_pixel_frames(pixels.frames), pixels.height / kSpatialFactor,
                      pixels.width / kSpatialFactor};
 }
 
 PixelShape pixels_from_latent(const LatentShape& latent, double fps) {
   validate_latent_shape(latent);
-  require_in_range("fps", fps, 1e-3, kMaxFps);
+  require_in_range("fps", fps, kMinFps, kMaxFps);
   return PixelShape{latent.width * kSpatialFactor, latent.height * kSpatialFactor,
                     pixel_frames_for_latent_frames(latent.frames), fps};
 }

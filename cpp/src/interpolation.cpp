@@ -88,23 +88,6 @@ void store_frame(const TensorView& v, std::int64_t b, std::int64_t f, const floa
   }
 }
 
-// Byte range [lo, hi) a view touches.
-std::pair<std::uintptr_t, std::uintptr_t> byte_span(const TensorView& v) {
-  std::int64_t lo = 0;
-  std::int64_t hi = 0;
-  for (int d = 0; d < v.ndim; ++d) {
-    const std::int64_t extent = (v.size(d) - 1) * v.stride(d);
-    if (extent < 0)
-      lo += extent;
-    else
-      hi += extent;
-  }
-  const auto base = reinterpret_cast<std::uintptr_t>(v.data);
-  const auto elem = static_cast<std::int64_t>(dtype_size(v.dtype));
-  return {base + static_cast<std::uintptr_t>(lo * elem),
-          base + static_cast<std::uintptr_t>((hi + 1) * elem)};
-}
-
 void validate_view(std::string_view name, const TensorView& v) {
   if (v.ndim != 5) {
     std::ostringstream os;
@@ -499,9 +482,10 @@ void interpolate_frames(const TensorView& keyframes, const KeyframePlan& plan,
                       " vs " + describe(keyframes));
     }
   }
-  const auto [klo, khi] = byte_span(keyframes);
-  const auto [olo, ohi] = byte_span(out);
-  if (klo < ohi && olo < khi) fail("out", "must not overlap keyframes");
+  if (views_overlap(keyframes, out)) fail("out", "must not overlap keyframes");
+  if (overlaps_itself(out)) {
+    fail("out", "must not overlap itself (a stride of 0, or frames or rows sharing memory)");
+  }
 
   const std::int64_t batch = keyframes.size(0);
   const auto channels = static_cast<int>(keyframes.size(1));

@@ -118,4 +118,13 @@ JsonWriter& JsonWriter::null() {
   return *this;
 }
 
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  const auto first = json.find_first_not_of(" \t\r\n");
+  const auto last = json.find_last_not_of(" \t\r\n");
+  separator();
+  out_ << (first == std::string_view::npos ? std::string_view("null")
+                                           : json.substr(first, last - first + 1));
+  return *this;
+}
+
 }  // namespace ltx2eff

@@ -15,8 +15,8 @@ double KeyframePlan::frame_fraction() const {
 KeyframePlan make_keyframe_plan(int latent_frames, int stride, double fps,
                                 std::span<const int> pinned_frames) {
   require_in_range("latent_frames", latent_frames, 1, kMaxPixelFrames / kTemporalFactor + 1);
-  require_in_range("frame_stride", stride, 1, kMaxFrameStride);
-  require_in_range("fps", fps, 1e-3, kMaxFps);
+  check_knob("frame_stride", stride);
+  require_in_range("fps", fps, kMinFps, kMaxFps);
 
   KeyframePlan plan;
   plan.full_frames = latent_frames;

@@ -57,7 +57,52 @@ void write_shape(JsonWriter& j, const LatentShape& s) {
   j.end_object();
 }
 
+void write_schedule(JsonWriter& j, const GenerationPlan& p) {
+  const StepSchedule& s = p.schedule;
+  j.key("schedule").begin_object();
+  j.field("window_begin", s.window_begin).field("window_end", s.window_end);
+  j.field("keyframe_mode", to_string(s.keyframe_mode));
+  j.field("keyframe_begin", s.keyframe_begin).field("keyframe_end", s.keyframe_end);
+  j.field("refine_steps", s.refine_steps).field("refine_windowed", s.refine_windowed);
+  j.field("dense_first_blocks", s.dense_first_blocks);
+  j.field("dense_last_blocks", s.dense_last_blocks);
+  j.field("windowed_blocks", s.windowed_blocks(p.blocks));
+  j.field("summary", s.summary(p.blocks));
+  j.key("steps").begin_array();
+  for (const StepCost& c : p.step_costs) {
+    j.begin_object();
+    j.field("keyframes", c.keyframes).field("window", c.windowed).field("reused", c.reused);
+    j.field("calls", c.calls).field("seconds", c.seconds);
+    j.end_object();
+  }
+  j.end_array();
+  j.end_object();
+}
+
 }  // namespace
+
+void write_knobs(JsonWriter& j, const Knobs& knobs) {
+  j.begin_object();
+  for (const KnobRow& row : knob_table()) {
+    const double v = row.get(knobs);
+    j.key(row.name);
+    switch (row.type) {
+      case KnobType::kInt:
+        j.value(static_cast<std::int64_t>(v));
+        break;
+      case KnobType::kFloat:
+        j.value(v);
+        break;
+      case KnobType::kBool:
+        j.value(v != 0.0);
+        break;
+      case KnobType::kChoice:
+        j.value(row.format(v));
+        break;
+    }
+  }
+  j.end_object();
+}
 
 std::string group_thousands(std::int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);
@@ -97,16 +142,10 @@ std::string plan_to_json(const GenerationPlan& p, std::string_view preset_name) 
   write_shape(j, p.latent);
   j.key("keyframe_latent");
   write_shape(j, p.keyframe_latent);
-  j.key("knobs").begin_object();
-  const Knobs& k = p.knobs;
-  j.field("frame_stride", k.frame_stride).field("window", k.attention.window);
-  j.field("anchor_frame", k.attention.anchor_frame).field("far_field", k.attention.far_field);
-  j.field("reuse_start", k.reuse_start).field("reuse_threshold", k.reuse_threshold);
-  j.field("max_consecutive_reuse", k.max_consecutive_reuse);
-  j.field("precision", to_string(k.precision)).field("interpolation", to_string(k.interpolation));
-  j.field("refine_steps", k.refine_steps).field("refine_strength", k.refine_strength);
-  j.field("activation_budget_mb", k.activation_budget_mb).field("thermal_guard", k.thermal_guard);
-  j.end_object();
+  j.key("knobs");
+  write_knobs(j, p.knobs);
+  j.field("regime", to_string(p.regime));
+  write_schedule(j, p);
   j.key("sampling").begin_object();
   j.field("steps", p.sampling.steps).field("calls_per_step", p.sampling.calls_per_step);
   j.field("batch", p.sampling.batch).field("global_tokens", p.sampling.global_tokens);
@@ -186,6 +225,7 @@ std::string plan_to_text(const GenerationPlan& p, std::string_view preset_name) 
     attn += " (exact " + fmt("%.3f", p.keyframe_pairs.exact_fraction()) + ")";
   }
   row("attention", attn);
+  row("schedule", p.schedule.summary(p.blocks) + " [" + to_string(p.regime) + " regime]");
   row("step reuse", k.reuse_enabled() ? "up to " + std::to_string(p.max_reused_steps) + " of " +
                                             std::to_string(p.sampling.steps) + " steps (from " +
                                             fmt("%.0f%%", k.reuse_start * 100) + ", threshold " +

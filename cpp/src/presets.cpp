@@ -10,52 +10,27 @@ namespace {
 
 struct PresetEntry {
   std::string_view name;
-  std::string_view description;
-  Knobs knobs;
+  std::string_view description;            // dev regime
+  std::string_view distilled_description;  // empty: the dev one
 };
 
-Knobs make_knobs(int stride, int window, bool anchor, int far, double reuse_start, double threshold,
-                 int max_reuse, Interpolation interp, int refine, double strength) {
-  Knobs k;
-  k.frame_stride = stride;
-  k.attention = WindowSpec{window, anchor, far};
-  k.reuse_start = reuse_start;
-  k.reuse_threshold = threshold;
-  k.max_consecutive_reuse = max_reuse;
-  k.interpolation = interp;
-  k.refine_steps = refine;
-  k.refine_strength = strength;
-  return k;
-}
-
-// The single place where presets become numbers (see docs/PRESETS.md for how they were chosen).
-const std::array<PresetEntry, 5>& presets() {
-  static const std::array<PresetEntry, 5> table = [] {
-    Knobs laptop =
-        make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35);
-    laptop.activation_budget_mb = 2048;
-    laptop.thermal_guard = true;
-    return std::array<PresetEntry, 5>{{
-        {"off", "dense baseline: every frame, every step, full attention", Knobs{}},
-        {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.5, 0.1, 1, Interpolation::kMotion, 3, 0.35)},
-        {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.3, 0.1, 2, Interpolation::kMotion, 3, 0.35)},
-        {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)",
-         make_knobs(1, kWindowOff, false, 0, 0.2, 0.1, 2, Interpolation::kMotion, 2, 0.3)},
-        {"laptop", "balanced, plus bounded activation memory and the thermal guard", laptop},
-    }};
-  }();
-  return table;
-}
+// The presets' names and descriptions; their values are the knob table's rows.
+constexpr std::array<PresetEntry, 5> kPresets{{
+    {"off", "dense baseline: every frame, every step, full attention", ""},
+    {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
+     ""},
+    {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)", ""},
+    {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)", ""},
+    {"laptop", "balanced, plus bounded activation memory and the thermal guard", ""},
+}};
 
 const PresetEntry& find_preset(std::string_view name) {
-  for (const PresetEntry& entry : presets()) {
+  for (const PresetEntry& entry : kPresets) {
     if (entry.name == name) return entry;
   }
   std::ostringstream os;
   os << "must be one of";
-  for (const PresetEntry& entry : presets()) os << " " << entry.name;
+  for (const PresetEntry& entry : kPresets) os << " " << entry.name;
   os << ", got '" << name << "'";
   fail("preset", os.str());
 }
@@ -64,78 +39,54 @@ const PresetEntry& find_preset(std::string_view name) {
 
 std::vector<std::string> preset_names() {
   std::vector<std::string> names;
-  for (const PresetEntry& entry : presets()) names.emplace_back(entry.name);
+  for (const PresetEntry& entry : kPresets) names.emplace_back(entry.name);
   return names;
 }
 
-Knobs resolve_preset(std::string_view name) {
-  return find_preset(name).knobs;
+Regime regime_for(int steps, int calls_per_step) {
+  require_in_range("steps", steps, 1, 10000);
+  require_in_range("calls_per_step", calls_per_step, 1, 8);
+  return steps <= kDistilledMaxSteps && calls_per_step == 1 ? Regime::kDistilled : Regime::kDev;
 }
 
-std::string describe_preset(std::string_view name) {
-  return std::string(find_preset(name).description);
+std::string to_string(Regime value) {
+  return value == Regime::kDistilled ? "distilled" : "dev";
 }
 
-void validate_knobs(const Knobs& knobs) {
-  require_in_range("frame_stride", knobs.frame_stride, 1, kMaxFrameStride);
-  validate_window_spec(knobs.attention);
-  require_in_range("reuse_start", knobs.reuse_start, 0.0, 1.0);
-  require_in_range("reuse_threshold", knobs.reuse_threshold, 0.0, 10.0);
-  require_in_range("max_consecutive_reuse", knobs.max_consecutive_reuse, 0, kMaxConsecutiveReuse);
-  require_in_range("refine_steps", knobs.refine_steps, 0, kMaxRefineSteps);
-  require_in_range("refine_strength", knobs.refine_strength, 0.0, 1.0);
-  require_in_range("activation_budget_mb", knobs.activation_budget_mb, 0, kMaxActivationBudgetMb);
-  if (knobs.frame_stride > 1 && knobs.refine_steps > 0 && knobs.refine_strength <= 0.0) {
-    fail("refine_strength", "must be in (0, 1] when refine_steps > 0, got 0");
-  }
-}
-
-std::string to_string(Interpolation value) {
-  switch (value) {
-    case Interpolation::kLerp:
-      return "lerp";
-    case Interpolation::kSlerp:
-      return "slerp";
-    case Interpolation::kMotion:
-      return "motion";
-    case Interpolation::kUpsampler:
-      return "upsampler";
-  }
-  return "lerp";
-}
-
-std::string to_string(Precision value) {
-  switch (value) {
-    case Precision::kAuto:
-      return "auto";
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kFp16:
-      return "fp16";
-    case Precision::kFp32:
-      return "fp32";
-    case Precision::kFp8FarField:
-      return "fp8-far-field";
-  }
-  return "auto";
-}
-
-Interpolation parse_interpolation(std::string_view name) {
-  for (Interpolation v : {Interpolation::kLerp, Interpolation::kSlerp, Interpolation::kMotion,
-                          Interpolation::kUpsampler}) {
+Regime parse_regime(std::string_view name) {
+  for (Regime v : {Regime::kDev, Regime::kDistilled}) {
     if (to_string(v) == name) return v;
   }
-  fail("interpolation",
-       "must be one of lerp slerp motion upsampler, got '" + std::string(name) + "'");
+  fail("regime", "must be one of dev distilled, got '" + std::string(name) + "'");
 }
 
-Precision parse_precision(std::string_view name) {
-  for (Precision v : {Precision::kAuto, Precision::kBf16, Precision::kFp16, Precision::kFp32,
-                      Precision::kFp8FarField}) {
-    if (to_string(v) == name) return v;
+std::string preset_key(std::string_view preset, Regime regime) {
+  return regime == Regime::kDistilled ? std::string(preset) + "/distilled" : std::string(preset);
+}
+
+Knobs resolve_preset(std::string_view name, Regime regime) {
+  const PresetEntry& preset = find_preset(name);
+  const std::string distilled = preset_key(preset.name, Regime::kDistilled);
+  Knobs knobs;
+  for (const KnobRow& row : knob_table()) {
+    const bool own = regime == Regime::kDistilled && row.sets_preset(distilled);
+    const KnobValue& value = row.preset_value(own ? std::string_view(distilled) : preset.name);
+    if (row.type == KnobType::kChoice) {
+      set_knob_choice(knobs, row.name, value.choice);
+    } else {
+      set_knob(knobs, row.name, value.number);
+    }
   }
-  fail("precision",
-       "must be one of auto bf16 fp16 fp32 fp8-far-field, got '" + std::string(name) + "'");
+  validate_knobs(knobs);
+  return knobs;
+}
+
+std::string describe_preset(std::string_view name, Regime regime) {
+  const PresetEntry& preset = find_preset(name);
+  if (regime == Regime::kDistilled && !preset.distilled_description.empty()) {
+    return std::string(preset.distilled_description);
+  }
+  return std::string(preset.description);
 }
 
 }  // namespace ltx2eff

@@ -11,9 +11,9 @@ namespace ltx2eff {
 
 ReusePolicy::ReusePolicy(const ReusePolicyConfig& config) : config_(config) {
   require_in_range("steps", config.steps, 1, 10000);
-  require_in_range("reuse_start", config.reuse_start, 0.0, 1.0);
-  require_in_range("reuse_threshold", config.threshold, 0.0, 10.0);
-  require_in_range("max_consecutive_reuse", config.max_consecutive_reuse, 0, kMaxConsecutiveReuse);
+  check_knob("reuse_start", config.reuse_start);
+  check_knob("reuse_threshold", config.threshold);
+  check_knob("max_consecutive_reuse", config.max_consecutive_reuse);
   const double share = std::max(config.reuse_start, kMinComputedStartShare);
   first_reusable_ = static_cast<int>(std::ceil(share * config.steps));
 }

@@ -22,6 +22,34 @@ std::string fixed(double v, int digits) {
 // covers temperature) settles instead of bouncing in and out of emergency pauses.
 constexpr PiGains kSafetyGains{0.08, 0.006, 0.0, 2.0};
 
+// What a GPU can physically report; anything else is a sensor fault (NVML gives 4294967295 for
+// some failures), never a value to act on.
+constexpr double kMinPlausibleC = -60.0;
+constexpr double kMaxPlausibleC = 200.0;
+constexpr double kMaxPlausiblePowerW = 20000.0;
+
+bool plausible_temperature(double c) {
+  return c >= kMinPlausibleC && c <= kMaxPlausibleC;
+}
+
+// A power limit of 0 W (or an impossible one) means the GPU has none to hold against.
+std::optional<double> usable_power_limit(std::optional<double> watts) {
+  if (watts && *watts > 0.0 && *watts <= kMaxPlausiblePowerW) return watts;
+  return std::nullopt;
+}
+
+// Why a reading cannot be trusted, or empty.
+std::string impossible_reading(const ThermalReading& r) {
+  if (r.temperature_c && !plausible_temperature(*r.temperature_c)) {
+    return "temperature " + fixed(*r.temperature_c, 0) + " C";
+  }
+  if (r.power_w && !(*r.power_w >= 0.0 && *r.power_w <= kMaxPlausiblePowerW)) {
+    return "power " + fixed(*r.power_w, 1) + " W";
+  }
+  if (r.energy_j && !(*r.energy_j >= 0.0 && std::isfinite(*r.energy_j))) return "energy counter";
+  return {};
+}
+
 }  // namespace
 
 void GovernorConfig::validate() const {
@@ -138,6 +166,11 @@ void ThermalGovernor::start(double now) {
     mark_unavailable(std::string("cannot read the GPU's limits: ") + e.what());
     return;
   }
+  limits_.enforced_power_limit_w = usable_power_limit(limits_.enforced_power_limit_w);
+  for (std::optional<double>* t :
+       {&limits_.slowdown_c, &limits_.shutdown_c, &limits_.max_operating_c}) {
+    if (*t && !(plausible_temperature(**t) && **t > 0.0)) t->reset();
+  }
   // The emergency point: the slowdown threshold less the margin (the max operating temperature
   // stands in where the slowdown threshold is not reported).
   const std::optional<double> slowdown =
@@ -203,6 +236,11 @@ void ThermalGovernor::sample(double now, bool force) {
     mark_unavailable(std::string("GPU sensor read failed: ") + e.what());
     return;
   }
+  if (const std::string bad = impossible_reading(r); !bad.empty()) {
+    mark_unavailable("GPU sensor error: an impossible reading (" + bad + ")");
+    return;
+  }
+  r.power_limit_w = usable_power_limit(r.power_limit_w);
   sampled_ = true;
   last_sample_s_ = now;
   last_energy_j_ = r.energy_j;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,12 @@
 
 namespace ltx2eff {
 namespace {
+
+// A string NVML wrote into a buffer of `size` bytes, which it may leave unterminated.
+std::string bounded_string(const char* buffer, std::size_t size) {
+  const auto* end = static_cast<const char*>(std::memchr(buffer, '\0', size));
+  return std::string(buffer, end != nullptr ? static_cast<std::size_t>(end - buffer) : size);
+}
 
 // ---- the slice of NVML's C API we use ----
 using nvmlReturn_t = int;
@@ -77,7 +84,9 @@ struct NvmlLibrary {
 
   [[nodiscard]] std::string error(nvmlReturn_t rc) const {
     if (api.error_string != nullptr) {
-      if (const char* s = api.error_string(rc); s != nullptr) return s;
+      // A static string of NVML's; bounded all the same.
+      if (const char* s = api.error_string(rc); s != nullptr)
+        return std::string(s, ::strnlen(s, 256));
     }
     return "NVML error " + std::to_string(rc);
   }
@@ -197,7 +206,9 @@ std::shared_ptr<NvmlLibrary> load_library(const std::string& path) {
   }
   if (a.driver_version != nullptr) {
     char version[96] = {};
-    if (a.driver_version(version, sizeof(version)) == kNvmlSuccess) st.driver_version = version;
+    if (a.driver_version(version, sizeof(version)) == kNvmlSuccess) {
+      st.driver_version = bounded_string(version, sizeof(version));
+    }
   }
   unsigned int count = 0;
   if (const nvmlReturn_t rc = a.device_count(&count); rc != kNvmlSuccess) {
@@ -287,7 +298,7 @@ class NvmlSensor final : public Sensor {
   [[nodiscard]] ThermalLimits limits() override {
     require_available();
     // The enforced limit can change while we run (an administrator, the driver): re-read it.
-    limits_.enforced_power_limit_w = read_milli(lib_->api.enforced_limit);
+    limits_.enforced_power_limit_w = read_power_limit();
     return limits_;
   }
 
@@ -299,7 +310,7 @@ class NvmlSensor final : public Sensor {
     unsigned int u = 0;
     if (a.temperature(device_, kNvmlTemperatureGpu, &u) == kNvmlSuccess) r.temperature_c = u;
     r.power_w = read_milli(a.power_usage);
-    r.power_limit_w = read_milli(a.enforced_limit);
+    r.power_limit_w = read_power_limit();
     if (a.total_energy != nullptr) {
       unsigned long long mj = 0;
       if (a.total_energy(device_, &mj) == kNvmlSuccess) {
@@ -331,6 +342,13 @@ class NvmlSensor final : public Sensor {
     return milli * 1e-3;
   }
 
+  // 0 W means the driver enforces no limit: nothing to hold a power target against.
+  std::optional<double> read_power_limit() const {
+    const std::optional<double> w = read_milli(lib_->api.enforced_limit);
+    if (w && *w > 0.0) return w;
+    return std::nullopt;
+  }
+
   std::optional<double> read_threshold(int type) const {
     unsigned int c = 0;
     const NvmlApi& a = lib_->api;
@@ -345,19 +363,20 @@ class NvmlSensor final : public Sensor {
     ThermalLimits l;
     if (a.name != nullptr) {
       char name[96] = {};
-      if (a.name(device_, name, sizeof(name)) == kNvmlSuccess) l.name = name;
+      if (a.name(device_, name, sizeof(name)) == kNvmlSuccess) {
+        l.name = bounded_string(name, sizeof(name));
+      }
     }
     if (a.pci_info != nullptr) {
       nvmlPciInfo_t pci{};
       if (a.pci_info(device_, &pci) == kNvmlSuccess) {
-        pci.busId[sizeof(pci.busId) - 1] = '\0';
-        l.pci_bus_id = pci.busId;
+        l.pci_bus_id = bounded_string(pci.busId, sizeof(pci.busId));
       }
     }
     l.slowdown_c = read_threshold(kNvmlThresholdSlowdown);
     l.shutdown_c = read_threshold(kNvmlThresholdShutdown);
     l.max_operating_c = read_threshold(kNvmlThresholdGpuMax);
-    l.enforced_power_limit_w = read_milli(a.enforced_limit);
+    l.enforced_power_limit_w = read_power_limit();
     return l;
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ltx2eff/error.hpp"
+#include "ltx2eff/knobs.hpp"
 
 namespace ltx2eff {
 
@@ -10,15 +11,15 @@ FrameRange window_range(int frame, int frames, int window) {
   require_in_range("frames", frames, 1, 1 << 20);
   require_in_range("frame", frame, 0, frames - 1);
   if (window == kWindowOff) return {0, frames};
-  require_in_range("window", window, 0, kMaxWindow);
+  check_knob("window", window);
   const int size = std::min(frames, 2 * window + 1);
   const int begin = std::clamp(frame - window, 0, frames - size);
   return {begin, begin + size};
 }
 
 void validate_window_spec(const WindowSpec& spec) {
-  if (spec.window != kWindowOff) require_in_range("window", spec.window, 0, kMaxWindow);
-  require_in_range("far_field", spec.far_field, 0, kMaxFarFieldPool);
+  check_knob("window", spec.window);
+  check_knob("far_field", spec.far_field);
 }
 
 WindowPlan::WindowPlan(LatentShape grid, std::int64_t global_tokens, WindowSpec spec)

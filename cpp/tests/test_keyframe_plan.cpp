@@ -70,7 +70,7 @@ TEST(KeyframePlan, RejectsBadInput) {
   try {
     (void)make_keyframe_plan(16, 40, 24.0);
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "frame_stride must be in [1, 16], got 40");
+    EXPECT_STREQ(e.what(), "frame_stride must be an integer in [1, 16], got 40");
   }
 }
 

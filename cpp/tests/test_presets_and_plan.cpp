@@ -53,7 +53,7 @@ TEST(Knobs, ValidationNamesParameter) {
     FAIL() << "expected InvalidArgument";
   } catch (const InvalidArgument& e) {
     EXPECT_EQ(e.parameter(), "reuse_start");
-    EXPECT_STREQ(e.what(), "reuse_start must be in [0, 1], got 1.5");
+    EXPECT_STREQ(e.what(), "reuse_start must be a number in [0, 1], got 1.5");
   }
   k = Knobs{};
   k.frame_stride = 2;

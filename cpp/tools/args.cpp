@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 
 namespace ltx2eff::cli {
 
@@ -10,6 +12,10 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& va
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (a == "--") {
+      if (!allow_positional && i + 1 < argv.size()) {
+        throw UsageError("unexpected argument '" + argv[i + 1] +
+                         "' after '--' (this command takes only options)");
+      }
       for (++i; i < argv.size(); ++i) positional_.push_back(argv[i]);
       break;
     }
@@ -48,30 +54,62 @@ std::optional<std::string> Args::str(const std::string& name) const {
   return it->second;
 }
 
-std::optional<long long> Args::integer(const std::string& name) const {
+std::optional<long long> Args::integer(const std::string& name, long long lo, long long hi) const {
   auto s = str(name);
   if (!s) return std::nullopt;
   long long v = 0;
   const char* end = s->data() + s->size();
   auto [ptr, ec] = std::from_chars(s->data(), end, v);
-  if (ec != std::errc() || ptr != end || s->empty()) {
+  const bool digits = ptr == end && !s->empty();
+  if (ec == std::errc::result_out_of_range && digits) v = (*s)[0] == '-' ? lo - 1 : hi + 1;
+  if (ec == std::errc::invalid_argument || !digits) {
     throw UsageError("--" + name + " expects an integer, got '" + *s + "'");
+  }
+  if (ec == std::errc::result_out_of_range || v < lo || v > hi) {
+    throw UsageError("--" + name + " must be in [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "], got " + *s);
   }
   return v;
 }
 
+namespace {
+
+// A plain decimal number: [+-]digits[.digits][e[+-]digits]. strtod alone would also take
+// leading blanks, hexadecimal, "inf" and "nan".
+bool is_decimal_number(const std::string& s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::size_t mantissa = digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
+}  // namespace
+
 std::optional<double> Args::number(const std::string& name) const {
   auto s = str(name);
   if (!s) return std::nullopt;
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(*s, &used);
-  } catch (const std::exception&) {
-    used = 0;
+  if (!is_decimal_number(*s)) {
+    throw UsageError("--" + name + " expects a decimal number, got '" + *s + "'");
   }
-  if (used != s->size() || s->empty() || !std::isfinite(v)) {
-    throw UsageError("--" + name + " expects a number, got '" + *s + "'");
+  const double v = std::strtod(s->c_str(), nullptr);
+  if (!std::isfinite(v)) {
+    throw UsageError("--" + name + " is out of range (beyond the largest finite number), got " +
+                     *s);
   }
   return v;
 }

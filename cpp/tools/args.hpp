@@ -2,6 +2,7 @@
 // Unknown options and malformed numbers are errors that name the option.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,7 +25,10 @@ class Args {
 
   [[nodiscard]] bool has(const std::string& name) const { return values_.count(name) > 0; }
   [[nodiscard]] std::optional<std::string> str(const std::string& name) const;
-  [[nodiscard]] std::optional<long long> integer(const std::string& name) const;
+  // Out-of-range values (also beyond long long) are errors that give [lo, hi].
+  [[nodiscard]] std::optional<long long> integer(
+      const std::string& name, long long lo = std::numeric_limits<long long>::min(),
+      long long hi = std::numeric_limits<long long>::max()) const;
   [[nodiscard]] std::optional<double> number(const std::string& name) const;
   [[nodiscard]] std::optional<bool> flag(const std::string& name) const;
   [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }

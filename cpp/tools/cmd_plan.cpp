@@ -1,5 +1,6 @@
 // `ltx2eff plan`: what a preset and knobs do to one LTX-2 request, and what it should cost.
 #include <iostream>
+#include <limits>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -61,11 +62,10 @@ int run_plan(const std::vector<std::string>& argv) {
     return 0;
   }
   auto as_int = [&](const char* name, long long fallback) {
-    const long long v = args.integer(name).value_or(fallback);
-    if (v < -(1LL << 30) || v > (1LL << 30)) {
-      throw UsageError(std::string("--") + name + " is out of range: " + std::to_string(v));
-    }
-    return static_cast<int>(v);
+    // The int range here; each value's own range is checked where the plan is made.
+    return static_cast<int>(
+        args.integer(name, std::numeric_limits<int>::min(), std::numeric_limits<int>::max())
+            .value_or(fallback));
   };
 
   PixelShape pixels{as_int("width", 1280), as_int("height", 704), as_int("frames", 121),

@@ -4,6 +4,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "ltx2eff/json_writer.hpp"
+#include "ltx2eff/plan_report.hpp"
 #include "ltx2eff/presets.hpp"
 
 namespace ltx2eff::cli {
@@ -22,15 +23,8 @@ int run_presets(const std::vector<std::string>& argv) {
     if (json) {
       j.begin_object();
       j.field("name", name).field("description", describe_preset(name));
-      j.field("frame_stride", k.frame_stride).field("window", k.attention.window);
-      j.field("anchor_frame", k.attention.anchor_frame).field("far_field", k.attention.far_field);
-      j.field("reuse_start", k.reuse_start).field("reuse_threshold", k.reuse_threshold);
-      j.field("max_consecutive_reuse", k.max_consecutive_reuse);
-      j.field("precision", to_string(k.precision));
-      j.field("interpolation", to_string(k.interpolation));
-      j.field("refine_steps", k.refine_steps).field("refine_strength", k.refine_strength);
-      j.field("activation_budget_mb", k.activation_budget_mb);
-      j.field("thermal_guard", k.thermal_guard);
+      j.key("knobs");
+      write_knobs(j, k);
       j.end_object();
     } else {
       std::cout << name << ": " << describe_preset(name) << "\n"

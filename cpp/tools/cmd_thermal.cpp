@@ -141,9 +141,7 @@ ThermalSensorChoice choose_thermal_sensor(const Args& args) {
     return choice;
   }
   NvmlDeviceSelector selector;
-  const long long device = args.integer("device").value_or(0);
-  if (device < 0 || device > 1023)
-    fail("--device", "must be in [0, 1023], got " + std::to_string(device));
+  const long long device = args.integer("device", 0, 1023).value_or(0);
   selector.index = static_cast<int>(device);
   if (auto bus = args.str("bus-id")) {
     selector.pci_bus_id = *bus;

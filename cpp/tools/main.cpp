@@ -19,6 +19,7 @@ commands:
   thermal    watch GPU temperature/power, or run a command under the thermal governor
   demo       generate with the embedded demo model: dense vs every preset, with a report
   eval       grid over the knobs on the demo model; writes the speed/fidelity Pareto table
+  info       what this installation built (kernels, CUDA architectures) and can run here
   version    print the version
 
 Run 'ltx2eff <command> --help' for a command's options.
@@ -39,7 +40,12 @@ int main(int argc, char** argv) {
     if (verb == "plan") return run_plan(args);
     if (verb == "presets") return run_presets(args);
     if (verb == "thermal") return run_thermal(args);
+    if (verb == "info") return run_info(args, argv[0]);
     if (verb == "version" || verb == "--version") {
+      if (!args.empty()) {
+        std::cerr << "ltx2eff version: takes no arguments, got '" << args[0] << "'\n";
+        return 2;
+      }
       std::cout << "ltx2eff " << ltx2eff::kVersion << "\n";
       return 0;
     }

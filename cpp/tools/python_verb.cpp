@@ -1,5 +1,6 @@
 // Verbs that need torch (demo, eval) live in Python. The C++ command finds the interpreter of
 // the environment it was installed into (its own directory), LTX2EFF_PYTHON, or python3 on PATH.
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <process.h>
 #include <windows.h>
 #else
+#include <sys/wait.h>
 #include <unistd.h>
 #if defined(__APPLE__)
 #include <mach-o/dyld.h>
@@ -60,7 +62,43 @@ std::string find_python(const std::string& argv0) {
 #endif
 }
 
+// One argument for the shell popen() runs: quoted so that paths with spaces survive.
+std::string shell_quote(const std::string& arg) {
+#if defined(_WIN32)
+  std::string quoted = "\"";
+  return quoted.append(arg).append("\"");
+#else
+  std::string quoted = "'";
+  for (const char c : arg) quoted += (c == '\'' ? std::string("'\\''") : std::string(1, c));
+  return quoted + "'";
+#endif
+}
+
 }  // namespace
+
+int capture_python_verb(const std::string& verb, const std::vector<std::string>& args,
+                        const std::string& argv0, std::string& out) {
+  std::string command = shell_quote(find_python(argv0));
+  command.append(" -m ltx2_efficient ").append(verb);
+  for (const std::string& arg : args) command.append(" ").append(shell_quote(arg));
+  out.clear();
+  std::cout.flush();
+#if defined(_WIN32)
+  FILE* pipe = _popen(command.c_str(), "r");
+#else
+  FILE* pipe = popen(command.c_str(), "r");
+#endif
+  if (pipe == nullptr) return 127;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+#if defined(_WIN32)
+  const int status = _pclose(pipe);
+  return status;
+#else
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+#endif
+}
 
 int run_python_verb(const std::string& verb, const std::vector<std::string>& args,
                     const std::string& argv0) {

@@ -11,7 +11,7 @@
 // Environment: PY (Python with the package installed; default python3), CHROMIUM
 // (default /usr/bin/chromium), LTX2EFF_E2E_ARTIFACTS (default <repo>/build/artifacts).
 import { spawn } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,7 +33,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync'
 ]
-const TIMEOUT_MS = 30000
+// Per step; a loaded machine may need more (LTX2EFF_E2E_TIMEOUT_MS).
+const TIMEOUT_MS = Number(process.env.LTX2EFF_E2E_TIMEOUT_MS) || 30000
 
 let passed = 0
 let failed = 0
@@ -174,8 +175,9 @@ async function run() {
     const fastStride = fastKnobs.frame_stride
     const stride = panel.locator('[data-ltx2eff-knob="frame_stride"] [data-ltx2eff="knob-value"]')
     check(
-      'the knobs follow the preset: widgets at "the preset\'s value", sliders at Fast\'s values',
-      fast.frame_stride === -1 && fast.attention_window === -2 && (await text(stride)) === strideLabel(fastStride),
+      'the knobs follow the preset: modes at "preset", sliders at Fast\'s values',
+      fast.frame_stride_mode === 'preset' && fast.attention_window_mode === 'preset' &&
+        fast.frame_stride === fastStride && (await text(stride)) === strideLabel(fastStride),
       JSON.stringify({ before, fast, stride: await text(stride), fastStride })
     )
     const fastSpeedup = await text(speedup)
@@ -215,7 +217,11 @@ async function run() {
       ([id, want]) => window.app.graph.getNodeById(id).widgets.find((w) => w.name === 'frame_stride').value === want,
       [nodeId, movedStride]
     )
-    check(`moving the keyframe-spacing slider writes frame_stride = ${movedStride}`, true)
+    const strideMode = await page.evaluate(
+      (id) => window.app.graph.getNodeById(id).widgets.find((w) => w.name === 'frame_stride_mode').value,
+      nodeId
+    )
+    check(`moving the keyframe-spacing slider writes frame_stride = ${movedStride} (mode custom)`, strideMode === 'custom', strideMode)
     await panel.locator('[data-ltx2eff="customized"]').waitFor({ state: 'visible' })
     check('the panel says the preset was adjusted', true)
     const frames = await text(panel.locator('[data-ltx2eff="frames"]'))
@@ -261,7 +267,8 @@ async function run() {
     }, nodeId)
     check(
       'the queued prompt carries the knob values and nothing of the panel',
-      saved.inputs.frame_stride === movedStride && saved.inputs.preset === 'fast' && !('ltx2eff_panel' in saved.inputs),
+      saved.inputs.frame_stride === movedStride && saved.inputs.frame_stride_mode === 'custom' &&
+        saved.inputs.preset === 'fast' && !('ltx2eff_panel' in saved.inputs),
       JSON.stringify(saved.inputs)
     )
     check(
@@ -282,6 +289,79 @@ async function run() {
     check('a loaded workflow shows its saved preset and knob values in the panel', true)
     await page.waitForFunction(() => document.querySelector('[data-ltx2eff="tokens"]')?.textContent.trim() === '32,640')
     check('and its estimate follows the loaded latent size', true)
+
+    // Every value in range is enterable: activation_budget_mb through its widget, the way a
+    // user edit goes (value, then the widget's own callback, which is where the host snaps
+    // numbers to min + k*step), then what the prompt and the estimate route receive.
+    const budgetRow = await page.evaluate(async () => {
+      const data = await (await fetch('/ltx2eff/presets')).json()
+      return data.knobs.find((row) => row.name === 'activation_budget_mb')
+    })
+    const estimateBodies = []
+    page.on('request', (request) => {
+      if (request.url().includes('/ltx2eff/estimate') && request.method() === 'POST') {
+        estimateBodies.push(JSON.parse(request.postData() ?? '{}'))
+      }
+    })
+    const loadedId = await page.evaluate(
+      (type) => window.app.graph.findNodesByType(type)[0]?.id,
+      SAMPLER
+    )
+    for (const want of [0, 64, 2048, budgetRow.max]) {
+      const got = await page.evaluate(
+        async ([id, value]) => {
+          const node = window.app.graph.getNodeById(id)
+          for (const [name, v] of [['activation_budget_mb_mode', 'custom'], ['activation_budget_mb', value]]) {
+            const widget = node.widgets.find((w) => w.name === name)
+            widget.value = v
+            widget.callback?.(widget.value)
+          }
+          const { output } = await window.app.graphToPrompt()
+          const inputs = output[String(id)].inputs
+          return { mode: inputs.activation_budget_mb_mode, value: inputs.activation_budget_mb }
+        },
+        [loadedId, want]
+      )
+      await page.waitForFunction(() => !document.querySelector('[data-ltx2eff="estimate-busy"]'))
+      await page.waitForTimeout(600)
+      const sent = estimateBodies.at(-1)?.knobs?.activation_budget_mb
+      check(
+        `activation_budget_mb = ${want} set through the widget reaches the prompt and the estimate unchanged`,
+        got.mode === 'custom' && got.value === want && sent === want,
+        JSON.stringify({ got, sent })
+      )
+    }
+
+    // A workflow saved by version 0.1.0 (one widget per knob, -1 = "the preset's value") loads
+    // into today's nodes: its values are mapped by name, its sentinels become "preset".
+    const legacy = JSON.parse(readFileSync(join(REPO, 'frontend', 'e2e', 'fixtures', 'workflow_0.1.0_text_to_video.json'), 'utf8'))
+    await page.evaluate(async (workflow) => {
+      await window.app.loadGraphData(workflow, true, true, null, { showMissingNodesDialog: false })
+    }, legacy)
+    await page.waitForFunction(
+      (type) => {
+        const node = window.app.graph.findNodesByType(type)[0]
+        return node && node.widgets.find((w) => w.name === 'frame_stride_mode')?.value === 'preset' &&
+          node.widgets.find((w) => w.name === 'activation_budget_mb')?.value >= 0
+      },
+      SAMPLER
+    )
+    const legacyValues = await page.evaluate(async (type) => {
+      const node = window.app.graph.findNodesByType(type)[0]
+      const values = Object.fromEntries(node.widgets.filter((w) => w.name !== 'ltx2eff_panel').map((w) => [w.name, w.value]))
+      return values
+    }, SAMPLER)
+    const modes = Object.entries(legacyValues).filter(([name]) => name.endsWith('_mode'))
+    check(
+      'a 0.1.0 workflow loads: its preset, every number knob at "preset", every widget in range',
+      legacyValues.preset === 'balanced' && modes.length === 9 && modes.every(([, v]) => v === 'preset') &&
+        legacyValues.anchor_frame === 'preset' && legacyValues.attention_window >= -1 && legacyValues.frame_stride >= 1,
+      JSON.stringify(legacyValues)
+    )
+    await page.evaluate(async (workflow) => {
+      await window.app.loadGraphData(workflow)
+    }, saved.workflow)
+    await page.waitForFunction(() => document.querySelector('[data-ltx2eff="tokens"]')?.textContent.trim() === '32,640')
 
     // The model patch gets a panel too, with the knobs it has (no keyframe spacing).
     const patchId = await page.evaluate(() => {
@@ -328,13 +408,15 @@ async function run() {
     const vuePanel = page.locator('[data-ltx2eff="panel"]')
     await vuePanel.waitFor({ state: 'visible' })
     await page.waitForFunction(() => document.querySelector('[data-ltx2eff="tokens"]')?.textContent.trim() === '14,080')
-    const labels = await page.evaluate(() => ({
+    const labels = await page.evaluate((type) => ({
       mirrored: document.body.innerText.split('\n').filter((line) => line.trim() === 'frame_stride').length,
-      other: document.body.innerText.split('\n').filter((line) => line.trim() === 'refine_steps').length
-    }))
+      // The other knob widgets are advanced inputs: the host keeps them (and their values) but
+      // shows them only on request.
+      kept: window.app.graph.findNodesByType(type)[0].widgets.some((w) => w.name === 'refine_steps')
+    }), SAMPLER)
     check(
       'with Vue-rendered nodes the panel shows, with its estimate, and replaces the widgets it mirrors',
-      labels.mirrored === 0 && labels.other === 1,
+      labels.mirrored === 0 && labels.kept,
       JSON.stringify(labels)
     )
     await page.screenshot({ path: join(ARTIFACTS, 'frontend-e2e-vue-nodes.png') })

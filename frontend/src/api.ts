@@ -9,16 +9,42 @@ export interface PresetInfo {
   knobs: Required<KnobValues>
 }
 
+/** One row of the core's knob table (_core.knob_table(), served by /ltx2eff/presets). */
+export interface KnobRow {
+  name: string
+  type: 'int' | 'float' | 'bool' | 'choice'
+  min: number | null
+  max: number | null
+  step: number | null
+  choices: string[]
+  unit: string
+  help: string
+  allowed: string
+  default: KnobValue
+  presets: Record<string, KnobValue>
+  aliases: string[]
+}
+
+/** Where a knob sits on the nodes: its widget, and for number knobs the preset/custom mode widget. */
+export interface KnobWidgets {
+  widget: string
+  mode_widget: string | null
+}
+
 /** How the nodes' inputs carry the knobs (python/ltx2_efficient/hosts/comfyui/knob_inputs.py). */
 export interface NodeKnobInputs {
-  /** node input name -> knob name */
-  names: Record<string, string>
-  /** node input name -> the value that means "take the preset's value" */
-  sentinels: Record<string, KnobValue>
+  /** The choice that means "take the preset's value" (mode widgets and choice widgets). */
+  preset_choice: string
+  /** The mode widgets' other choice: the number widget's own value. */
+  custom_choice: string
+  /** The two choices of an on/off knob's widget besides preset_choice: [on, off]. */
+  on_off: [string, string]
+  knobs: Record<string, KnobWidgets>
 }
 
 export interface PresetCatalog {
   default: string
+  knobs: KnobRow[]
   presets: PresetInfo[]
   node_inputs: NodeKnobInputs
 }

@@ -1,47 +1,14 @@
-// The knobs the panel shows, in plain language, and how they map to the node's widgets.
-// Knob names are those of the backend (GenerationPlan.to_json()["knobs"]); widget names are the
-// node's input names.
+// How the panel shows the knobs, in plain language. The knobs themselves (names, types, ranges,
+// help, preset values) are the core's knob table, which /ltx2eff/presets serves with how the
+// nodes' widgets carry them; nothing here repeats it.
 
-export type KnobKey =
-  | 'frame_stride'
-  | 'window'
-  | 'anchor_frame'
-  | 'far_field'
-  | 'reuse_start'
-  | 'reuse_threshold'
-  | 'max_consecutive_reuse'
-  | 'precision'
-  | 'interpolation'
-  | 'refine_steps'
-  | 'refine_strength'
-  | 'activation_budget_mb'
-  | 'thermal_guard'
+/** A knob's name in the core's knob table (GenerationPlan.to_json()["knobs"]). */
+export type KnobKey = string
 
 export type KnobValue = number | string | boolean
-export type KnobValues = Partial<Record<KnobKey, KnobValue>>
-
-/**
- * The node input carrying each knob (python/ltx2_efficient/hosts/comfyui/knob_inputs.py). The
- * backend's /ltx2eff/presets gives the same mapping at run time; this copy serves until it has
- * arrived. thermal_guard is a connection on the nodes, not a widget.
- */
-export const WIDGET_OF_KNOB: Partial<Record<KnobKey, string>> = {
-  frame_stride: 'frame_stride',
-  window: 'attention_window',
-  anchor_frame: 'anchor_frame',
-  far_field: 'far_field',
-  reuse_start: 'reuse_start',
-  reuse_threshold: 'reuse_threshold',
-  max_consecutive_reuse: 'max_consecutive_reuse',
-  precision: 'precision',
-  interpolation: 'interpolation',
-  refine_steps: 'refine_steps',
-  refine_strength: 'refine_strength',
-  activation_budget_mb: 'activation_budget_mb'
-}
+export type KnobValues = Record<KnobKey, KnobValue>
 
 export const PRESET_WIDGET = 'preset'
-export const WINDOW_OFF = -1
 /** Pixel frames per latent frame (LTX-2's VAE). */
 export const PIXEL_FRAMES_PER_LATENT = 8
 
@@ -49,8 +16,12 @@ export interface SliderSpec {
   key: 'frame_stride' | 'window' | 'far_field' | 'reuse_start'
   label: string
   help: string
-  min: number
-  max: number
+  /**
+   * The slider's usual end (the knob's own maximum when absent); a node holding more extends it
+   * up to the knob's maximum. The slider starts at the knob's minimum (0 for the window, whose
+   * -1 is its last position, "all frames").
+   */
+  max?: number
   step: number
   /** What the value means, in words. */
   describe(value: number): string
@@ -64,7 +35,7 @@ function ordinal(n: number): string {
 
 /**
  * The four sliders. The window slider's last position means "all frames" (the widget gets
- * WINDOW_OFF); far field 0 and reuse start 1 mean "off".
+ * the knob's minimum, -1 = dense); far field 0 and reuse start 1 mean "off".
  */
 export const SLIDERS: readonly SliderSpec[] = [
   {
@@ -73,7 +44,6 @@ export const SLIDERS: readonly SliderSpec[] = [
     help:
       'Generate only every N-th frame in full, fill in the frames between and touch them up. ' +
       '1 = every frame (off). Higher is faster; very high values can soften fast motion.',
-    min: 1,
     max: 8,
     step: 1,
     describe: (v) => (v <= 1 ? 'every frame (off)' : `every ${ordinal(v)} frame`)
@@ -84,11 +54,10 @@ export const SLIDERS: readonly SliderSpec[] = [
     help:
       'How far in time each frame looks when it is generated. Looking only at nearby frames is ' +
       'much cheaper on long or large clips. The last position looks at all frames (off).',
-    min: 0,
     max: 8,
     step: 1,
     describe: (v) =>
-      v === WINDOW_OFF
+      v < 0
         ? 'all frames (off)'
         : v === 0
           ? 'own frame only'
@@ -100,7 +69,6 @@ export const SLIDERS: readonly SliderSpec[] = [
     help:
       'Frames outside the attention reach are still seen, through a blurred summary that is ' +
       'N×N times smaller. 0 = ignore them (off). Only used when the reach is limited.',
-    min: 0,
     max: 8,
     step: 1,
     describe: (v) => (v <= 0 ? 'off' : v === 1 ? 'full detail' : `summarised ${v}×${v}`)
@@ -111,8 +79,6 @@ export const SLIDERS: readonly SliderSpec[] = [
     help:
       'Late in a run the picture barely changes between steps; from this point on a step may ' +
       'reuse the previous result when the change is small. 100% = never reuse (off).',
-    min: 0,
-    max: 1,
     step: 0.05,
     describe: (v) => (v >= 1 ? 'never (off)' : `${Math.round(v * 100)}% of the steps on`)
   }

@@ -5,7 +5,8 @@ import type { PanelBackend } from './api'
 import EfficiencyPanel from './components/EfficiencyPanel.vue'
 import type { HostNode, HostWidget } from './hostTypes'
 import { PRESET_WIDGET, SLIDERS } from './knobs'
-import { NodeKnobs, NodePanelController } from './nodePanel'
+import { applyLegacyValues, legacyWidgetValues } from './legacyWidgets'
+import { NodePanelController, type NodeKnobs } from './nodePanel'
 import { installPrimeVue } from './primevue'
 import type { ThermalPoller } from './thermal'
 
@@ -35,11 +36,10 @@ export function mountedPanels(): ReadonlyMap<HostNode, PanelHandle> {
 }
 
 /** The widgets the panel shows itself; they stay in the node (and its saved values), hidden. */
-function mirroredWidgets(node: HostNode): HostWidget[] {
-  const knobs = new NodeKnobs(node, null)
+function mirroredWidgets(node: HostNode, knobs: NodeKnobs): HostWidget[] {
   const widgets = [
     node.widgets?.find((w) => w.name === PRESET_WIDGET),
-    ...SLIDERS.map((spec) => knobs.widgetOf(spec.key)),
+    ...SLIDERS.flatMap((spec) => [knobs.modeWidgetOf(spec.key), knobs.widgetOf(spec.key)]),
     knobs.widgetOf('precision')
   ]
   return widgets.filter((w): w is HostWidget => w !== undefined)
@@ -90,8 +90,13 @@ export function mountPanel(node: HostNode, deps: PanelDeps): PanelHandle {
   }
   widget.serialize = false // nor into the workflow's widgets_values
 
-  const hidden = mirroredWidgets(node)
-  for (const w of hidden) w.hidden = true
+  const preset = node.widgets?.find((w) => w.name === PRESET_WIDGET)
+  if (preset) preset.hidden = true
+  // The knob widgets are known once the backend has described the node's inputs.
+  controller.onCatalog(() => {
+    for (const w of mirroredWidgets(node, controller.knobs)) w.hidden = true
+    fitNode()
+  })
 
   let active = true
   const handle: PanelHandle = {
@@ -111,7 +116,18 @@ export function mountPanel(node: HostNode, deps: PanelDeps): PanelHandle {
 
   node.onRemoved = chain(node.onRemoved, () => handle.unmount())
   // Loading a workflow sets the widgets after the node was created: read them again.
-  node.onConfigure = chain(node.onConfigure, () => controller.refresh())
+  node.onConfigure = chain(node.onConfigure, (info: unknown) => {
+    const legacy = legacyWidgetValues(node, info)
+    if (legacy) {
+      controller.onCatalog(() => {
+        const preset = typeof legacy.preset === 'string' ? legacy.preset : controller.presetName()
+        const values = controller.state.presets.find((p) => p.name === preset)?.knobs
+        applyLegacyValues(node, controller.knobs, legacy, values)
+        controller.refresh()
+      })
+    }
+    controller.refresh()
+  })
   node.onConnectionsChange = chain(node.onConnectionsChange, () => controller.refresh())
 
   // Grow the node when the panel needs more room; shrink it back only if the last height was

@@ -2,25 +2,18 @@
 // a reactive state, writes the user's choices back to the widgets, and keeps the estimate and
 // the GPU readings current. One controller per node; dispose() stops everything it started.
 //
-// The nodes' knob widgets hold either an explicit value or a sentinel meaning "the preset's
-// value" (-1, "preset"...; the backend lists them in /ltx2eff/presets). The panel shows the
-// effective value (the preset's, or the override) and sends only the overrides for estimates.
+// A knob follows the node's preset until it is set: a number knob has a mode widget ("preset" or
+// "custom") beside its number widget, a choice knob's widget offers "preset" as its first choice
+// (/ltx2eff/presets says which widgets carry which knob, and gives the core's knob table). The
+// panel shows the effective value (the preset's, or the node's) and sends only the node's own
+// values for estimates.
 import { reactive } from 'vue'
 
-import type { EstimateRequest, NodeKnobInputs, PanelBackend, PresetInfo, ThermalState } from './api'
+import type { EstimateRequest, KnobRow, NodeKnobInputs, PanelBackend, PresetInfo, ThermalState } from './api'
 import { DebouncedEstimator, type EstimateStatus } from './estimator'
 import { downstreamSampler, samplingOf, videoSizeOf, type SamplingInfo, type VideoSize } from './graphProbe'
 import type { HostNode, HostWidget } from './hostTypes'
-import {
-  PRESET_WIDGET,
-  SLIDERS,
-  WIDGET_OF_KNOB,
-  WINDOW_OFF,
-  type KnobKey,
-  type KnobValue,
-  type KnobValues,
-  type SliderSpec
-} from './knobs'
+import { PRESET_WIDGET, SLIDERS, type KnobKey, type KnobValue, type KnobValues, type SliderSpec } from './knobs'
 import type { ThermalPoller } from './thermal'
 
 /** Estimated when no latent can be found: LTX-2's common 1280x704, 121-frame clip. */
@@ -48,6 +41,8 @@ export interface SliderState {
   changed: boolean
   /** Driven by a link into the widget: the panel shows it but cannot change it. */
   linked: boolean
+  /** The knob value the slider's last position stands for (the window's "all frames"). */
+  lastMeans?: number
 }
 
 export interface ChoiceState {
@@ -119,48 +114,73 @@ export class NodeKnobs {
   ) {}
 
   widgetOf(key: KnobKey): HostWidget | undefined {
-    const fallback = WIDGET_OF_KNOB[key]
-    const names = this.inputs
-      ? Object.entries(this.inputs.names).flatMap(([input, knob]) => (knob === key ? [input] : []))
-      : fallback
-        ? [fallback]
-        : []
-    for (const name of names) {
-      const found = widget(this.node, name)
-      if (found) return found
-    }
-    return undefined
+    const name = this.inputs?.knobs[key]?.widget
+    return name ? widget(this.node, name) : undefined
   }
 
-  /** Every knob the nodes' inputs can carry. */
+  /** The preset/custom widget of a number knob (undefined for choice knobs). */
+  modeWidgetOf(key: KnobKey): HostWidget | undefined {
+    const name = this.inputs?.knobs[key]?.mode_widget
+    return name ? widget(this.node, name) : undefined
+  }
+
+  /** Every knob this node has widgets for. */
   keys(): KnobKey[] {
-    const keys = this.inputs ? Object.values(this.inputs.names) : Object.keys(WIDGET_OF_KNOB)
-    return [...new Set(keys)] as KnobKey[]
+    return Object.keys(this.inputs?.knobs ?? {}).filter((key) => this.widgetOf(key) !== undefined)
   }
 
-  sentinelOf(w: HostWidget): KnobValue | undefined {
-    return this.inputs?.sentinels[w.name]
+  /** The choice meaning "the preset's value". */
+  get presetChoice(): string | null {
+    return this.inputs?.preset_choice ?? null
   }
 
-  /** The knob value a widget value stands for; undefined for "the preset's value". */
-  knobValue(key: KnobKey, w: HostWidget): KnobValue | undefined {
-    const value = w.value
-    if (!isKnobValue(value)) return undefined
-    const sentinel = this.sentinelOf(w)
-    if (sentinel !== undefined && sameValue(value, sentinel)) return undefined
-    if (key === 'anchor_frame' && typeof value === 'string') return value === 'on'
-    return value
+  /** Every widget that carries a knob (number, mode and choice widgets). */
+  allWidgets(): HostWidget[] {
+    return this.keys().flatMap((key) => [this.modeWidgetOf(key), this.widgetOf(key)].filter((w) => w !== undefined))
+  }
+
+  /** The knob value the node sets; undefined while the knob follows the preset. */
+  knobValue(key: KnobKey): KnobValue | undefined {
+    const w = this.widgetOf(key)
+    if (!w || !this.inputs || !isKnobValue(w.value)) return undefined
+    const mode = this.modeWidgetOf(key)
+    if (mode) return mode.value === this.inputs.custom_choice ? w.value : undefined
+    if (w.value === this.inputs.preset_choice) return undefined
+    const [on, off] = this.inputs.on_off
+    if (w.value === on || w.value === off) return w.value === on
+    return w.value
   }
 
   /** Knobs the node sets explicitly, by the backend's knob names. */
   overrides(): KnobValues {
     const out: KnobValues = {}
     for (const key of this.keys()) {
-      const w = this.widgetOf(key)
-      const value = w ? this.knobValue(key, w) : undefined
+      const value = this.knobValue(key)
       if (value !== undefined) out[key] = value
     }
     return out
+  }
+
+  /** Set a knob the way a user does: its mode to "custom" (number knobs) and its widget. */
+  write(key: KnobKey, value: KnobValue): void {
+    const w = this.widgetOf(key)
+    if (!w || !this.inputs || isLinked(this.node, w)) return
+    const mode = this.modeWidgetOf(key)
+    if (mode && !isLinked(this.node, mode)) writeWidget(this.node, mode, this.inputs.custom_choice)
+    writeWidget(this.node, w, value)
+  }
+
+  /** Back to the preset's value; a number widget shows that value (when it is in its range). */
+  follow(key: KnobKey, presetValue: KnobValue | undefined): void {
+    const w = this.widgetOf(key)
+    if (!w || !this.inputs || isLinked(this.node, w)) return
+    const mode = this.modeWidgetOf(key)
+    if (!mode) {
+      writeWidget(this.node, w, this.inputs.preset_choice)
+      return
+    }
+    if (!isLinked(this.node, mode)) writeWidget(this.node, mode, this.inputs.preset_choice)
+    if (typeof presetValue === 'number') writeWidget(this.node, w, presetValue)
   }
 }
 
@@ -168,6 +188,8 @@ export class NodePanelController {
   readonly state: PanelState
   private readonly estimator: DebouncedEstimator
   private inputs: NodeKnobInputs | null = null
+  private rows: Record<KnobKey, KnobRow> = {}
+  private catalogListeners: (() => void)[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private unsubscribeThermal: (() => void) | undefined
   private disposed = false
@@ -210,13 +232,21 @@ export class NodePanelController {
       const catalog = await this.backend.presets()
       if (this.disposed) return
       this.inputs = catalog.node_inputs
+      this.rows = Object.fromEntries(catalog.knobs.map((row) => [row.name, row]))
       this.state.presets = catalog.presets
+      for (const listener of this.catalogListeners.splice(0)) listener()
       this.state.presetError = null
       this.refresh()
     } catch (error) {
       if (this.disposed) return
       this.state.presetError = error instanceof Error ? error.message : String(error)
     }
+  }
+
+  /** Runs `listener` once the backend has said which widgets carry the knobs. */
+  onCatalog(listener: () => void): void {
+    if (this.inputs) listener()
+    else this.catalogListeners.push(listener)
   }
 
   get knobs(): NodeKnobs {
@@ -264,7 +294,7 @@ export class NodePanelController {
       ? {
           value: String(precisionWidget.value ?? ''),
           choices: comboValues(precisionWidget),
-          sentinel: (knobs.sentinelOf(precisionWidget) as string | undefined) ?? null,
+          sentinel: knobs.presetChoice,
           presetValue: typeof info?.knobs.precision === 'string' ? info.knobs.precision : null,
           linked: isLinked(node, precisionWidget)
         }
@@ -283,7 +313,7 @@ export class NodePanelController {
     const sampling = samplingOf(probe)
     if (JSON.stringify(sampling) !== JSON.stringify(this.state.sampling)) this.state.sampling = sampling
 
-    // Estimates wait for the backend's description of the inputs (which values are sentinels).
+    // Estimates wait for the backend's description of the inputs (which widgets carry the knobs).
     if (preset && this.inputs) {
       this.estimator.request(this.estimateRequest(preset, overrides, size ?? FALLBACK_SIZE, sampling))
     }
@@ -296,17 +326,20 @@ export class NodePanelController {
     fromPreset: boolean,
     changed: boolean
   ): SliderState {
-    const hi = typeof w.options.max === 'number' ? w.options.max : spec.max
-    const min = spec.min
+    const row = this.rows[spec.key]
+    const knobMin = typeof row?.min === 'number' ? row.min : 0
+    const hi = typeof row?.max === 'number' ? row.max : typeof w.options.max === 'number' ? w.options.max : 1
+    const usual = spec.max ?? hi
+    const min = Math.max(knobMin, 0)
     const linked = isLinked(this.node, w)
     if (spec.key === 'window') {
-      // One position past the widest window stands for "all frames" (WINDOW_OFF).
-      const widest = Math.min(Math.max(spec.max, value), hi)
-      const position = value === WINDOW_OFF ? widest + 1 : value
-      return { value: position, min, max: widest + 1, step: spec.step, fromPreset, changed, linked }
+      // One position past the widest window stands for "all frames" (the knob's minimum, -1).
+      const widest = Math.min(Math.max(usual, value), hi)
+      const position = value === knobMin ? widest + 1 : value
+      return { value: position, min, max: widest + 1, step: spec.step, fromPreset, changed, linked, lastMeans: knobMin }
     }
-    // The slider ends at the spec's practical maximum, or further when the node holds more.
-    const max = Math.min(Math.max(spec.max, value), hi)
+    // The slider ends at the spec's usual maximum, or further when the node holds more.
+    const max = Math.min(Math.max(usual, value), hi)
     return { value, min, max, step: spec.step, fromPreset, changed, linked }
   }
 
@@ -335,33 +368,32 @@ export class NodePanelController {
     const slider = this.state.sliders[key]
     if (!w || !slider || slider.linked) return
     let value = position
-    if (key === 'window' && position >= slider.max) value = WINDOW_OFF
+    if (slider.lastMeans !== undefined && position >= slider.max) value = slider.lastMeans
     if (key === 'reuse_start') value = Math.round(position * 100) / 100
-    writeWidget(this.node, w, value)
+    this.knobs.write(key, value)
     this.refresh()
   }
 
   setPrecision(value: string): void {
-    const w = this.knobs.widgetOf('precision')
+    const knobs = this.knobs
+    const w = knobs.widgetOf('precision')
     if (!w || isLinked(this.node, w)) return
     writeWidget(this.node, w, value)
     this.refresh()
   }
 
   /**
-   * Pick a preset: the preset widget takes its name and every knob widget goes back to "the
-   * preset's value", so the node behaves exactly like the preset. Linked knobs are left alone.
+   * Pick a preset: the preset widget takes its name and every knob goes back to following it
+   * (number widgets show the preset's values), so the node behaves exactly like the preset.
+   * Linked knobs are left alone.
    */
   setPreset(name: string): void {
     const presetWidget = widget(this.node, PRESET_WIDGET)
     if (!presetWidget || isLinked(this.node, presetWidget)) return
     writeWidget(this.node, presetWidget, name)
     const knobs = this.knobs
-    for (const key of knobs.keys()) {
-      const w = knobs.widgetOf(key)
-      const sentinel = w ? knobs.sentinelOf(w) : undefined
-      if (w && sentinel !== undefined && !isLinked(this.node, w)) writeWidget(this.node, w, sentinel)
-    }
+    const values = this.presetInfo(name)?.knobs
+    for (const key of knobs.keys()) knobs.follow(key, values?.[key])
     this.refresh()
   }
 

@@ -40,7 +40,7 @@ describe('KnobSlider', () => {
 
   it('shows the window’s last position as all frames', () => {
     const wrapper = mount(KnobSlider, {
-      props: { spec: spec('window'), slider: { value: 9, min: 0, max: 9, step: 1, linked: false, fromPreset: false, changed: false } },
+      props: { spec: spec('window'), slider: { value: 9, min: 0, max: 9, step: 1, linked: false, fromPreset: false, changed: false, lastMeans: -1 } },
       ...plugins
     })
     expect(wrapper.find('[data-ltx2eff="knob-value"]').text()).toBe('all frames (off)')

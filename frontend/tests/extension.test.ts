@@ -7,7 +7,16 @@ import type { HostApp } from '../src/hostTypes'
 import { mountedPanels, PANEL_WIDGET_NAME } from '../src/mountPanel'
 import { ESTIMATE_DEBOUNCE_MS } from '../src/estimator'
 import { GRAPH_POLL_MS } from '../src/nodePanel'
-import { emptyLatentNode, fakeApi, FakeGraph, FakeNode, samplerNode, type FakeApi } from './fakes'
+import {
+  emptyLatentNode,
+  fakeApi,
+  FakeGraph,
+  FakeNode,
+  knobWidgets,
+  samplerNode,
+  setKnob,
+  type FakeApi
+} from './fakes'
 
 let api: FakeApi
 let graph: FakeGraph
@@ -85,11 +94,15 @@ describe('the extension', () => {
     expect(mountedPanels().get(a)?.app).not.toBe(mountedPanels().get(b)?.app)
   })
 
-  it('hides the widgets the panel shows and keeps the others', () => {
+  it('hides the widgets the panel shows and keeps the others', async () => {
     const node = create(samplerNode())
+    await settle()
     const hidden = node.widgets.filter((w) => w.hidden).map((w) => w.name)
     expect(hidden.sort()).toEqual(
-      ['attention_window', 'far_field', 'frame_stride', 'precision', 'preset', 'reuse_start'].sort()
+      [
+        'attention_window', 'attention_window_mode', 'far_field', 'far_field_mode', 'frame_stride',
+        'frame_stride_mode', 'precision', 'preset', 'reuse_start', 'reuse_start_mode'
+      ].sort()
     )
     expect(node.widget('refine_steps').hidden).toBeFalsy()
     expect(node.widget('anchor_frame').hidden).toBeFalsy()
@@ -170,10 +183,11 @@ describe('the panel on a node', () => {
     const node = create(samplerNode())
     await settle()
     expect(api.estimateRequests().at(-1)?.knobs).toEqual({})
-    node.set('far_field', 2)
+    setKnob(node, 'far_field', 2)
     node.set('anchor_frame', 'off')
-    node.set('attention_window', -1)
+    setKnob(node, 'window', -1)
     node.set('precision', 'bf16')
+    node.set('refine_steps', 7) // a value in the widget while its mode says "preset": not sent
     await settle()
     expect(api.estimateRequests().at(-1)?.knobs).toEqual({
       far_field: 2,
@@ -197,7 +211,7 @@ describe('the panel on a node', () => {
   it('choosing a preset sets the preset widget and puts every knob back to the preset’s value', async () => {
     const node = create(samplerNode())
     await settle()
-    node.set('frame_stride', 3)
+    setKnob(node, 'frame_stride', 3)
     node.set('anchor_frame', 'off')
     await settle()
     const fast = panelOf(node).querySelector<HTMLElement>('[data-ltx2eff-preset="fast"]')
@@ -205,10 +219,11 @@ describe('the panel on a node', () => {
     fast!.click()
     await settle()
     expect(node.widget('preset').value).toBe('fast')
-    expect(node.widget('frame_stride').value).toBe(-1)
+    expect(node.widget('frame_stride_mode').value).toBe('preset')
+    expect(node.widget('frame_stride').value).toBe(4) // the widget shows what the preset uses
     expect(node.widget('anchor_frame').value).toBe('preset')
     expect(node.widgetCallbacks).toHaveBeenCalledWith('preset', 'fast')
-    expect(node.widgetCallbacks).toHaveBeenCalledWith('frame_stride', -1)
+    expect(node.widgetCallbacks).toHaveBeenCalledWith('frame_stride_mode', 'preset')
     expect(api.estimateRequests().at(-1)).toMatchObject({ preset: 'fast', knobs: {} })
     expect(mountedPanels().get(node)!.controller.state.sliders.frame_stride?.value).toBe(4)
     expect(text(panelOf(node), 'speedup')).toBe('2.0× faster')
@@ -223,6 +238,7 @@ describe('the panel on a node', () => {
     handle!.dispatchEvent(new KeyboardEvent('keydown', { code: 'ArrowRight', key: 'ArrowRight', bubbles: true }))
     await settle()
     expect(node.widget('frame_stride').value).toBe(3)
+    expect(node.widget('frame_stride_mode').value).toBe('custom')
     expect(node.widgetCallbacks).toHaveBeenCalledWith('frame_stride', 3)
     expect(api.estimateRequests().at(-1)?.knobs).toEqual({ frame_stride: 3 })
     expect(panel.querySelector('[data-ltx2eff="customized"]')).not.toBeNull()
@@ -230,13 +246,19 @@ describe('the panel on a node', () => {
 
     panel.querySelector<HTMLElement>('[data-ltx2eff="reset"]')!.click()
     await settle()
-    expect(node.widget('frame_stride').value).toBe(-1)
+    expect(node.widget('frame_stride_mode').value).toBe('preset')
+    expect(node.widget('frame_stride').value).toBe(2)
     expect(node.widget('preset').value).toBe('balanced')
     expect(panel.querySelector('[data-ltx2eff="customized"]')).toBeNull()
   })
 
   it('the attention slider’s last position means all frames (window -1)', async () => {
-    const node = create(samplerNode({ attention_window: { value: 8, options: { min: -2, max: 256 } } }))
+    const node = create(
+      samplerNode({
+        attention_window_mode: { value: 'custom', options: { values: ['preset', 'custom'] } },
+        attention_window: { value: 8, options: { min: -1, max: 256, step: 1 } }
+      })
+    )
     await settle()
     const handle = panelOf(node).querySelector<HTMLElement>('[data-ltx2eff-knob="window"] [role="slider"]')
     handle!.dispatchEvent(new KeyboardEvent('keydown', { code: 'ArrowRight', key: 'ArrowRight', bubbles: true }))
@@ -251,6 +273,7 @@ describe('the panel on a node', () => {
     await settle()
     // What node.configure() does with saved widgets_values: set the values, then onConfigure.
     node.widget('preset').value = 'quality'
+    node.widget('attention_window_mode').value = 'custom'
     node.widget('attention_window').value = 6
     node.onConfigure?.({})
     await settle(0)
@@ -264,6 +287,32 @@ describe('the panel on a node', () => {
     expect(api.estimateRequests().at(-1)).toMatchObject({ preset: 'quality', knobs: { window: 6 } })
   })
 
+  it('loads a workflow saved by version 0.1.0 (one widget per knob, -1 for the preset) by name', async () => {
+    const node = create(samplerNode())
+    await settle()
+    // 0.1.0 stored preset, frame_stride, attention_window, anchor_frame, far_field, reuse_start,
+    // reuse_threshold, max_consecutive_reuse, precision, interpolation, refine_steps,
+    // refine_strength, activation_budget_mb; the host first writes them by position.
+    const saved = ['fast', 3, -2, 'off', -1, 0.4, -1.0, -1, 'preset', 'slerp', -1, -1.0, 64]
+    saved.forEach((value, i) => {
+      node.widgets[i]!.value = value
+    })
+    node.onConfigure?.({ widgets_values: saved })
+    await settle()
+    const value = (name: string) => node.widget(name).value
+    expect(value('preset')).toBe('fast')
+    expect([value('frame_stride_mode'), value('frame_stride')]).toEqual(['custom', 3])
+    expect([value('attention_window_mode'), value('attention_window')]).toEqual(['preset', 1])
+    expect([value('reuse_start_mode'), value('reuse_start')]).toEqual(['custom', 0.4])
+    expect([value('activation_budget_mb_mode'), value('activation_budget_mb')]).toEqual(['custom', 64])
+    expect(value('refine_steps_mode')).toBe('preset')
+    expect([value('anchor_frame'), value('precision'), value('interpolation')]).toEqual(['off', 'preset', 'slerp'])
+    expect(api.estimateRequests().at(-1)).toMatchObject({
+      preset: 'fast',
+      knobs: { frame_stride: 3, reuse_start: 0.4, activation_budget_mb: 64, anchor_frame: false, interpolation: 'slerp' }
+    })
+  })
+
   it('shows a knob driven by a link as read-only', async () => {
     const node = samplerNode()
     const primitive = graph.add(new FakeNode('PrimitiveNode', { outputs: { INT: 'INT' } }))
@@ -273,8 +322,10 @@ describe('the panel on a node', () => {
     await settle()
     const state = mountedPanels().get(node)!.controller.state
     expect(state.sliders.frame_stride?.linked).toBe(true)
+    const before = node.widget('frame_stride').value
     mountedPanels().get(node)!.controller.setSlider('frame_stride', 5)
-    expect(node.widget('frame_stride').value).toBe(-1)
+    expect(node.widget('frame_stride').value).toBe(before)
+    expect(node.widget('frame_stride_mode').value).toBe('preset')
   })
 
   it('shows the backend’s message when the estimate is refused', async () => {
@@ -291,11 +342,11 @@ describe('the panel on a node', () => {
         outputs: { MODEL: 'MODEL' },
         widgets: {
           preset: { value: 'fast', options: { values: ['off', 'fast'] } },
-          attention_window: { value: 1, options: { min: -2, max: 256 } },
-          reuse_start: { value: -1, options: { min: -1, max: 1 } }
+          ...knobWidgets(['window', 'reuse_start'])
         }
       })
     )
+    setKnob(patch, 'window', 1)
     const guider = graph.add(
       new FakeNode('CFGGuider', { widgets: { cfg: 1 }, inputs: { model: 'MODEL' }, outputs: { GUIDER: 'GUIDER' } })
     )

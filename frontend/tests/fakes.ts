@@ -2,7 +2,7 @@
 // for the panel's code, which only uses these (see src/hostTypes.ts).
 import { vi } from 'vitest'
 
-import type { Estimate, EstimateRequest, PresetCatalog, ThermalState } from '../src/api'
+import type { Estimate, EstimateRequest, KnobRow, NodeKnobInputs, PresetCatalog, ThermalState } from '../src/api'
 import type {
   DomWidgetOptions,
   HostApi,
@@ -12,6 +12,7 @@ import type {
   HostNode,
   HostWidget
 } from '../src/hostTypes'
+import SERVED from './catalog.json'
 
 export class FakeGraph implements HostGraph {
   links = new Map<number, HostLink>()
@@ -142,39 +143,50 @@ export class FakeNode implements HostNode {
 
 export const PRESET_NAMES = ['off', 'quality', 'balanced', 'fast', 'laptop']
 
-/** Node input -> knob name and "the preset's value" sentinels, as the backend lists them. */
-export const NODE_INPUTS = {
-  names: {
-    frame_stride: 'frame_stride',
-    attention_window: 'window',
-    anchor_frame: 'anchor_frame',
-    far_field: 'far_field',
-    reuse_start: 'reuse_start',
-    reuse_threshold: 'reuse_threshold',
-    max_consecutive_reuse: 'max_consecutive_reuse',
-    precision: 'precision',
-    interpolation: 'interpolation',
-    refine_steps: 'refine_steps',
-    refine_strength: 'refine_strength',
-    activation_budget_mb: 'activation_budget_mb'
-  },
-  sentinels: {
-    frame_stride: -1,
-    attention_window: -2,
-    anchor_frame: 'preset',
-    far_field: -1,
-    reuse_start: -1,
-    reuse_threshold: -1,
-    max_consecutive_reuse: -1,
-    precision: 'preset',
-    interpolation: 'preset',
-    refine_steps: -1,
-    refine_strength: -1,
-    activation_budget_mb: -1
+/**
+ * The knob table and node input layout exactly as the backend serves them (catalog.json, which
+ * tests/test_frontend_catalog.py keeps equal to routes.presets()).
+ */
+export const KNOB_ROWS = SERVED.knobs as unknown as KnobRow[]
+export const NODE_INPUTS = SERVED.node_inputs as unknown as NodeKnobInputs
+const ROW = Object.fromEntries(KNOB_ROWS.map((row) => [row.name, row]))
+
+/** The widgets of the knobs `keys`, as the node defines them (every knob following the preset). */
+export function knobWidgets(keys: readonly string[]): Record<string, WidgetSpec> {
+  const out: Record<string, WidgetSpec> = {}
+  for (const key of keys) {
+    const row = ROW[key]
+    const where = NODE_INPUTS.knobs[key]
+    if (!row || !where) throw new Error(`no knob ${key}`)
+    if (where.mode_widget) {
+      out[where.mode_widget] = {
+        value: NODE_INPUTS.preset_choice,
+        options: { values: [NODE_INPUTS.preset_choice, NODE_INPUTS.custom_choice] }
+      }
+      out[where.widget] = {
+        value: row.presets.balanced,
+        options: { min: row.min ?? undefined, max: row.max ?? undefined, step: row.step ?? undefined }
+      }
+    } else {
+      const choices = row.type === 'bool' ? NODE_INPUTS.on_off : row.choices
+      out[where.widget] = { value: NODE_INPUTS.preset_choice, options: { values: [NODE_INPUTS.preset_choice, ...choices] } }
+    }
   }
+  return out
 }
 
-/** The sampler node's inputs and widgets as the node defines them (knobs at "the preset's value"). */
+/** Sets a knob the way a user does in the node: its mode to "custom" (number knobs), then the value. */
+export function setKnob(node: FakeNode, key: string, value: unknown): void {
+  const where = NODE_INPUTS.knobs[key]!
+  if (where.mode_widget) node.set(where.mode_widget, NODE_INPUTS.custom_choice)
+  node.set(where.widget, value)
+}
+
+export const SAMPLER_KNOBS = Object.keys(NODE_INPUTS.knobs)
+export const PATCH_KNOBS = ['window', 'anchor_frame', 'far_field', 'reuse_start', 'reuse_threshold',
+  'max_consecutive_reuse', 'precision', 'activation_budget_mb']
+
+/** The sampler node's inputs and widgets as the node defines them (knobs following the preset). */
 export function samplerNode(overrides: Record<string, unknown> = {}): FakeNode {
   return new FakeNode('LTX2EfficientVideoSampler', {
     inputs: {
@@ -188,18 +200,7 @@ export function samplerNode(overrides: Record<string, unknown> = {}): FakeNode {
     outputs: { output: 'LATENT', denoised_output: 'LATENT' },
     widgets: {
       preset: { value: 'balanced', options: { values: PRESET_NAMES } },
-      frame_stride: { value: -1, options: { min: -1, max: 16, step: 1 } },
-      attention_window: { value: -2, options: { min: -2, max: 256, step: 1 } },
-      anchor_frame: { value: 'preset', options: { values: ['preset', 'on', 'off'] } },
-      far_field: { value: -1, options: { min: -1, max: 16, step: 1 } },
-      reuse_start: { value: -1, options: { min: -1, max: 1, step: 0.01 } },
-      reuse_threshold: { value: -1, options: { min: -1, max: 10 } },
-      max_consecutive_reuse: { value: -1, options: { min: -1, max: 8 } },
-      precision: { value: 'preset', options: { values: ['preset', 'auto', 'bf16', 'fp16', 'fp32', 'fp8-far-field'] } },
-      interpolation: { value: 'preset', options: { values: ['preset', 'lerp', 'slerp', 'motion', 'upsampler'] } },
-      refine_steps: { value: -1, options: { min: -1, max: 50 } },
-      refine_strength: { value: -1, options: { min: -1, max: 1 } },
-      activation_budget_mb: { value: -1, options: { min: -1, max: 1 << 20 } },
+      ...knobWidgets(SAMPLER_KNOBS),
       ...overrides
     }
   })
@@ -222,6 +223,7 @@ const KNOBS_OF: Record<string, Record<string, number | string | boolean>> = {
 
 export const CATALOG: PresetCatalog = {
   default: 'balanced',
+  knobs: KNOB_ROWS,
   node_inputs: NODE_INPUTS,
   presets: PRESET_NAMES.map((name) => ({
     name,

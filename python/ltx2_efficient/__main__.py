@@ -9,6 +9,7 @@ import sys
 VERBS: dict[str, str] = {
     "demo": "ltx2_efficient.demo.cli",
     "eval": "ltx2_efficient.eval.cli",
+    "info": "ltx2_efficient.info",
 }
 
 

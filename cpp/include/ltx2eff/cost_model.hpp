@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "ltx2eff/window_plan.hpp"
 
@@ -42,6 +43,7 @@ struct CallCost {
   double peak_activation_bytes = 0;
   std::int64_t chunk_tokens = 0;  // token chunk the activation budget implies (== tokens if none)
   bool budget_met = true;
+  double windowed_core_share = 0;  // share of self_attention_core.flops run by windowed kernels
 
   [[nodiscard]] double total_flops() const;
   [[nodiscard]] double total_bytes() const;
@@ -76,7 +78,19 @@ struct DeviceProfile {
 CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batch = 1,
                          int activation_budget_mb = 0);
 
-// Predicted seconds of one call on a device.
+// One call whose first `dense_first` and last `dense_last` blocks attend as `dense_plan` (dense
+// attention) and the blocks between as `window_plan`; both plans must cover the same tokens.
+CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
+                           const WindowPlan& dense_plan, int dense_first, int dense_last,
+                           int batch = 1, int activation_budget_mb = 0);
+
+// InvalidArgument naming the field and its range for a NaN, infinite, negative, subnormal or
+// otherwise implausible rate or overhead.
+void validate_device_profile(const DeviceProfile& device);
+void validate_device_profile_field(std::string_view name, double value);
+
+// Predicted seconds of one call on a device. With `windowed`, the call's windowed share of the
+// attention core runs at the device's window_efficiency.
 double predict_call_seconds(const CallCost& cost, const ModelDims& dims,
                             const DeviceProfile& device, bool windowed);
 

@@ -13,6 +13,7 @@ inline constexpr int kLatentChannels = 128;
 // Bounds that reject absurd requests early (one 8K frame is 256x256 latents).
 inline constexpr int kMaxPixelSide = 8192;
 inline constexpr int kMaxPixelFrames = 8 * 256 + 1;
+inline constexpr double kMinFps = 1e-3;
 inline constexpr double kMaxFps = 240.0;
 
 struct PixelShape {

@@ -23,6 +23,8 @@ class JsonWriter {
   JsonWriter& value(int number) { return value(static_cast<std::int64_t>(number)); }
   JsonWriter& value(bool flag);
   JsonWriter& null();
+  // A value that is already JSON text (another program's output), written as it is.
+  JsonWriter& raw(std::string_view json);
   template <class T>
   JsonWriter& field(std::string_view name, const T& v) {
     key(name);

@@ -4,9 +4,13 @@
 
 #include <string>
 
+#include "ltx2eff/json_writer.hpp"
 #include "ltx2eff/plan.hpp"
 
 namespace ltx2eff {
+
+// The knobs as one JSON object in the knob table's names and order.
+void write_knobs(JsonWriter& j, const Knobs& knobs);
 
 std::string plan_to_json(const GenerationPlan& plan, std::string_view preset_name = "");
 std::string plan_to_text(const GenerationPlan& plan, std::string_view preset_name = "");

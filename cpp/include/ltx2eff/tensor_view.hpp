@@ -23,6 +23,8 @@ struct TensorView {
   std::array<std::int64_t, kMaxDims> strides{};  // in elements
   void* stream = nullptr;                        // cudaStream_t for CUDA views
 
+  // Saturates at INT64_MAX instead of overflowing (shapes are checked after it is first used);
+  // 0 when any size is 0 or negative.
   [[nodiscard]] std::int64_t numel() const;
   [[nodiscard]] std::int64_t size(int dim) const { return shape.at(static_cast<std::size_t>(dim)); }
   [[nodiscard]] std::int64_t stride(int dim) const {
@@ -30,6 +32,12 @@ struct TensorView {
   }
   [[nodiscard]] bool is_contiguous() const;
 };
+
+// Whether two views may touch a common byte (same device; conservative: by byte intervals).
+bool views_overlap(const TensorView& a, const TensorView& b);
+// Whether two different indices of the view may address one element (a stride of 0, rows that
+// share memory). Conservative: a layout it cannot prove disjoint counts as overlapping.
+bool overlaps_itself(const TensorView& view);
 
 std::size_t dtype_size(DType dtype);
 std::string to_string(DType dtype);

@@ -1,7 +1,10 @@
 """``ltx2eff demo``: the same seed with the dense baseline and each preset, on the CPU, with a report.
 
 Writes to ``--out`` (default ``./ltx2eff-demo``): a video per run, a side-by-side comparison
-image and video, a plot of speedup against fidelity, report.md and report.json.
+image and video, a plot of speedup against fidelity, report.md and report.json. The folder must
+be new or empty (``--force`` replaces an earlier run); the run appears there whole or not at
+all. Every run is timed ``--repeats`` times, interleaved; the report gives the median, the
+spread and the exact work ratio beside each speedup.
 """
 
 from __future__ import annotations
@@ -11,11 +14,24 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ltx2_efficient.demo.request import DemoRequest
+from ltx2_efficient.demo.timing import (
+    check_repeats,
+    speedup_cell,
+    time_interleaved,
+    timing_summary,
+    work_ratios,
+)
+from ltx2_efficient.demo.verb import run_verb
+
 DEFAULT_PRESETS = ("quality", "balanced", "fast", "laptop")
-DEFAULT_PROMPT = "red circle pan plain"
+# Seed 0 of this prompt moves visibly: the circle travels about 28 px along its arc in a
+# 32-px frame (the pan of seed 0 moved 7 px, too little to see).
+DEFAULT_PROMPT = "red circle orbit plain"
 VIDEO_FPS = 6.0  # playback rate of the written videos (17 latent frames -> ~3 s)
 
 
@@ -25,7 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate one clip with the embedded demo model densely and with each preset, "
         "on the CPU, and report speed against fidelity.",
     )
-    parser.add_argument("--out", default="ltx2eff-demo", help="output folder (default: ./ltx2eff-demo)")
+    parser.add_argument(
+        "--out", default="ltx2eff-demo", help="output folder, new or empty (default: ./ltx2eff-demo)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an earlier demo run in --out")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     parser.add_argument(
         "--prompt",
@@ -39,61 +58,90 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_PRESETS),
         help=f"comma-separated presets to compare with the dense run (default: {','.join(DEFAULT_PRESETS)})",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timings of every run, interleaved; the median is reported (default: 3)",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except ValueError as error:
-        print(f"ltx2eff demo: {error}", file=sys.stderr)
-        return 2
+    return run_verb("demo", args.out, args.force, lambda: _check(args), _run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    import torch
+@dataclass(frozen=True)
+class DemoArgs:
+    request: DemoRequest
+    presets: list[str]
+    repeats: int
 
+
+def _check(args: argparse.Namespace) -> DemoArgs:
+    """The arguments, validated without importing torch or the model."""
     from ltx2_efficient import preset_names
-    from ltx2_efficient.demo.model import load_demo_model
-    from ltx2_efficient.demo.progress import ProgressBar
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.runs import DemoRequest, run_settings, run_summary
-    from ltx2_efficient.sampler.settings import EfficientSettings
 
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    allowed = [n for n in preset_names() if n != "off"]
+    if not presets:
+        raise ValueError(f"presets must name at least one of {' '.join(allowed)}")
     for name in presets:
-        if name not in preset_names() or name == "off":
-            allowed = " ".join(n for n in preset_names() if n != "off")
-            raise ValueError(f"presets must be among {allowed}, got '{name}'")
+        if name not in allowed:
+            raise ValueError(f"presets must be among {' '.join(allowed)}, got '{name}'")
     request = DemoRequest(DemoPrompt.parse(args.prompt), args.seed, args.steps, args.guidance)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return DemoArgs(request, presets, check_repeats(args.repeats))
 
+
+def _run(checked: DemoArgs, out_dir: Path) -> str:
+    import torch
+
+    from ltx2_efficient.demo.model import load_demo_model
+    from ltx2_efficient.demo.progress import ProgressBar
+    from ltx2_efficient.demo.report import write_reports
+    from ltx2_efficient.demo.runs import run_settings, run_summary, warm_up
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    request = checked.request
     started = time.perf_counter()
     model = load_demo_model(device="cpu")
-    names = ["dense", *presets]
+    warm_up(model, request)
+    names = ["dense", *checked.presets]
+    settings = {
+        name: EfficientSettings.off() if name == "dense" else EfficientSettings.from_preset(name)
+        for name in names
+    }
     bar = ProgressBar(len(names))
     runs = []
     for name in names:
-        settings = EfficientSettings.off() if name == "dense" else EfficientSettings.from_preset(name)
         bar.start(name)
-        run = run_settings(model, request, name, settings, progress=bar.update)
+        run = run_settings(model, request, name, settings[name], progress=bar.update)
         runs.append(run)
-        note = f"model {run.model_s:.2f}s, {run.model_calls} calls"
-        if name != "dense":
-            note += f", {runs[0].model_s / max(run.model_s, 1e-9):.2f}x"
-        bar.finish(note)
+        bar.finish(f"model {run.model_s:.2f}s, {run.model_calls} calls")
+
+    def time_one(name: str) -> float:
+        return run_settings(model, request, name, settings[name]).model_s
+
+    if checked.repeats > 1:
+        print(
+            f"timing every run {checked.repeats - 1} more times, interleaved ...", file=sys.stderr, flush=True
+        )
+    samples = time_interleaved(
+        names, checked.repeats, time_one, first={run.name: run.model_s for run in runs}
+    )
     summaries = [run_summary(run, runs[0]) for run in runs]
+    for summary in summaries:
+        summary.update(timing_summary(samples[summary["name"]], samples["dense"]))
+        summary.update(work_ratios(summary, summaries[0]))
     _write_media(out_dir, runs, summaries)
     header = _header(request, model, torch)
+    header["timing_repeats"] = checked.repeats
     header["total_wall_s"] = time.perf_counter() - started
-    from ltx2_efficient.demo.report import write_reports
-
-    _, md_path = write_reports(out_dir, header, summaries)
+    write_reports(out_dir, header, summaries)
     _print_table(summaries)
-    print(f"wrote {out_dir}/ (report: {md_path}) in {header['total_wall_s']:.1f} s")
-    return 0
+    return f"report.md and report.json, in {header['total_wall_s']:.1f} s"
 
 
 def _write_media(out_dir: Path, runs: list[Any], summaries: list[dict[str, Any]]) -> None:
@@ -126,7 +174,7 @@ def _row_label(summary: dict[str, Any]) -> str:
     if summary["psnr_db"] is None:
         return f"{summary['name']}\nreference\n{summary['model_s']:.1f}s model"
     return (
-        f"{summary['name']}\n{summary['speedup_model']:.2f}x faster\n"
+        f"{summary['name']}\n{summary['speedup_model']:.2f}x faster{' ?' if summary['timing_noisy'] else ''}\n"
         f"PSNR {summary['psnr_db']:.1f} dB\nSSIM {summary['ssim']:.3f}"
     )
 
@@ -161,11 +209,19 @@ def _header(request: Any, model: Any, torch: Any) -> dict[str, Any]:
 
 def _print_table(summaries: list[dict[str, Any]]) -> None:
     print(
-        f"{'run':<9} {'model s':>8} {'speedup':>8} {'calls':>6} {'pairs':>6} {'PSNR dB':>8} {'SSIM':>7} {'motion':>7}"
+        f"{'run':<9} {'model s':>8} {'spread':>7} {'speedup (range)':>20} {'work':>6} {'calls':>6} "
+        f"{'pairs':>6} {'PSNR dB':>8} {'SSIM':>7} {'motion':>7}"
     )
     for s in summaries:
         psnr = "ident." if s["psnr_db"] is None else f"{s['psnr_db']:.2f}"
+        work = s["work_ratio_calls"]
         print(
-            f"{s['name']:<9} {s['model_s']:>8.2f} {s['speedup_model'] or 1.0:>7.2f}x {s['model_calls']:>6} "
+            f"{s['name']:<9} {s['model_s']:>8.2f} {s['model_s_spread']:>6.0%} {speedup_cell(s):>20} "
+            f"{'n/a' if work is None else f'{work:.2f}x':>6} {s['model_calls']:>6} "
             f"{s['pair_fraction']:>6.3f} {psnr:>8} {s['ssim']:>7.4f} {s['motion_ratio']:>7.3f}"
+        )
+    if any(s["timing_noisy"] for s in summaries):
+        print(
+            "? timing spread over 15% across the repeats: the machine was busy; trust the work ratio "
+            "(model calls, dense over run) more than that speedup"
         )

@@ -37,6 +37,10 @@ class StreamBatch:
     frame_rate: float
     stride: int
 
+    def pixels_on(self, device: torch.device | str) -> torch.Tensor:
+        """Float pixels ``[B, F, S, S, 3]`` in [0, 1] on ``device``."""
+        return self.pixels.to(device, non_blocking=True).float() / 255.0
+
 
 def strided_frames(frames: int, stride: int) -> int:
     """Latent frames kept by keyframe diffusion with ``stride``: ceil((frames - 1) / stride) + 1."""

@@ -25,6 +25,23 @@ from ltx2_efficient.demo.prompt import PROMPT_TOKENS, VOCABULARY_SIZES
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "demo_model.safetensors"
 DEFAULT_CONFIG = WEIGHTS_DIR / "demo_model.json"
+# The shipped models by name: the default demo model, the judge (LTX-2-like frames of 16x16
+# tokens, several objects, camera pans) and the judge distilled to 8 steps without CFG.
+SHIPPED_MODELS: dict[str, str] = {
+    "demo": "demo_model.safetensors",
+    "judge": "judge_model.safetensors",
+    "judge-distilled": "judge_distilled.safetensors",
+}
+
+
+def shipped_weights(name: str) -> Path:
+    """The weights file of a shipped model (``SHIPPED_MODELS``)."""
+    if name not in SHIPPED_MODELS:
+        raise ValueError(f"model must be one of {' '.join(SHIPPED_MODELS)}, got '{name}'")
+    return WEIGHTS_DIR / SHIPPED_MODELS[name]
+
+
+SCENES = ("shapes", "judge")
 
 
 @dataclass(frozen=True)
@@ -40,8 +57,23 @@ class DemoModelConfig:
     head_dim: int = 32
     rope_type: str = "split"
     double_precision_rope: bool = True
+    scene: str = "shapes"  # the training data: "shapes" (one object) or "judge" (judge_scene)
+    # A distilled model's fixed sampling schedule (noise levels from 1 to 0); None: any schedule.
+    sigmas: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.scene not in SCENES:
+            raise ValueError(f"scene must be one of {' '.join(SCENES)}, got '{self.scene}'")
+        if self.sigmas is not None:
+            object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
+            s = self.sigmas
+            if (
+                len(s) < 2
+                or s[0] != 1.0
+                or s[-1] != 0.0
+                or any(a <= b for a, b in zip(s, s[1:], strict=False))
+            ):
+                raise ValueError(f"sigmas must fall strictly from 1.0 to 0.0, got {list(s)}")
         if self.image_size % self.patch:
             raise ValueError(f"image_size must be a multiple of patch {self.patch}, got {self.image_size}")
         for name, low, high in (
@@ -71,7 +103,11 @@ class DemoModelConfig:
         return (batch, self.latent_channels, f, self.grid, self.grid)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        data = asdict(self)
+        for name, default in (("scene", "shapes"), ("sigmas", None)):
+            if data[name] == default:
+                del data[name]  # files of the first demo model stay byte-identical
+        return json.dumps(data, indent=2, sort_keys=True)
 
     @staticmethod
     def from_json(text: str) -> DemoModelConfig:

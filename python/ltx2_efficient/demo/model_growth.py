@@ -32,7 +32,13 @@ def compatible(trained: DemoModelConfig, target: DemoModelConfig) -> bool:
     """Whether weights of ``trained`` can start ``target``: equal but for the head split of the
     same width and a depth at least as large."""
     same_width = trained.inner_dim == target.inner_dim
-    rest = replace(trained, heads=target.heads, head_dim=target.head_dim, num_layers=target.num_layers)
+    rest = replace(
+        trained,
+        heads=target.heads,
+        head_dim=target.head_dim,
+        num_layers=target.num_layers,
+        sigmas=target.sigmas,
+    )
     return same_width and rest == target and trained.num_layers <= target.num_layers
 
 

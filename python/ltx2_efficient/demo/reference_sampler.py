@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from ltx_core.components.schedulers import LTX2Scheduler
 
-from ltx2_efficient.demo.model import DemoModel
+from ltx2_efficient.demo.model import DemoModel, DemoModelConfig
 
 
 def demo_sigmas(steps: int, latent_shape: tuple[int, ...]) -> torch.Tensor:
@@ -19,6 +19,18 @@ def demo_sigmas(steps: int, latent_shape: tuple[int, ...]) -> torch.Tensor:
     if not 1 <= steps <= 1000:
         raise ValueError(f"steps must be in [1, 1000], got {steps}")
     return LTX2Scheduler().execute(steps, latent=torch.empty(latent_shape, device="meta"))
+
+
+def model_sigmas(config: DemoModelConfig, steps: int, latent_shape: tuple[int, ...]) -> torch.Tensor:
+    """The schedule a model samples with: a distilled model's own (``config.sigmas``; ``steps``
+    must match it), else LTX-2's default for the latent shape."""
+    if config.sigmas is None:
+        return demo_sigmas(steps, latent_shape)
+    if steps != len(config.sigmas) - 1:
+        raise ValueError(
+            f"steps must be {len(config.sigmas) - 1} for this distilled model (its fixed schedule), got {steps}"
+        )
+    return torch.tensor(config.sigmas, dtype=torch.float32)
 
 
 def initial_noise(latent_shape: tuple[int, ...], seed: int) -> torch.Tensor:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
+from ltx2_efficient.demo.timing import NOISY_SPREAD, speedup_cell
 
 
 def write_reports(out_dir: Path, header: dict[str, Any], runs: list[dict[str, Any]]) -> tuple[Path, Path]:
     """Writes ``report.json`` and ``report.md``; returns their paths."""
     json_path = out_dir / "report.json"
-    json_path.write_text(json.dumps({**header, "runs": runs}, indent=2, allow_nan=False) + "\n")
+    write_json_atomically(json_path, {**header, "runs": runs})
     md_path = out_dir / "report.md"
-    md_path.write_text(render_markdown(header, runs))
+    write_atomically(md_path, render_markdown(header, runs))
     return json_path, md_path
 
 
@@ -26,17 +28,21 @@ def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         f"Model: {header['model']}.",
         f"Machine: {header['machine']}; torch {header['torch']}, {header['threads']} CPU threads.",
         "",
-        "Speedup is the dense run's model-call time over the run's (time inside the transformer); "
-        "fidelity is measured against the dense run of the same seed.",
+        "Speedup is the dense run's model-call time over the run's (time inside the transformer), "
+        f"each the median of {header.get('timing_repeats', 1)} interleaved timings; in brackets the range of "
+        "the repeat-by-repeat ratios, and '?' where a spread (max - min over the median) exceeds "
+        f"{NOISY_SPREAD:.0%}. work is the exact ratio of model calls (dense over run) a timing should approach. "
+        "Fidelity is measured against the dense run of the same seed.",
         "",
-        "| run | model time | speedup | wall | calls | token-passes | pair fraction | steps reused | "
-        "frames diffused | PSNR dB | SSIM | flicker | motion vs dense | motion error |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | model time | spread | speedup | work (calls) | wall | calls | token-passes | pair fraction | "
+        "steps reused | frames diffused | PSNR dB | SSIM | flicker | motion vs dense | motion error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         psnr = "identical" if r["psnr_db"] is None else f"{r['psnr_db']:.2f}"
         lines.append(
-            f"| {r['name']} | {r['model_s']:.2f} s | {_x(r['speedup_model'])} | {r['wall_s']:.2f} s | "
+            f"| {r['name']} | {r['model_s']:.2f} s | {r.get('model_s_spread', 0.0):.0%} | {speedup_cell(r)} | "
+            f"{_x(r.get('work_ratio_calls'))} | {r['wall_s']:.2f} s | "
             f"{r['model_calls']} | {r['work_fraction']:.0%} | {r['pair_fraction']:.3f} | "
             f"{r['steps_reused']}/{r['steps']} | {r['frames_diffused']}/{r['frames']} | {psnr} | "
             f"{r['ssim']:.4f} | {r['flicker']:.4f} | {r['motion_ratio']:.3f} | {r['motion_error']:.4f} |"

@@ -19,30 +19,12 @@ import torch
 
 from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
-from ltx2_efficient.demo.prompt import DemoPrompt
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
-from ltx2_efficient.eval.comparison import compare_videos
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
+from ltx2_efficient.demo.request import DemoRequest
+from ltx2_efficient.eval.comparison import compare_videos, keyframe_mask
 from ltx2_efficient.hosts.ltx_core.call_timer import ModelCallTimer
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class DemoRequest:
-    """What to generate: the same request is run with every setting being compared."""
-
-    prompt: DemoPrompt
-    seed: int = 0
-    steps: int = 20
-    guidance: float = 3.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.steps <= 200:
-            raise ValueError(f"steps must be in [1, 200], got {self.steps}")
-        if not 1.0 <= self.guidance <= 20.0:
-            raise ValueError(f"guidance must be in [1, 20], got {self.guidance}")
-        if not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be in [0, 2^63), got {self.seed}")
 
 
 @dataclass
@@ -65,13 +47,16 @@ def run_settings(
     name: str,
     settings: Any,
     progress: ProgressFn | None = None,
+    step_cache: Any = None,
 ) -> RunResult:
-    """Generates ``request`` with ``settings`` (an ``EfficientSettings``) through the efficient loop."""
+    """Generates ``request`` with ``settings`` (an ``EfficientSettings``) through the efficient
+    loop, on the model's device; ``step_cache`` is a reuse rule such as the eval's EasyCache."""
     from ltx2_efficient.hosts.ltx_core import efficient_denoise
 
     config = model.config
     shape = config.latent_shape(1)
-    ids = torch.tensor([request.prompt.token_ids()])
+    device = next(model.parameters()).device
+    ids = torch.tensor([request.prompt.token_ids()], device=device)
     with torch.inference_mode():
         context = model.context(ids)
         negative = model.context(torch.zeros_like(ids))
@@ -86,8 +71,8 @@ def run_settings(
     try:
         result = efficient_denoise(
             model.transformer,
-            initial_noise(shape, request.seed),
-            demo_sigmas(request.steps, shape),
+            initial_noise(shape, request.seed).to(device),
+            model_sigmas(config, request.steps, shape),
             context,
             settings,
             config.frame_rate,
@@ -96,20 +81,27 @@ def run_settings(
             generator=torch.Generator().manual_seed(request.seed + 1),
             progress=progress,
             thermal_guard=guard,
+            step_cache=step_cache,
         )
     finally:
         timer.remove()
     wall = time.perf_counter() - start
-    latent = result.video.float()
+    latent = result.video.float().cpu()
     video = decode(latent, config.patch)[0].numpy()
     return RunResult(name, settings, latent, video, wall, timer.seconds, timer.calls, result.report)
 
 
 def fidelity(run: RunResult, dense: RunResult) -> dict[str, float | None]:
-    """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical)."""
-    compared = compare_videos(run.video, dense.video)
+    """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical), with
+    the PSNR of the diffused keyframes and of the interpolated frames apart (both None for runs
+    that diffuse every frame)."""
+    keyframes = run.report.keyframes
+    frames = run.video.shape[0]
+    compared = compare_videos(run.video, dense.video, keyframe_mask(keyframes, frames, frames))
     return {
         "psnr_db": compared["psnr_db"],
+        "psnr_keyframes_db": compared["keyframes"].get("psnr_db") if keyframes is not None else None,
+        "psnr_interpolated_db": compared["interpolated"].get("psnr_db") if keyframes is not None else None,
         "ssim": compared["ssim"],
         "flicker": compared["flicker"],
         "motion_magnitude": compared["motion_magnitude"],
@@ -140,7 +132,20 @@ def run_summary(run: RunResult, dense: RunResult) -> dict[str, Any]:
         "speedup_model": dense.model_s / run.model_s if run.model_s > 0 else None,
         "speedup_wall": dense.wall_s / run.wall_s if run.wall_s > 0 else None,
         "attention_backends": sorted(report.attention.backends),
+        "schedule": report.schedule,
         "log_line": report.log_line(),
     }
     summary.update(fidelity(run, dense))
     return summary
+
+
+def warm_up(model: DemoModel, request: DemoRequest) -> None:
+    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
+    from dataclasses import replace
+
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    # A distilled model samples its own schedule only; others warm up on two steps.
+    short = request if model.config.sigmas is not None else replace(request, steps=2)
+    run_settings(model, short, "warm-up", EfficientSettings.off())
+    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))

@@ -24,7 +24,9 @@ import torch
 
 from ltx2_efficient.demo.clip_stream import ClipStream, StreamBatch, StreamSpec, next_batch
 from ltx2_efficient.demo.data_parallel import DataParallel
+from ltx2_efficient.demo.distillation import teacher_velocity
 from ltx2_efficient.demo.flow_matching import flow_matching_loss, noised, sample_training_sigmas
+from ltx2_efficient.demo.judge_clips import JudgeBatch, JudgeStream, judge_batch
 from ltx2_efficient.demo.latent_codec import encode
 from ltx2_efficient.demo.model import DemoModel, DemoModelConfig, load_demo_model, save_demo_model
 from ltx2_efficient.demo.model_growth import load_into
@@ -51,6 +53,9 @@ class TrainConfig:
     log_every: int = 25
     out_dir: str = "demo-training"
     init_weights: str | None = None  # continue from these weights (same model config)
+    # Distillation (``demo/distillation.py``): the teacher's weights; the student starts from
+    # ``init_weights`` and learns ``model.sigmas`` without guidance.
+    teacher_weights: str | None = None
 
 
 @dataclass
@@ -75,6 +80,11 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
     if config.init_weights is not None:
         load_into(model, load_demo_model(Path(config.init_weights)), config.init_weights)
     model = model.to(device)
+    teacher = None
+    if config.teacher_weights is not None:
+        if config.model.sigmas is None:
+            raise ValueError("teacher_weights needs model.sigmas, the schedule to distill to")
+        teacher = load_demo_model(Path(config.teacher_weights), device=device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
@@ -88,7 +98,7 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
     # Noise, noise levels and data differ per process; the weights do not.
     generator = torch.Generator().manual_seed(config.seed + 1 + 7919 * parallel.rank)
     batches = _batches(replace(config, seed=config.seed + 1000 * parallel.rank))
-    fixed: tuple[StreamBatch, torch.Tensor, torch.Tensor] | None = None
+    fixed: tuple[StreamBatch | JudgeBatch, torch.Tensor, torch.Tensor] | None = None
     losses: list[float] = []
     log_rows: list[dict[str, float]] = []
     window: list[float] = []
@@ -99,13 +109,18 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
     autocast = device.type == "cuda"
     while step < config.max_steps and elapsed < config.time_limit_s:
         batch = fixed[0] if fixed is not None else next(batches)
-        clean = encode(batch.pixels.to(device, non_blocking=True).float() / 255.0, config.model.patch)
+        clean = encode(batch.pixels_on(device), config.model.patch)
         b = clean.shape[0]
         tokens = math.prod(clean.shape[2:])
+        segment = 0
         if fixed is not None:
             sigma, noise = fixed[1], fixed[2]
         else:
-            sigma = sample_training_sigmas(b, tokens, generator).to(device)
+            if teacher is None:
+                sigma = sample_training_sigmas(b, tokens, generator).to(device)
+            else:
+                segment = int(torch.randint(len(config.model.sigmas) - 1, (1,), generator=generator))
+                sigma = torch.full((b,), config.model.sigmas[segment], device=device)
             noise = torch.randn(clean.shape, generator=generator).to(device)
             if config.fixed_batch:
                 fixed = (batch, sigma, noise)
@@ -113,11 +128,23 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
         lr = _learning_rate(config, step, elapsed)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        x = noised(clean, noise, sigma)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-            predicted = model.velocity(
-                noised(clean, noise, sigma), sigma, model.context(ids), batch.frame_rate
-            )
-        loss = flow_matching_loss(predicted, clean, noise)
+            if teacher is not None:
+                target = teacher_velocity(
+                    teacher,
+                    x,
+                    config.model.sigmas,
+                    segment,
+                    teacher.context(ids),
+                    teacher.context(torch.zeros_like(ids)),
+                    batch.frame_rate,
+                )
+            predicted = model.velocity(x, sigma, model.context(ids), batch.frame_rate)
+        if teacher is None:
+            loss = flow_matching_loss(predicted, clean, noise)
+        else:
+            loss = torch.nn.functional.mse_loss(predicted.float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         parallel.average_gradients(model.parameters())
@@ -177,7 +204,7 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
     return TrainResult(step, wall, losses, final, samples, parallel.is_main)
 
 
-def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
+def _batches(config: TrainConfig) -> Iterator[StreamBatch | JudgeBatch]:
     spec = StreamSpec(
         image_size=config.model.image_size,
         patch=config.model.patch,
@@ -186,6 +213,7 @@ def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
         clips_per_batch=config.clips_per_batch,
         seed=config.seed,
     )
+    judge = config.model.scene == "judge"
     if config.fixed_batch or config.workers == 0:
         import numpy as np
 
@@ -193,9 +221,9 @@ def _batches(config: TrainConfig) -> Iterator[StreamBatch]:
         weights = np.asarray(spec.stride_weights) / sum(spec.stride_weights)
         while True:
             stride = 1 if config.fixed_batch else int(rng.choice(len(weights), p=weights)) + 1
-            yield next_batch(rng, spec, stride)
+            yield judge_batch(rng, spec, stride) if judge else next_batch(rng, spec, stride)
     loader = torch.utils.data.DataLoader(
-        ClipStream(spec),
+        JudgeStream(spec) if judge else ClipStream(spec),
         batch_size=None,
         num_workers=config.workers,
         prefetch_factor=4,

@@ -12,7 +12,7 @@ from ltx2_efficient.demo.contact_sheet import contact_sheet
 from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
 from ltx2_efficient.demo.prompt import MOTIONS, SHAPES, DemoPrompt
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise, sample_reference
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas, sample_reference
 
 PREVIEW_COLOURS = ("red", "green", "blue", "yellow", "cyan", "magenta", "orange", "white")
 PREVIEW_BACKGROUNDS = ("plain", "vertical-gradient", "horizontal-gradient", "radial-gradient")
@@ -35,6 +35,8 @@ def write_preview(
     model: DemoModel, path: Path, strides: tuple[int, ...] = (1, 2, 4), steps: int = 20, guidance: float = 3.0
 ) -> None:
     cfg = model.config
+    if cfg.sigmas is not None:  # a distilled model: its own schedule, no guidance
+        steps, guidance = len(cfg.sigmas) - 1, 1.0
     rows: list[np.ndarray] = []
     labels: list[str] = []
     for stride in strides:
@@ -44,7 +46,7 @@ def write_preview(
             noise = initial_noise(shape, seed=1000 + i)
             ids = torch.tensor([prompt.token_ids()])
             latent = sample_reference(
-                model, noise, ids, demo_sigmas(steps, shape), cfg.frame_rate / stride, guidance
+                model, noise, ids, model_sigmas(cfg, steps, shape), cfg.frame_rate / stride, guidance
             )
             rows.append(decode(latent.float().cpu(), cfg.patch)[0].numpy())
             labels.append(f"s={stride} {prompt.motion}\n{prompt.colour} {prompt.shape}")

@@ -2,16 +2,16 @@
 
 One preset: :func:`efficiency_check` of it against the dense run, its summary printed and its
 report written to ``check.json``. Several (comma-separated): :func:`efficiency_sweep` within
-``--time-budget`` seconds, the Pareto table printed and written to ``check_sweep.json``. This is
+``--time-budget`` seconds, the Pareto table printed and written to ``check_sweep.json``. The
+output folder is handled like every verb's (staged, then put in place; nothing on interrupt). This is
 what the ComfyUI node and ``efficiency_check`` do on a user's model, here on the shipped one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,40 +54,48 @@ def demo_request(request: Any) -> tuple[Any, dict[str, Any]]:
     return model, inputs
 
 
-def run_check(presets: list[str], request: Any, out_dir: Path, time_budget_s: float) -> int:
+@dataclass(frozen=True)
+class CheckArgs:
+    presets: list[str]
+    request: Any  # DemoRequest
+    time_budget_s: float
+
+
+def check_args(args: Any) -> CheckArgs:
+    """``--check`` and ``--time-budget`` validated (no torch); the first eval request."""
+    from ltx2_efficient.eval.cli import requests_for
+
+    presets = parse_presets(args.check)
+    budget = args.time_budget
+    if not (isinstance(budget, (int, float)) and budget > 0):
+        raise ValueError(f"--time-budget must be a positive number of seconds, got {budget:g}")
+    steps = 20 if args.steps is None else args.steps
+    guidance = 3.0 if args.guidance is None else args.guidance
+    return CheckArgs(presets, requests_for(1, steps, guidance)[0], float(budget))
+
+
+def run_check(checked: CheckArgs, out_dir: Path) -> str:
+    """The check (one preset) or the sweep (several), written into ``out_dir``."""
     from ltx2_efficient.hosts.ltx_core import efficiency_check, efficiency_sweep
     from ltx2_efficient.sampler.settings import EfficientSettings
 
+    request = checked.request
     model, inputs = demo_request(request)
     print(f"request: {request.prompt.text()} (seed {request.seed}), {request.steps} steps", file=sys.stderr)
-    if len(presets) == 1:
-        check = efficiency_check(
-            model.transformer, settings=EfficientSettings.from_preset(presets[0]), **inputs
-        )
+    if len(checked.presets) == 1:
+        settings = EfficientSettings.from_preset(checked.presets[0])
+        check = efficiency_check(model.transformer, settings=settings, **inputs)
         print(check.summary())
-        _write_atomic(out_dir / "check.json", check.to_json() + "\n")
-        print(f"wrote {out_dir}/check.json")
-        return 0
-    candidates = {f"preset {name}": EfficientSettings.from_preset(name) for name in presets}
-    sweep = efficiency_sweep(model.transformer, candidates=candidates, time_budget_s=time_budget_s, **inputs)
+        (out_dir / "check.json").write_text(check.to_json() + "\n")
+        return "check.json"
+    candidates = {f"preset {name}": EfficientSettings.from_preset(name) for name in checked.presets}
+    sweep = efficiency_sweep(
+        model.transformer, candidates=candidates, time_budget_s=checked.time_budget_s, **inputs
+    )
     print(sweep.table)
     if sweep.skipped:
-        print(f"left out (time budget {time_budget_s:g} s): {', '.join(sweep.skipped)}")
+        print(f"left out (time budget {checked.time_budget_s:g} s): {', '.join(sweep.skipped)}")
     body = {"request": {"prompt": request.prompt.text(), "seed": request.seed, "steps": request.steps},
-            "time_budget_s": time_budget_s, "skipped": sweep.skipped, "rows": sweep.rows}  # fmt: skip
-    _write_atomic(out_dir / "check_sweep.json", json.dumps(body, indent=2, allow_nan=False) + "\n")
-    print(f"wrote {out_dir}/check_sweep.json")
-    return 0
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Writes through a temporary file in the same folder, so a cancelled run leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+            "time_budget_s": checked.time_budget_s, "skipped": sweep.skipped, "rows": sweep.rows}  # fmt: skip
+    (out_dir / "check_sweep.json").write_text(json.dumps(body, indent=2, allow_nan=False) + "\n")
+    return "check_sweep.json"

@@ -4,18 +4,24 @@ For every request (prompt, seed) the dense run is the reference; every grid poin
 same requests. Per point: measured speedup (dense model-call time over the point's, summed over
 requests, on this CPU), the cost model's predicted speedup for LTX-2 at 1280x704x121 with 30 CFG
 steps, fidelity (PSNR, SSIM, motion), and whether the preset quality gates hold on every request.
-Writes ``pareto.md`` and ``pareto.json`` to ``--out``.
+Writes ``pareto.md`` and ``pareto.json`` to ``--out`` (new or empty; ``--force`` replaces an
+earlier eval there; the folder appears whole or not at all). Every point, and the dense
+reference, is timed ``--repeats`` times, interleaved: the speedup is the median over the
+median, flagged when the spread is wide, with the exact work ratio beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ltx2_efficient.demo.timing import NOISY_SPREAD, check_repeats, time_interleaved, timing_summary
+from ltx2_efficient.demo.verb import run_verb
 
 EVAL_PROMPTS = (
     "red square orbit radial-gradient",
@@ -31,6 +37,7 @@ BALANCED_GATE = {"psnr_db": 30.0, "ssim": 0.93, "motion_deviation": 0.10}
 FAST_GATE = {"psnr_db": 26.0}
 LTX2_REFERENCE = (1280, 704, 121, 24)  # width, height, pixel frames, fps
 LTX2_STEPS = 30
+LTX2_DISTILLED_STEPS = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,26 +46,60 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep stride, window, far field, reuse, refine and interpolation on the demo "
         "model and print the Pareto table of speedup against fidelity.",
     )
-    parser.add_argument("--out", default="ltx2eff-eval", help="output folder (default: ./ltx2eff-eval)")
+    parser.add_argument(
+        "--out", default="ltx2eff-eval", help="output folder, new or empty (default: ./ltx2eff-eval)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an earlier eval run in --out")
     parser.add_argument(
         "--seeds", type=int, default=4, help="requests (seed + motion class each; default: 4)"
     )
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse", "window"),
+        choices=("full", "quick", "reuse", "window", "presets", "phased"),
         default=None,
         help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
-        "thresholds), window (window K with and without the anchor frame and far field)",
+        "thresholds), window (window K with and without the anchor frame and far field), presets "
+        "(the shipped presets alone), phased (step-phased windows and bottleneck keyframes against "
+        "the equal-cost baselines)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="sampling steps (default: 20)")
-    parser.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default: 3)")
+    parser.add_argument(
+        "--regime",
+        choices=("dev", "distilled"),
+        default=None,
+        help="dev: 20 steps with CFG 3; distilled: 8 steps without guidance (default: dev, or "
+        "distilled for a distilled model); the presets resolve for the regime the core assigns "
+        "to the steps and guidance",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="sampling steps (default: the regime's, or a distilled model's)",
+    )
+    parser.add_argument(
+        "--guidance", type=float, default=None, help="CFG scale (default: 3 dev, 1 distilled)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timings of every point, interleaved; the median is used (default: 3)",
+    )
+    parser.add_argument(
+        "--model",
+        default="demo",
+        help="the shipped model to sample: demo (default; 8x8-token frames), judge (16x16-token frames,"
+        " several objects, camera pans) or judge-distilled (the judge distilled to 8 steps, CFG 1)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
     parser.add_argument(
         "--check",
         metavar="PRESETS",
         default=None,
         help="instead of the grid: the efficiency check of one preset (or a sweep of several, "
-        "comma-separated) against dense on the first request; writes check.json / check_sweep.json",
+        "comma-separated) against dense on the demo model's first request; writes check.json / "
+        "check_sweep.json",
     )
     parser.add_argument(
         "--time-budget", type=float, default=600.0, help="seconds a --check sweep may take (default: 600)"
@@ -68,17 +109,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except ValueError as error:
-        print(f"ltx2eff eval: {error}", file=sys.stderr)
-        return 2
+    if args.check is not None:
+        from ltx2_efficient.eval.check_cli import check_args, run_check
+
+        return run_verb("eval", args.out, args.force, lambda: check_args(args), run_check)
+    return run_verb("eval", args.out, args.force, lambda: _check(args), _run)
+
+
+@dataclass(frozen=True)
+class EvalArgs:
+    seeds: int
+    grid: str
+    steps: int | None  # None: the model's own (20, or a distilled model's schedule)
+    guidance: float | None
+    repeats: int
+    model: str
+    device: str
+    regime: str | None  # None: dev, or distilled for a distilled model
+
+
+def _check(args: argparse.Namespace) -> EvalArgs:
+    """The arguments, validated without importing torch or the model."""
+    requests_for(
+        args.seeds, 20 if args.steps is None else args.steps, 3.0 if args.guidance is None else args.guidance
+    )
+    if args.quick and args.grid not in (None, "quick"):
+        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
+    grid = "quick" if args.quick else (args.grid or "full")
+    repeats = check_repeats(args.repeats)
+    return EvalArgs(
+        args.seeds, grid, args.steps, args.guidance, repeats, args.model, args.device, args.regime
+    )
 
 
 def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     """``seeds`` requests, each a different seed and (cycling) motion class."""
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.runs import DemoRequest
+    from ltx2_efficient.demo.request import DemoRequest
 
     if not 1 <= seeds <= 64:
         raise ValueError(f"seeds must be in [1, 64], got {seeds}")
@@ -88,73 +155,151 @@ def requests_for(seeds: int, steps: int, guidance: float) -> list[Any]:
     ]
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ltx2_efficient.demo.model import load_demo_model
+def _run(checked: EvalArgs, out_dir: Path) -> str:
+    import torch
+
+    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
+    from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
     from ltx2_efficient.eval.grid import GRIDS
+    from ltx2_efficient.sampler.settings import regime_for
 
-    requests = requests_for(args.seeds, args.steps, args.guidance)
-    if args.check is not None:
-        from ltx2_efficient.eval.check_cli import parse_presets, run_check
-
-        if not args.time_budget > 0:
-            raise ValueError(f"--time-budget must be a positive number of seconds, got {args.time_budget:g}")
-        return run_check(parse_presets(args.check), requests[0], Path(args.out), args.time_budget)
-    if args.quick and args.grid not in (None, "quick"):
-        raise ValueError(f"--quick and --grid {args.grid} contradict each other: give one")
-    grid = "quick" if args.quick else (args.grid or "full")
-    points = GRIDS[grid]()
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_demo_model(device="cpu")
+    weights = shipped_weights(checked.model)
+    try:
+        device = torch.device(checked.device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device must be a torch device such as cpu or cuda, got '{checked.device}'"
+        ) from error
+    model = load_demo_model(weights, device=device)
+    distilled_model = model.config.sigmas is not None
+    regime_name = checked.regime or ("distilled" if distilled_model else "dev")
+    if checked.steps is not None:
+        steps = checked.steps
+    elif distilled_model:
+        steps = len(model.config.sigmas) - 1
+    else:
+        steps = 20 if regime_name == "dev" else 8
+    guidance = checked.guidance if checked.guidance is not None else (3.0 if regime_name == "dev" else 1.0)
+    regime = regime_for(steps, guidance)
+    requests = requests_for(checked.seeds, steps, guidance)
+    points = GRIDS[checked.grid](steps) if checked.grid == "phased" else GRIDS[checked.grid]()
     started = time.perf_counter()
-    rows = evaluate(model, requests, points, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    rows = evaluate(model, requests, points, log=log, repeats=checked.repeats, regime=regime)
     mark_fronts(rows)
+    compare_with_baselines(rows)
     header = {
         "requests": [{"prompt": r.prompt.text(), "seed": r.seed} for r in requests],
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "grid": grid,
+        "steps": steps,
+        "guidance": guidance,
+        "grid": checked.grid,
+        "regime": regime,
+        "timing_repeats": checked.repeats,
+        "model": checked.model,
+        "device": _device_name(model),
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
     }
-    (out_dir / "pareto.json").write_text(
-        json.dumps({**header, "rows": rows}, indent=2, allow_nan=False) + "\n"
-    )
+    write_json_atomically(out_dir / "pareto.json", {**header, "rows": rows})
     table = render_table(rows)
-    (out_dir / "pareto.md").write_text(_markdown(header, table))
+    if any(row["family"] != "sampler" for row in rows):
+        table += "\n\n" + render_equal_cost(rows)
+    write_atomically(out_dir / "pareto.md", _markdown(header, table))
     print(table)
-    print(f"wrote {out_dir}/pareto.md and pareto.json ({len(points)} points x {len(requests)} requests)")
-    return 0
+    return f"pareto.md and pareto.json, {len(points)} points x {len(requests)} requests"
 
 
-def evaluate(model: Any, requests: list[Any], points: list[Any], log: Any = None) -> list[dict[str, Any]]:
-    """Runs the dense reference and every grid point on every request; one row per point."""
-    from ltx2_efficient.demo.runs import run_settings, run_summary
+def _device_name(model: Any) -> str:
+    import torch
+
+    device = next(model.parameters()).device
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def run_point(model: Any, request: Any, point: Any, settings: Any) -> Any:
+    """One request with one grid point: the sampler's settings, or a baseline."""
+    from dataclasses import replace
+
+    from ltx2_efficient.demo.runs import run_settings
+    from ltx2_efficient.eval.easycache import EasyCache
+
+    if point.steps is not None:
+        return run_settings(model, replace(request, steps=point.steps), point.label, settings)
+    cache = EasyCache(threshold=point.easycache) if point.easycache is not None else None
+    result = run_settings(model, request, point.label, settings, step_cache=cache)
+    if cache is not None:
+        result.report.add_note(f"easycache skipped {cache.skipped}/{cache.steps} steps")
+        result.report.reuse_baseline_skipped = cache.skipped  # type: ignore[attr-defined]
+    return result
+
+
+def evaluate(
+    model: Any,
+    requests: list[Any],
+    points: list[Any],
+    log: Any = None,
+    repeats: int = 1,
+    regime: str = "dev",
+) -> list[dict[str, Any]]:
+    """Runs the dense reference and every grid point on every request; one row per point. The
+    first pass gives the outputs and a timing; ``repeats - 1`` more passes, interleaved over the
+    points, time them again, and each row's speedup is the median over the dense median."""
+    from ltx2_efficient.demo.runs import run_settings, run_summary, warm_up
     from ltx2_efficient.sampler.settings import EfficientSettings
 
-    _warm_up(model, requests[0])
-    dense = []
-    for request in requests:
-        # The reference is timed twice and the faster run kept: one-time costs and other load on
-        # the machine would otherwise inflate every speedup.
-        first, second = (run_settings(model, request, "dense", EfficientSettings.off()) for _ in range(2))
-        dense.append(first if first.model_s <= second.model_s else second)
+    warm_up(model, requests[0])
+    settings = {"dense": EfficientSettings.off(), **{point.label: point.settings(regime) for point in points}}
+    by_label = {point.label: point for point in points}
+
+    def model_seconds(runs: list[Any]) -> float:
+        return sum(run.model_s for run in runs)
+
+    dense = [run_settings(model, request, "dense", settings["dense"]) for request in requests]
+    first = {"dense": model_seconds(dense)}
     rows = []
     for k, point in enumerate(points):
-        settings = point.settings()
-        summaries = [
-            run_summary(run_settings(model, r, point.label, settings), d)
-            for r, d in zip(requests, dense, strict=True)
-        ]
-        row = aggregate(point.label, settings, summaries, sum(d.model_s for d in dense))
+        runs = [run_point(model, r, point, settings[point.label]) for r in requests]
+        first[point.label] = model_seconds(runs)
+        summaries = []
+        for result, d in zip(runs, dense, strict=True):
+            summary = run_summary(result, d)
+            summary["baseline_skipped"] = getattr(result.report, "reuse_baseline_skipped", 0)
+            summaries.append(summary)
+        row = aggregate(point.label, settings[point.label], summaries, first["dense"])
+        row["family"] = point.family
+        row["work_ratio_calls"] = sum(d.model_calls for d in dense) / max(1, sum(r.model_calls for r in runs))
+        row["cost_speedup"] = equal_cost_speedup(
+            settings[point.label], requests[0].steps, requests[0].guidance, point, summaries
+        )
+        if point.family != "sampler":
+            # A baseline's whole saving is its step (or skip) share: the same ratio at any size.
+            row["predicted_ltx2_speedup"] = row["cost_speedup"]
         rows.append(row)
         if log is not None:
             log(
-                f"[{k + 1}/{len(points)}] {point.label}: {row['speedup']:.2f}x measured, "
-                f"{row['predicted_ltx2_speedup']:.2f}x LTX-2, PSNR {_db(row['psnr_mean'], row['identical_requests'])} "
+                f"[{k + 1}/{len(points)}] {point.label}: {row['work_ratio_calls']:.2f}x fewer model calls, "
+                f"{row['cost_speedup']:.2f}x LTX-2 at these steps, PSNR {_db(row['psnr_mean'], row['identical_requests'])} "
                 f"(min {_db(row['psnr_min'], 0)})"
             )
+
+    def time_one(label: str) -> float:
+        if label == "dense":
+            return model_seconds([run_settings(model, r, label, settings[label]) for r in requests])
+        return model_seconds([run_point(model, r, by_label[label], settings[label]) for r in requests])
+
+    if log is not None and repeats > 1:
+        log(f"timing every point {repeats - 1} more times, interleaved ...")
+    samples = time_interleaved(list(settings), repeats, time_one, first=first)
+    for row in rows:
+        timing = timing_summary(samples[row["label"]], samples["dense"])
+        row["speedup"] = timing["speedup_model"] or 0.0
+        row["speedup_range"] = timing["speedup_range"]
+        row["model_s_spread"] = timing["model_s_spread"]
+        row["timing_noisy"] = timing["timing_noisy"]
     return rows
 
 
@@ -184,6 +329,10 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
         "motion_deviation_max": deviation,
         "motion_error_mean": _mean([r["motion_error"] for r in runs]),
         "flicker_mean": _mean([r["flicker"] for r in runs]),
+        "psnr_keyframes_min": _min_or_none([r.get("psnr_keyframes_db") for r in runs]),
+        "psnr_interpolated_min": _min_or_none([r.get("psnr_interpolated_db") for r in runs]),
+        "schedule": runs[0].get("schedule", ""),
+        "regime": getattr(settings, "regime", "dev"),
     }
     psnr_floor = math.inf if row["psnr_min"] is None else row["psnr_min"]
     row["passes_balanced_gate"] = (
@@ -195,13 +344,136 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
     return row
 
 
-def predicted_ltx2_speedup(settings: Any) -> float:
-    """The cost model's speedup for LTX-2 at 1280x704, 121 frames, 30 steps with CFG."""
+def _min_or_none(values: list[float | None]) -> float | None:
+    finite = [v for v in values if v is not None]
+    return min(finite) if finite else None
+
+
+def equal_cost_speedup(
+    settings: Any, steps: int, guidance: float, point: Any, runs: list[dict[str, Any]]
+) -> float:
+    """The cost model's LTX-2 speedup (1280x704x121) of what the point ran, at the eval's step
+    count and guidance, with the steps it actually reused: the axis the baselines are compared on
+    (dense with n of N steps is exactly N / n)."""
     import ltx2_efficient as core
 
+    calls = 1 if float(guidance) == 1.0 else 2
+    pixels = core.PixelShape(*LTX2_REFERENCE)
+    dense = core.make_plan(pixels, core.Knobs(), core.SamplingSpec(steps=steps, calls_per_step=calls))
+    if point.steps is not None:
+        run = core.make_plan(pixels, core.Knobs(), core.SamplingSpec(steps=point.steps, calls_per_step=calls))
+        return float(dense.plan_seconds / run.plan_seconds)
+    if point.easycache is not None:
+        reused = round(_mean([float(r["baseline_skipped"]) for r in runs]))
+    else:
+        reused = round(_mean([float(r["steps_reused"]) for r in runs]))
+    spec = core.SamplingSpec(steps=steps, calls_per_step=calls, reused_steps=min(reused, steps - 1))
+    plan = core.make_plan(pixels, settings.knobs, spec)
+    return float(dense.plan_seconds / plan.plan_seconds)
+
+
+def baseline_psnr_at(rows: list[dict[str, Any]], family: str, speedup: float) -> tuple[float | None, bool]:
+    """The worst-request PSNR of baseline ``family`` at ``speedup`` (linear between its points
+    on the equal-cost axis) and whether ``speedup`` lies inside the curve's range (outside, the
+    nearest point stands in)."""
+    curve = sorted(
+        (row["cost_speedup"], row["psnr_min"])
+        for row in rows
+        if row["family"] == family and row["psnr_min"] is not None
+    )
+    if not curve:
+        return None, False
+    if speedup <= curve[0][0]:
+        return curve[0][1], speedup == curve[0][0]
+    if speedup >= curve[-1][0]:
+        return curve[-1][1], speedup == curve[-1][0]
+    for (s0, p0), (s1, p1) in zip(curve, curve[1:], strict=False):
+        if s0 <= speedup <= s1:
+            t = (speedup - s0) / (s1 - s0) if s1 > s0 else 0.0
+            return p0 + t * (p1 - p0), True
+    return curve[-1][1], False
+
+
+def compare_with_baselines(rows: list[dict[str, Any]]) -> None:
+    """Per sampler row: each baseline's worst PSNR at the row's cost, the margin, and whether the
+    row beats both by at least 1 dB on the worst request (what a preset must do)."""
+    for row in rows:
+        row.setdefault("family", "sampler")
+        row.setdefault("cost_speedup", row["predicted_ltx2_speedup"])
+    for row in rows:
+        if row["family"] != "sampler":
+            continue
+        margins: dict[str, float | None] = {}
+        for family in ("fewer-steps", "easycache"):
+            value, inside = baseline_psnr_at(rows, family, row["cost_speedup"])
+            row[f"{family}_psnr_min"] = value
+            row[f"{family}_in_range"] = inside
+            mine = math.inf if row["psnr_min"] is None else row["psnr_min"]
+            margins[family] = None if value is None else mine - value
+        row["baseline_margins_db"] = margins
+        row["beats_baselines"] = all(m is not None and m >= 1.0 for m in margins.values())
+
+
+def render_equal_cost(rows: list[dict[str, Any]]) -> str:
+    """The baselines as their own curves, then each sampler row against both at equal cost."""
+    lines = ["Baseline curves (worst-request PSNR against dense at the same steps):", ""]
+    lines += [
+        "| baseline | LTX-2 at these steps | PSNR min | SSIM min | motion dev |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in sorted(
+        (r for r in rows if r["family"] != "sampler"), key=lambda r: (r["family"], r["cost_speedup"])
+    ):
+        lines.append(
+            f"| {row['label']} | {row['cost_speedup']:.2f}x | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
+            f"{row['motion_deviation_max']:.3f} |"
+        )
+    lines += ["", "Each setting against both baselines at its own cost (margin = its worst PSNR minus the "
+              "baseline curve's there; >= 1 dB on both earns a preset its place):", ""]  # fmt: skip
+    lines += [
+        "| point | LTX-2 at these steps | PSNR min | keyframes / interpolated | fewer steps | EasyCache | "
+        "margins | gates | beats both |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in sorted((r for r in rows if r["family"] == "sampler"), key=lambda r: -r["cost_speedup"]):
+        m = row["baseline_margins_db"]
+        gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
+        split = (
+            f"{_db(row['psnr_keyframes_min'], 0)} / {_db(row['psnr_interpolated_min'], 0)}"
+            if row["psnr_keyframes_min"] is not None or row["psnr_interpolated_min"] is not None
+            else "all diffused"
+        )
+        lines.append(
+            f"| {row['label']} | {row['cost_speedup']:.2f}x | {_db(row['psnr_min'], 0)} | {split} | "
+            f"{_baseline_cell(row, 'fewer-steps')} | {_baseline_cell(row, 'easycache')} | "
+            f"{_margin(m.get('fewer-steps'))} / {_margin(m.get('easycache'))} | {gates} | "
+            f"{'yes' if row['beats_baselines'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def _baseline_cell(row: dict[str, Any], family: str) -> str:
+    value = row.get(f"{family}_psnr_min")
+    if value is None:
+        return "--"
+    return f"{value:.2f}" + ("" if row.get(f"{family}_in_range") else " (nearest)")
+
+
+def _margin(value: float | None) -> str:
+    if value is None:
+        return "--"
+    return "+inf" if value == math.inf else f"{value:+.2f}"
+
+
+def predicted_ltx2_speedup(settings: Any) -> float:
+    """The cost model's speedup for LTX-2 at 1280x704, 121 frames: 30 steps with CFG in the dev
+    regime, 8 steps without guidance in the distilled one (the forecast reuse bound)."""
+    import ltx2_efficient as core
+
+    distilled = getattr(settings, "regime", "dev") == "distilled"
     sampling = core.SamplingSpec()
-    sampling.steps = LTX2_STEPS
-    sampling.calls_per_step = 2
+    sampling.steps = LTX2_DISTILLED_STEPS if distilled else LTX2_STEPS
+    sampling.calls_per_step = 1 if distilled else 2
     return float(core.make_plan(core.PixelShape(*LTX2_REFERENCE), settings.knobs, sampling).predicted_speedup)
 
 
@@ -226,15 +498,16 @@ def mark_fronts(rows: list[dict[str, Any]]) -> None:
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| point | speedup (CPU) | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
+        "| point | speedup (CPU) | fewer calls | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
         "motion err | pairs | work | gates | front |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in sorted(rows, key=lambda r: -r["predicted_ltx2_speedup"]):
         gates = ("B" if row["passes_balanced_gate"] else "-") + ("F" if row["passes_fast_gate"] else "-")
         front = ("m" if row["front_measured"] else "") + ("L" if row["front_ltx2"] else "")
         lines.append(
-            f"| {row['label']} | {row['speedup']:.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
+            f"| {row['label']} | {row['speedup']:.2f}x{' ?' if row.get('timing_noisy') else ''} | "
+            f"{row.get('work_ratio_calls', 1.0):.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
             f"{_db(row['psnr_mean'], row['identical_requests'])} | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
             f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {row['pair_fraction']:.3f} | "
             f"{row['work_fraction']:.0%} | {gates} | {front} |"
@@ -254,12 +527,14 @@ def _markdown(header: dict[str, Any], table: str) -> str:
     prompts = "; ".join(f"{r['prompt']} (seed {r['seed']})" for r in header["requests"])
     return "\n".join(
         [
-            "# ltx2eff eval: speedup against fidelity on the demo model",
+            f"# ltx2eff eval: speedup against fidelity on the {header['model']} model",
             "",
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
-            f"{header['wall_s']:.0f} s.",
+            f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
-            "speedup (CPU): dense model-call time over the point's, summed over the requests. LTX-2 predicted: "
+            f"speedup (CPU): dense model-call time over the point's, summed over the requests, the median of "
+            f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
+            "fewer calls: the exact ratio of model calls (dense over the point). LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
             "request (requests identical to dense are left out of the PSNR mean and counted); motion dev = "
             "max |motion magnitude ratio - 1|. gates: B = balanced gate "
@@ -272,18 +547,6 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             "",
         ]
     )
-
-
-def _warm_up(model: Any, request: Any) -> None:
-    """One short dense and one short windowed run, so one-time costs stay out of the timings."""
-    from dataclasses import replace
-
-    from ltx2_efficient.demo.runs import run_settings
-    from ltx2_efficient.sampler.settings import EfficientSettings
-
-    short = replace(request, steps=2)
-    run_settings(model, short, "warm-up", EfficientSettings.off())
-    run_settings(model, short, "warm-up", EfficientSettings.from_preset("off", window=1, far_field=4))
 
 
 def _mean(values: list[float]) -> float:

@@ -103,8 +103,8 @@ def compare_videos(
         "ssim": None if ssim_all is None else float(np.mean(ssim_all)),
         "psnr_per_frame": [_finite(v) for v in psnr_all],
         "ssim_per_frame": None if ssim_all is None else [float(v) for v in ssim_all],
-        "keyframes": _subset(psnr_all, ssim_all, mask),
-        "interpolated": _subset(psnr_all, ssim_all, ~mask),
+        "keyframes": _subset(psnr_all, ssim_all, mask, data_range),
+        "interpolated": _subset(psnr_all, ssim_all, ~mask, data_range),
         "motion_magnitude": motion,
         "reference_motion_magnitude": reference_motion,
         "motion_ratio": motion / reference_motion if reference_motion > 0 else 1.0,
@@ -182,8 +182,11 @@ def compare_audio_latents(latent: Any, reference: Any) -> dict[str, Any]:
     }
 
 
-def _subset(psnr_frames: np.ndarray, ssim_frames: np.ndarray | None, mask: np.ndarray) -> dict[str, Any]:
-    """Mean and worst PSNR/SSIM over the frames ``mask`` selects (identical frames counted apart)."""
+def _subset(
+    psnr_frames: np.ndarray, ssim_frames: np.ndarray | None, mask: np.ndarray, data_range: float
+) -> dict[str, Any]:
+    """PSNR of the frames ``mask`` selects taken together, their mean and worst per-frame PSNR
+    and SSIM (identical frames counted apart)."""
     if not mask.any():
         return {"frames": 0}
     selected = psnr_frames[mask]
@@ -191,6 +194,7 @@ def _subset(psnr_frames: np.ndarray, ssim_frames: np.ndarray | None, mask: np.nd
     out: dict[str, Any] = {
         "frames": int(mask.sum()),
         "identical_frames": int(selected.size - finite.size),
+        "psnr_db": _clip_psnr(selected, data_range),
         "psnr_mean_db": float(np.mean(finite)) if finite.size else None,
         "psnr_min_db": float(np.min(finite)) if finite.size else None,
     }

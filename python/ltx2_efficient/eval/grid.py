@@ -12,7 +12,8 @@ Families (full grid):
 - reuse reach at stride 1: window (dense, 6, 4 + far 4, 2 + far 4) x cap (3, 4, 6, 8), reusing from
   15% of the steps at threshold 0.3.
 
-``--grid reuse`` sweeps where step reuse starts, its cap and threshold; ``--grid window`` window
+``--grid phased`` (the step-phased techniques against both equal-cost baselines) is what the
+presets are tuned on now. ``--grid reuse`` sweeps where step reuse starts, its cap and threshold; ``--grid window`` window
 K (1, 2, 4) with and without the anchor frame and the far field.
 """
 
@@ -26,18 +27,98 @@ REUSE_BASE = {"reuse_start": 0.3, "max_consecutive_reuse": 2}
 KEYFRAME_BASE = {"window": 2, "anchor_frame": True, "far_field": 4, "reuse_threshold": 0.08, **REUSE_BASE}
 
 
+FAMILIES = ("sampler", "fewer-steps", "easycache")
+"""Row families: the sampler's settings, and the two equal-cost baselines (dense with fewer
+steps; ComfyUI's EasyCache rule at a threshold), each drawn as its own curve."""
+
+
 @dataclass(frozen=True)
 class GridPoint:
-    """A named knob setting: ``preset`` plus ``overrides`` (EfficientSettings.from_preset)."""
+    """A named knob setting: ``preset`` plus ``overrides`` (EfficientSettings.from_preset);
+    baselines set ``steps`` (dense with fewer steps) or ``easycache`` (its threshold)."""
 
     label: str
     overrides: dict[str, Any] = field(default_factory=dict)
     preset: str = "off"
+    steps: int | None = None
+    easycache: float | None = None
 
-    def settings(self) -> Any:
+    @property
+    def family(self) -> str:
+        if self.steps is not None:
+            return "fewer-steps"
+        return "easycache" if self.easycache is not None else "sampler"
+
+    def settings(self, regime: str = "dev") -> Any:
         from ltx2_efficient.sampler.settings import EfficientSettings
 
-        return EfficientSettings.from_preset(self.preset, **self.overrides)
+        return EfficientSettings.from_preset(self.preset, regime, **self.overrides)
+
+
+def baselines(steps: int) -> list[GridPoint]:
+    """Dense with fewer steps (from about 70% of ``steps`` down to 30%) and EasyCache at its
+    default threshold 0.2 and a sweep around it."""
+    counts = sorted(
+        {max(2, round(steps * share)) for share in (0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3)}, reverse=True
+    )
+    points = [GridPoint(f"dense {n} steps", steps=n) for n in counts if n < steps]
+    points += [GridPoint(f"easycache {t:g}", easycache=t) for t in (0.05, 0.1, 0.2, 0.3, 0.5)]
+    return points
+
+
+def _bottleneck(stride: int, start: float, end: float) -> dict[str, Any]:
+    return {"frame_stride": stride, "keyframe_mode": "bottleneck", "keyframe_start": start,
+            "keyframe_end": end, "interpolation": "motion"}  # fmt: skip
+
+
+BALANCED_REUSE = {"reuse_start": 0.3, "reuse_threshold": 0.1, "max_consecutive_reuse": 2}
+FAST_REUSE = {"reuse_start": 0.2, "reuse_threshold": 0.1, "max_consecutive_reuse": 2}
+
+
+def phased_grid(steps: int = 20) -> list[GridPoint]:
+    """Step-phased techniques: windows late in the run (with dense first/last blocks), keyframes
+    as a temporal bottleneck alone and with the balanced and fast reuse, refine mode for
+    reference, the presets, and the two baselines."""
+    points = []
+    for window, start in ((1, 0.5), (2, 0.5), (1, 0.7)):
+        overrides: dict[str, Any] = {"window": window, "anchor_frame": True, "window_start": start}
+        points.append(GridPoint(f"K{window} from{start:.0%}", overrides))
+    points.append(
+        GridPoint("K2 from50% dense2+1", {"window": 2, "anchor_frame": True, "window_start": 0.5,
+                                          "dense_first_blocks": 2, "dense_last_blocks": 1})
+    )  # fmt: skip
+    for stride, start, end in (
+        (2, 0.1, 0.5),
+        (2, 0.2, 0.6),
+        (2, 0.2, 0.8),
+        (2, 0.3, 0.9),
+        (3, 0.2, 0.8),
+        (4, 0.2, 0.8),
+    ):
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%}", _bottleneck(stride, start, end))
+        )
+    for stride, start, end in ((2, 0.2, 0.6), (2, 0.2, 0.8), (2, 0.1, 0.9), (3, 0.2, 0.8)):
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%} +reuse30%x2",
+                      {**_bottleneck(stride, start, end), **BALANCED_REUSE})
+        )  # fmt: skip
+    for stride, start, end in ((3, 0.2, 0.8), (3, 0.1, 0.9), (4, 0.2, 0.8), (4, 0.1, 0.9)):
+        points.append(
+            GridPoint(f"s{stride} bottleneck {start:.0%}-{end:.0%} +reuse20%x2",
+                      {**_bottleneck(stride, start, end), **FAST_REUSE})
+        )  # fmt: skip
+    points.append(
+        GridPoint("s3 bottleneck 20%-80% +reuse30%x2 +K1 from70%",
+                  {**_bottleneck(3, 0.2, 0.8), **BALANCED_REUSE, "window": 1, "anchor_frame": True,
+                   "window_start": 0.7})
+    )  # fmt: skip
+    points.append(
+        GridPoint("s2 refine3@0.35 (refine mode)", {"frame_stride": 2, "interpolation": "motion",
+                                                    "refine_steps": 3, "refine_strength": 0.35})
+    )  # fmt: skip
+    points += [GridPoint(f"preset {name}", preset=name) for name in ("quality", "balanced", "fast")]
+    return points + baselines(steps)
 
 
 def _stride_one(
@@ -161,5 +242,17 @@ def quick_grid() -> list[GridPoint]:
     return points
 
 
-GRIDS = {"full": full_grid, "quick": quick_grid, "reuse": reuse_sweep_grid, "window": window_sweep_grid}
+def presets_grid() -> list[GridPoint]:
+    """The shipped presets alone (their gates on a model, e.g. ``--model judge``)."""
+    return [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
+
+
+GRIDS = {
+    "full": full_grid,
+    "quick": quick_grid,
+    "reuse": reuse_sweep_grid,
+    "window": window_sweep_grid,
+    "presets": presets_grid,
+    "phased": phased_grid,
+}
 """The grids ``ltx2eff eval --grid`` runs, by name."""

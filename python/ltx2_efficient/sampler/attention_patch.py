@@ -8,11 +8,14 @@ so the host sets it before each forward with :meth:`WindowedSelfAttention.set_gr
 it to the constructor when fixed).
 
 What runs:
-- window off (``settings.window == -1``): the dense callable (``dense``, default PyTorch SDPA);
+- window off (``settings.window == -1``, or ``window_on`` False: a step outside the window's
+  step range or a block the schedule keeps dense): the dense callable (``dense``, default
+  PyTorch SDPA);
 - a mask given (e.g. ltx-core's attention-strength conditioning): dense with the mask, since the
   windowed kernels take none; counted in ``stats.masked_dense_calls``;
-- otherwise ``ltx2_efficient.torch_glue.attention.window_attention`` with the settings' window,
-  anchor frame, far field and precision (K >= F - 1 is dense attention to rounding).
+- otherwise window attention (``torch_glue.attention.attend``) with the settings' window, anchor
+  frame, far field and precision (K >= F - 1 is dense attention to rounding); under torch.compile
+  through the ``ltx2eff::window_attention`` custom op, which the compiler keeps as one node.
 
 With ``chunk_tokens`` set (activation budget), the dense path runs over query chunks.
 Every call updates :class:`AttentionStats` (calls, query-key pairs computed vs dense), which the
@@ -30,6 +33,7 @@ import torch
 from ltx2_efficient import _core
 from ltx2_efficient.sampler.chunking import chunked_attention
 from ltx2_efficient.sampler.settings import EfficientSettings
+from ltx2_efficient.torch_glue.attention_call import AttentionCall
 
 AttentionFn = Callable[..., torch.Tensor]
 
@@ -107,6 +111,11 @@ class WindowedSelfAttention:
         self._grid: tuple[int, int, int] | None = None
         self._global_tokens = 0
         self._pairs_cache: dict[tuple[int, int, int, int], tuple[float, float]] = {}
+        self._calls: dict[tuple[int, int, int, int], AttentionCall] = {}
+        # Read from the settings once: what torch.compile traces in __call__ is plain Python.
+        self._window_enabled = settings.window_enabled
+        # The step schedule turns the window off on dense steps; a dense block keeps it off.
+        self.window_on = True
         if grid is not None:
             self.set_grid(grid, global_tokens)
 
@@ -130,6 +139,11 @@ class WindowedSelfAttention:
             raise ValueError(f"global_tokens must be an integer >= 0, got {global_tokens!r}")
         self._grid = (int(grid[0]), int(grid[1]), int(grid[2]))
         self._global_tokens = global_tokens
+        # Planned here, outside the model's forward, so that a compiled forward only looks up.
+        for windowed in (False, True) if self._window_on else (False,):
+            self._pairs(self._grid, global_tokens, windowed)
+        if self._window_on:
+            self._call(self._grid, global_tokens)
 
     def _pairs(self, grid: tuple[int, int, int], global_tokens: int, windowed: bool) -> tuple[float, float]:
         key = (*grid, global_tokens if windowed else -1 - global_tokens)
@@ -140,6 +154,16 @@ class WindowedSelfAttention:
             cached = (float(counts.exact + counts.pooled), float(counts.dense))
             self._pairs_cache[key] = cached
         return cached
+
+    def _call(self, grid: tuple[int, int, int], global_tokens: int) -> AttentionCall:
+        """The window-attention call of the settings on this grid (built once per grid)."""
+        key = (*grid, global_tokens)
+        call = self._calls.get(key)
+        if call is None:
+            s = self.settings
+            call = AttentionCall(grid, s.window, global_tokens, s.anchor_frame, s.far_field, s.precision)
+            self._calls[key] = call
+        return call
 
     def _dense(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, mask: torch.Tensor | None
@@ -161,7 +185,7 @@ class WindowedSelfAttention:
                     f"video self-attention got {tokens} query and {k.shape[1]} key tokens, but the grid "
                     f"{grid} + {self._global_tokens} global tokens has {expected}"
                 )
-        windowed = self.settings.window_enabled and mask is None and grid is not None
+        windowed = self._window_enabled and self.window_on and mask is None and grid is not None
         if grid is not None:
             pairs, dense_pairs = self._pairs(grid, self._global_tokens, windowed)
             self.stats.pairs += pairs * b
@@ -170,7 +194,7 @@ class WindowedSelfAttention:
             self.stats.pairs += float(tokens) * tokens * b
             self.stats.dense_pairs += float(tokens) * tokens * b
         if not windowed:
-            if self.settings.window_enabled and grid is None:
+            if self._window_enabled and self.window_on and grid is None:
                 raise ValueError("grid must be set (set_grid) before windowed video self-attention runs")
             self.stats.dense_calls += 1
             if mask is not None:
@@ -178,21 +202,20 @@ class WindowedSelfAttention:
             self.stats.backends.add("dense")
             return self._dense(q, k, v, heads, mask)
 
-        from ltx2_efficient.torch_glue import attention as attention_glue
-
         d = width // heads
         qh, kh, vh = (t.view(b, tokens, heads, d).transpose(1, 2) for t in (q, k, v))
-        out = attention_glue.window_attention(
-            qh,
-            kh,
-            vh,
-            grid=grid,
-            window=self.settings.window,
-            global_tokens=self._global_tokens,
-            anchor_frame=self.settings.anchor_frame,
-            far_field=self.settings.far_field,
-            precision=self.settings.precision,
-        )
+        call = self._call(grid, self._global_tokens)
+        if torch.compiler.is_compiling():
+            # One opaque node for torch.compile: the dispatcher runs inside it at run time.
+            from ltx2_efficient.torch_glue.attention_op import call_op
+
+            out = call_op(qh, kh, vh, call)
+            self.stats.backends.add("custom-op")
+        else:
+            from ltx2_efficient.torch_glue.attention import attend
+
+            result = attend(qh, kh, vh, call)
+            out = result.out
+            self.stats.backends.add(result.backend)
         self.stats.windowed_calls += 1
-        self.stats.backends.add(str(attention_glue.last_backend()))
         return out.transpose(1, 2).reshape(b, tokens, width)

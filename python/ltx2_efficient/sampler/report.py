@@ -7,6 +7,13 @@ they processed, steps reused per modality, attention pairs, phase times) and log
     window K=2 on 48 blocks (pair fraction 0.412); 9/30 steps reused; 5 of 16 latent frames
     diffused, 3 refine steps; 1.31M video token-passes (38% of dense); 41.2 s
 
+A host that follows a step schedule also says which steps ran what::
+
+    window K=2 on steps 10-30 (dense blocks 1,48 of 48; pair fraction 0.412); 0/30 steps
+    reused; keyframes s=2 on steps 5-20: 9 of 16 latent frames diffused; ...
+
+(steps and blocks counted from 1, as the schedule's summary counts them).
+
 "token-passes" counts, over every model call that ran, the video tokens of the call times the
 batch: the work the transformer did, comparable across presets for the same request.
 """
@@ -18,6 +25,20 @@ from typing import Any
 
 from ltx2_efficient.sampler.attention_patch import AttentionStats
 from ltx2_efficient.sampler.reuse import ReuseSummary
+
+
+def step_ranges(steps: list[int]) -> str:
+    """Step indices as a user counts steps (from 1): ``[0, 1, 2, 5, 7, 8]`` -> ``"1-3, 6, 8-9"``."""
+    out: list[str] = []
+    ordered = sorted({s + 1 for s in steps})
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ", ".join(out)
 
 
 def _si(value: float) -> str:
@@ -37,12 +58,19 @@ class RunReport:
     anchor_frame: bool = False
     far_field: int = 0
     steps: int = 0  # steps of the main (keyframe) phase
+    schedule: str = ""  # which steps ran what (the core's StepSchedule.summary)
     refine_steps: int = 0  # steps of the refine phase (0 = none)
     full_frames: int = 0  # latent frames of the clip
     diffused_frames: int = 0  # latent frames diffused in the main phase
     pinned_frames: list[int] = field(default_factory=list)
     keyframes: list[int] | None = None  # latent frames diffused in the main phase (None = all)
     interpolation: str = ""  # method used to expand the keyframes ("" = none)
+    keyframe_mode: str = ""  # "refine" or "bottleneck" ("" = no keyframes)
+    frame_stride: int = 1
+    window_steps: list[int] | None = None  # step indices that ran windowed (None = not tracked)
+    dense_blocks: list[int] = field(default_factory=list)  # block indices kept dense when windowed
+    keyframe_steps: list[int] = field(default_factory=list)  # step indices run on the keyframes
+    refine_windowed: bool = False  # the refine steps ran windowed
     model_calls: int = 0  # transformer forwards that ran
     token_passes: float = 0.0  # sum over calls of video tokens x batch
     dense_token_passes: float = 0.0  # the same for the plain loop on the same request
@@ -86,7 +114,26 @@ class RunReport:
         extra = (" +anchor" if self.anchor_frame else "") + (
             f" +far field p={self.far_field}" if self.far_field else ""
         )
-        return f"window K={self.window}{extra}{blocks} (pair fraction {self.pair_fraction:.3f})"
+        if self.window_steps is None:
+            return f"window K={self.window}{extra}{blocks} (pair fraction {self.pair_fraction:.3f})"
+        details = []
+        of = f" of {self.blocks}" if self.blocks else ""
+        if self.dense_blocks:
+            details.append(f"dense blocks {','.join(str(b + 1) for b in self.dense_blocks)}{of}")
+        elif self.blocks:
+            details.append(f"{self.blocks} blocks")
+        details.append(f"pair fraction {self.pair_fraction:.3f}")
+        if self.steps and len(set(self.window_steps)) == self.steps:
+            where = "on every step"
+            if self.refine_steps and not self.refine_windowed:
+                where = "on every step but the refine steps"
+        elif self.window_steps:
+            where = f"on steps {step_ranges(self.window_steps)}"
+            if self.refine_windowed:
+                where += " and the refine steps"
+        else:
+            where = "on the refine steps" if self.refine_windowed else "on no step"
+        return f"window K={self.window}{extra} {where} ({'; '.join(details)})"
 
     def _reuse_part(self) -> str:
         if not self.reuse:
@@ -102,6 +149,8 @@ class RunReport:
 
     def _frames_part(self) -> str:
         text = f"{self.diffused_frames} of {self.full_frames} latent frames diffused"
+        if self.keyframe_mode == "bottleneck" and self.keyframe_steps:
+            text = f"keyframes s={self.frame_stride} on steps {step_ranges(self.keyframe_steps)}: " + text
         if self.refine_steps:
             text += f", {self.refine_steps} refine steps"
         return text
@@ -109,6 +158,8 @@ class RunReport:
     def log_line(self) -> str:
         """One line: attention, reuse, frames, work done vs dense, time (and notes)."""
         parts = [self._attention_part(), self._reuse_part(), self._frames_part()]
+        if self.schedule:
+            parts.append(self.schedule)
         if self.text_kv_reused:
             total = self.text_kv_reused + self.text_kv_computed
             parts.append(f"text K/V reused {self.text_kv_reused}/{total}")
@@ -132,12 +183,19 @@ class RunReport:
             "anchor_frame": self.anchor_frame,
             "far_field": self.far_field,
             "steps": self.steps,
+            "schedule": self.schedule,
             "refine_steps": self.refine_steps,
             "full_frames": self.full_frames,
             "diffused_frames": self.diffused_frames,
             "pinned_frames": list(self.pinned_frames),
             "keyframes": None if self.keyframes is None else list(self.keyframes),
             "interpolation": self.interpolation,
+            "keyframe_mode": self.keyframe_mode,
+            "frame_stride": self.frame_stride,
+            "window_steps": None if self.window_steps is None else list(self.window_steps),
+            "dense_blocks": list(self.dense_blocks),
+            "keyframe_steps": list(self.keyframe_steps),
+            "refine_windowed": self.refine_windowed,
             "model_calls": self.model_calls,
             "token_passes": self.token_passes,
             "dense_token_passes": self.dense_token_passes,

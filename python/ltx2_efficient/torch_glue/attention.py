@@ -12,7 +12,11 @@ With ``return_lse`` it also returns the float32 ``[B, heads, T]`` log-sum-exp (n
 including the ``1/sqrt(D)`` scale), so partial attentions can be merged with
 :func:`merge_attention`.
 
-Backends (``last_backend()`` says which ran; each fallback is logged once per reason):
+Every call is one frozen :class:`AttentionCall` (``attention_call``: the C++ AttentionOptions plus
+the key subset and whether the LSE is wanted); :func:`attend` runs it and returns the output with
+the name of the backend that ran (``last_backend()`` says the same for this thread's last call).
+Backends (``attention_backends``; each says whether it can run a call and why not; each fallback
+is logged once per reason):
 - ``"cuda"``: the C++ CUDA kernel, for CUDA tensors when the build has CUDA kernels and the
   kernel supports the case (head dim, dtype, device);
 - ``"cpu"``: the C++ CPU kernel, for CPU tensors;
@@ -23,8 +27,8 @@ Backends (``last_backend()`` says which ran; each fallback is logged once per re
   device, one call per group of query frames.
 On a GPU, "auto" times every path that can serve the call on its first call of a shape and keeps
 the fastest (``cuda_autotune``); without autotuning it runs the kernel, else the torch path.
-``LTX2EFF_ATTENTION_BACKEND=auto|cpu|cuda|torch|batched`` (or the ``backend`` argument, which
-wins) forces one: "cpu", "cuda" and "batched" raise when they cannot run the call instead of
+``LTX2EFF_ATTENTION_BACKEND=auto|cpu|cuda|torch|batched`` (read by ``ltx2_efficient.config``; the
+``backend`` argument wins) forces one: "cpu", "cuda" and "batched" raise when they cannot run the call instead of
 falling back; "torch" runs the torch path on any device (tests use it to check the fallback on
 the CPU).
 
@@ -42,92 +46,57 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-from collections.abc import Callable
+import threading
+from dataclasses import dataclass
 
 import torch
 
-from ltx2_efficient import _core
-from ltx2_efficient.torch_glue import attention_batched, cuda_autotune
-from ltx2_efficient.torch_glue.attention_batched import frame_batched_attention
-from ltx2_efficient.torch_glue.attention_fallback import torch_window_attention
+from ltx2_efficient import _core, config
+from ltx2_efficient.torch_glue import attention_backends as backends
+from ltx2_efficient.torch_glue import cuda_autotune
+from ltx2_efficient.torch_glue.attention_call import (
+    DTYPES,
+    MAX_FAR_FIELD,
+    MAX_GLOBAL_TOKENS,
+    MAX_WINDOW,
+    PRECISIONS,
+    SUBSETS,
+    AttentionCall,
+)
 
 log = logging.getLogger(__name__)
 
-BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "torch", "batched")
-PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32", "fp8-far-field")
-SUBSETS: tuple[str, ...] = ("all", "own_frame", "other_frames")
-BACKEND_ENV = "LTX2EFF_ATTENTION_BACKEND"
-MAX_WINDOW = 256
-MAX_FAR_FIELD = 16
-MAX_GLOBAL_TOKENS = 1 << 20
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-_CAST = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-_SUBSET_ENUM = {
-    "all": _core.KeySubset.ALL,
-    "own_frame": _core.KeySubset.OWN_FRAME,
-    "other_frames": _core.KeySubset.OTHER_FRAMES,
-}
+BACKENDS = config.ATTENTION_BACKENDS
+BACKEND_ENV = config.ATTENTION_BACKEND_ENV
+__all__ = [
+    "BACKENDS", "BACKEND_ENV", "MAX_FAR_FIELD", "MAX_GLOBAL_TOKENS", "MAX_WINDOW", "PRECISIONS", "SUBSETS",
+    "AttentionCall", "AttentionResult", "attend", "last_backend", "merge_attention", "window_attention",
+    "window_attention_subset",
+]  # fmt: skip
 
-_last_backend = "none"
+_this_thread = threading.local()  # the backend of this thread's last call, for last_backend()
 _logged_fallbacks: set[str] = set()
 
 
+@dataclass(frozen=True)
+class AttentionResult:
+    out: torch.Tensor  # [B, heads, T, D] in q's dtype
+    lse: torch.Tensor | None  # float32 [B, heads, T] when the call asked for it
+    backend: str  # which ran: "cuda", "cpu", "batched" or "torch"
+
+
 def last_backend() -> str:
-    """The backend of the most recent call: "cuda", "cpu", "batched" or "torch" ("none" before any
-    call)."""
-    return _last_backend
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, lo: int, hi: int, note: str = "") -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]{note}, got {value!r}")
-    return value
-
-
-def _check_tensors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if q.dim() != 4:
-        raise ValueError(f"q must be [B, heads, T, D], got shape {tuple(q.shape)}")
-    if min(q.shape) < 1:
-        raise ValueError(f"q must have B, heads, T and D >= 1, got shape {tuple(q.shape)}")
-    if q.dtype not in _DTYPES:
-        raise ValueError(f"q dtype must be float32, float16 or bfloat16, got {q.dtype}")
-    for name, t in (("k", k), ("v", v)):
-        if t.shape != q.shape:
-            raise ValueError(f"{name} must have the shape of q {tuple(q.shape)}, got {tuple(t.shape)}")
-        if t.dtype != q.dtype:
-            raise ValueError(f"{name} dtype must match q ({q.dtype}), got {t.dtype}")
-        if t.device != q.device:
-            raise ValueError(f"{name} must be on q's device ({q.device}), got {t.device}")
-
-
-def _check_grid(grid: object, global_tokens: object, tokens: int) -> tuple[tuple[int, int, int], int]:
-    if not isinstance(grid, (tuple, list)) or len(grid) != 3 or not all(_is_int(x) and x >= 1 for x in grid):
-        raise ValueError(f"grid must be (F, H, W) with integers >= 1, got {grid!r}")
-    g = _check_int("global_tokens", global_tokens, 0, MAX_GLOBAL_TOKENS)
-    frames, height, width = (int(x) for x in grid)
-    expected = frames * height * width + g
-    if tokens != expected:
-        raise ValueError(
-            f"q has T = {tokens} tokens, but grid {(frames, height, width)} plus {g} global tokens "
-            f"needs {expected}"
-        )
-    return (frames, height, width), g
+    """The backend of this thread's most recent call: "cuda", "cpu", "batched" or "torch"
+    ("none" before any). Code that makes the call should read ``attend(...).backend`` instead."""
+    return getattr(_this_thread, "backend", "none")
 
 
 def _resolve_backend(backend: str | None) -> str:
-    mode = backend if backend is not None else os.environ.get(BACKEND_ENV, "auto") or "auto"
-    if mode not in BACKENDS:
-        source = "backend" if backend is not None else BACKEND_ENV
-        raise ValueError(f"{source} must be one of {' '.join(BACKENDS)}, got {mode!r}")
-    return mode
+    if backend is None:
+        return config.attention_backend()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {' '.join(BACKENDS)}, got {backend!r}")
+    return backend
 
 
 def _log_fallback(reason: str) -> None:
@@ -136,178 +105,84 @@ def _log_fallback(reason: str) -> None:
         log.info("window attention: torch fallback (%s)", reason)
 
 
-def _run(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    grid: tuple[int, int, int],
-    window: int,
-    global_tokens: int,
-    anchor_frame: bool,
-    far_field: int,
-    far_8bit: bool,
-    subset: str,
-    need_lse: bool,
-    mode: str,
-) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """Dispatches validated tensors (already in the compute dtype) to a backend."""
-    if mode == "cpu" and q.is_cuda:
-        raise ValueError(f"backend 'cpu' needs CPU tensors, got {q.device}")
-    if mode == "cuda" and not q.is_cuda:
-        raise ValueError(f"backend 'cuda' needs CUDA tensors, got {q.device}")
-    use_core = mode in ("cpu", "cuda") or (mode == "auto" and (not q.is_cuda or _core.cuda_kernels_built()))
+Run = tuple[torch.Tensor, torch.Tensor | None, str]
 
-    def run_core() -> tuple[torch.Tensor, torch.Tensor | None]:
-        tensors = [t.detach() if t.stride(-1) == 1 else t.detach().contiguous() for t in (q, k, v)]
-        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
-        lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) if need_lse else None
-        stream = torch.cuda.current_stream(q.device).cuda_stream if q.is_cuda else 0
-        _core.window_attention(
-            *tensors,
-            out,
-            lse,
-            grid=grid,
-            global_tokens=global_tokens,
-            window=window,
-            anchor_frame=anchor_frame,
-            far_field=far_field,
-            precision=_core.Precision.FP8_FAR_FIELD if far_8bit else _core.Precision.AUTO,
-            subset=_SUBSET_ENUM[subset],
-            stream=stream,
-        )
-        return out, lse
 
-    def run_torch() -> tuple[torch.Tensor, torch.Tensor | None]:
-        return torch_window_attention(
-            q,
-            k,
-            v,
-            grid=grid,
-            window=window,
-            global_tokens=global_tokens,
-            anchor_frame=anchor_frame,
-            far_field=far_field,
-            subset=subset,
-            need_lse=need_lse,
-            far_8bit=far_8bit,
-        )
+def _forced(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall, mode: str) -> Run:
+    """The backend the caller or the environment named; it raises rather than falls back."""
+    backend = backends.BY_NAME[mode]
+    reason = backend.why_not(q, call)
+    if reason is not None:
+        raise ValueError(f"backend {mode!r} cannot run this call: {reason}")
+    return (*backend.run(q, k, v, call), mode)
 
-    def run_batched() -> tuple[torch.Tensor, torch.Tensor | None]:
-        return frame_batched_attention(
-            q,
-            k,
-            v,
-            grid=grid,
-            window=window,
-            global_tokens=global_tokens,
-            anchor_frame=anchor_frame,
-            need_lse=need_lse,
-        )
 
-    not_batched = attention_batched.supports(far_field=far_field, subset=subset, far_8bit=far_8bit)
-    if mode == "batched":
-        if not_batched is not None:
-            raise ValueError(f"backend 'batched' cannot run this call: {not_batched}")
-        out, lse = run_batched()
-        return out, lse, "batched"
-    candidates: dict[str, Callable[[], tuple[torch.Tensor, torch.Tensor | None]]] = {}
-    if use_core:
-        candidates["cuda"] = run_core
-    if not_batched is None:
-        candidates["batched"] = run_batched
-    candidates["torch"] = run_torch
-    tune = mode == "auto" and q.is_cuda and len(candidates) > 1
-    if tune and cuda_autotune.enabled() and not cuda_autotune.capturing():
-        # Every candidate computes the same function; take the fastest for this shape.
-        key = (
-            q.device,
-            q.dtype,
-            tuple(q.shape),
-            tuple(k.shape),
-            grid,
-            window,
-            global_tokens,
-            anchor_frame,
-            far_field,
-            far_8bit,
-            subset,
-            need_lse,
-        )
-        choice = cuda_autotune.cached_choice(key)
-        if choice is None:
-            describe = (
-                f"{grid[0]}x{grid[1]}x{grid[2]}+{global_tokens} K={window} "
-                f"p={far_field} {tuple(q.shape)} {q.dtype}"
-            )
-            # Timed on q's device: its events, its stream and its L2 (the caller's current
-            # device may be another GPU).
-            with torch.cuda.device(q.device):
-                choice, (out, lse) = cuda_autotune.pick(key, candidates, describe)
-            return out, lse, choice
-        if choice in ("batched", "torch"):
-            out, lse = candidates[choice]()
-            return out, lse, choice
-    if use_core:
+def _candidates(q: torch.Tensor, call: AttentionCall) -> dict[str, backends.Backend]:
+    """Every backend that can run the call, the C++ kernel first, chunked torch last."""
+    found: dict[str, backends.Backend] = {}
+    for backend in (backends.kernel_for(q), backends.BATCHED, backends.TORCH):
+        if backend.why_not(q, call) is None:
+            found[backend.name] = backend
+    return found
+
+
+def _autotuned(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall, found: dict[str, backends.Backend]
+) -> Run | None:
+    """On a GPU: the fastest candidate for this shape (timed on its first call); None when the
+    choice is the kernel, which ``_preferred`` runs with its fallback."""
+    key = (q.device, q.dtype, tuple(q.shape), tuple(k.shape), call)
+    choice = cuda_autotune.cached_choice(key)
+    if choice is None:
+        runs = {name: (lambda b=b: b.run(q, k, v, call)) for name, b in found.items()}
+        # Timed on q's device: its events, its stream and its L2 (the caller's current device
+        # may be another GPU).
+        with torch.cuda.device(q.device):
+            choice, (out, lse) = cuda_autotune.pick(key, runs, call.describe(q))
+        return out, lse, choice
+    if choice == backends.CUDA_KERNEL.name:
+        return None
+    return (*found[choice].run(q, k, v, call), choice)
+
+
+def _preferred(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall, found: dict[str, backends.Backend]
+) -> Run:
+    """The C++ kernel when it can run the call, else (or when it turns out unavailable) torch."""
+    kernel = backends.kernel_for(q)
+    if kernel.name in found:
         try:
-            out, lse = run_core()
-            return out, lse, "cuda" if q.is_cuda else "cpu"
+            return (*kernel.run(q, k, v, call), kernel.name)
         except _core.Unavailable as error:
-            if mode != "auto":
-                raise
             _log_fallback(str(error))
-    elif q.is_cuda and mode == "auto":
-        _log_fallback("this build has no CUDA kernels")
-    out, lse = run_torch()
-    return out, lse, "torch"
+    else:
+        _log_fallback(kernel.why_not(q, call) or "the kernel cannot run this call")
+    return (*backends.TORCH.run(q, k, v, call), backends.TORCH.name)
 
 
-def _attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    grid: tuple[int, int, int],
-    window: int,
-    global_tokens: int,
-    anchor_frame: bool,
-    far_field: int,
-    precision: str,
-    backend: str | None,
-    subset: str,
-    need_lse: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    global _last_backend
-    _check_tensors(q, k, v)
-    grid3, g = _check_grid(grid, global_tokens, q.shape[2])
-    w = _check_int("window", window, -1, MAX_WINDOW, " (-1 = dense)")
-    p = _check_int("far_field", far_field, 0, MAX_FAR_FIELD, " (0 = off)")
-    if not isinstance(anchor_frame, bool):
-        raise ValueError(f"anchor_frame must be True or False, got {anchor_frame!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {' '.join(PRECISIONS)}, got {precision!r}")
-    if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {' '.join(SUBSETS)}, got {subset!r}")
+def _dispatch(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall, mode: str) -> Run:
+    """Runs validated tensors (already in the compute dtype) on the backend ``mode`` picks."""
+    if mode != "auto":
+        return _forced(q, k, v, call, mode)
+    found = _candidates(q, call)
+    tune = q.is_cuda and len(found) > 1 and cuda_autotune.enabled() and not cuda_autotune.capturing()
+    ran = _autotuned(q, k, v, call, found) if tune else None
+    return ran if ran is not None else _preferred(q, k, v, call, found)
+
+
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall, backend: str | None = None
+) -> AttentionResult:
+    """Window attention of [B, heads, T, D] tensors as ``call`` says, on ``backend`` (None: the
+    environment's choice, else auto). Raises ValueError naming the parameter for bad input."""
+    if not isinstance(call, AttentionCall):
+        raise ValueError(f"call must be an AttentionCall, got {type(call).__name__}")
+    call.check_tensors(q, k, v)
     mode = _resolve_backend(backend)
-
-    compute = _CAST.get(precision, q.dtype)
-    qc, kc, vc = (t.to(compute) for t in (q, k, v))
-    out, lse, used = _run(
-        qc,
-        kc,
-        vc,
-        grid=grid3,
-        window=w,
-        global_tokens=g,
-        anchor_frame=anchor_frame,
-        far_field=p,
-        far_8bit=precision == "fp8-far-field" and p > 0,
-        subset=subset,
-        need_lse=need_lse,
-        mode=mode,
-    )
-    _last_backend = used
-    return out.to(q.dtype), lse
+    compute = call.compute_dtype(q.dtype)
+    out, lse, used = _dispatch(q.to(compute), k.to(compute), v.to(compute), call, mode)
+    _this_thread.backend = used
+    return AttentionResult(out.to(q.dtype), lse, used)
 
 
 def window_attention(
@@ -323,30 +198,21 @@ def window_attention(
     return_lse: bool = False,
     precision: str = "auto",
     backend: str | None = None,
+    scale: float | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Temporal-window attention of [B, heads, T, D] tensors (see the module docstring).
 
     Returns out [B, heads, T, D] in q's dtype, and with ``return_lse`` also the float32
     [B, heads, T] log-sum-exp. Raises ValueError naming the parameter for bad input.
     """
-    out, lse = _attention(
-        q,
-        k,
-        v,
-        grid=grid,
-        window=window,
-        global_tokens=global_tokens,
-        anchor_frame=anchor_frame,
-        far_field=far_field,
-        precision=precision,
-        backend=backend,
-        subset="all",
-        need_lse=return_lse,
+    call = AttentionCall(
+        grid, window, global_tokens, anchor_frame, far_field, precision, scale, need_lse=return_lse
     )
+    result = attend(q, k, v, call, backend)
     if return_lse:
-        assert lse is not None
-        return out, lse
-    return out
+        assert result.lse is not None
+        return result.out, result.lse
+    return result.out
 
 
 def window_attention_subset(
@@ -362,6 +228,7 @@ def window_attention_subset(
     far_field: int = 0,
     precision: str = "auto",
     backend: str | None = None,
+    scale: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Window attention over a subset of each query's keys; returns (out, lse).
 
@@ -369,22 +236,10 @@ def window_attention_subset(
     lse -inf); "other_frames": the window's keys minus the own frame (global queries see all);
     "all": the whole window. merge_attention(own_frame, other_frames) equals "all".
     """
-    out, lse = _attention(
-        q,
-        k,
-        v,
-        grid=grid,
-        window=window,
-        global_tokens=global_tokens,
-        anchor_frame=anchor_frame,
-        far_field=far_field,
-        precision=precision,
-        backend=backend,
-        subset=subset,
-        need_lse=True,
-    )
-    assert lse is not None
-    return out, lse
+    call = AttentionCall(grid, window, global_tokens, anchor_frame, far_field, precision, scale, subset, True)
+    result = attend(q, k, v, call, backend)
+    assert result.lse is not None
+    return result.out, result.lse
 
 
 def _torch_merge(
@@ -413,11 +268,10 @@ def merge_attention(
     out_* are [B, heads, T, D] (one dtype and device), lse_* float32 [B, heads, T]. A partial
     with lse = -inf contributes nothing.
     """
-    global _last_backend
     for name, t in (("out_a", out_a), ("lse_a", lse_a), ("out_b", out_b), ("lse_b", lse_b)):
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    if out_a.dim() != 4 or out_a.dtype not in _DTYPES:
+    if out_a.dim() != 4 or out_a.dtype not in DTYPES:
         raise ValueError(
             f"out_a must be a float [B, heads, T, D] tensor, got {out_a.dtype} {tuple(out_a.shape)}"
         )
@@ -434,7 +288,7 @@ def merge_attention(
             )
     mode = _resolve_backend(backend)
     if mode == "torch" or (out_a.is_cuda and mode == "auto" and not _core.cuda_kernels_built()):
-        _last_backend = "torch"
+        _this_thread.backend = "torch"
         return _torch_merge(out_a, lse_a, out_b, lse_b)
     if mode == "cpu" and out_a.is_cuda:
         raise ValueError(f"backend 'cpu' needs CPU tensors, got {out_a.device}")
@@ -450,7 +304,7 @@ def merge_attention(
         if mode != "auto":
             raise
         _log_fallback(str(error))
-        _last_backend = "torch"
+        _this_thread.backend = "torch"
         return _torch_merge(out_a, lse_a, out_b, lse_b)
-    _last_backend = "cuda" if out_a.is_cuda else "cpu"
+    _this_thread.backend = "cuda" if out_a.is_cuda else "cpu"
     return out, lse

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from ltx2_efficient import _core
 from ltx2_efficient.torch_glue import cudnn_graph
+from ltx2_efficient.torch_glue.nan_propagation import keep_nan, keep_nan_with_lse
 
 SdpaFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
 # (q, k, v, out, lse or None, scale) -> True when it wrote out (and lse) in place.
@@ -137,7 +138,8 @@ def attention_with_lse(
             continue
         if lse.dim() == 4:  # cuDNN: [B, heads, Lq, 1]
             lse = lse[..., 0]
-        return out, lse[..., :rows].float()  # efficient attention pads Lq to a multiple of 32
+        # Efficient attention pads Lq to a multiple of 32.
+        return keep_nan_with_lse(out, lse[..., :rows].float(), q, k)
     raise RuntimeError(f"no fused attention op with log-sum-exp for {q.dtype} on {q.device.type}: {error}")
 
 
@@ -186,7 +188,7 @@ def frame_batched_attention(
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if with_lse:
             return attention_with_lse(qv, kv, vv, scale)
-        return F.scaled_dot_product_attention(qv, kv, vv, scale=scale), None
+        return keep_nan(F.scaled_dot_product_attention(qv, kv, vv, scale=scale), qv, kv), None
 
     batches = list(_core.frame_batches(plan))
     for b in range(batch):

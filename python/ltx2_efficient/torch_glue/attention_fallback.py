@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ltx2_efficient import _core
+from ltx2_efficient.torch_glue.nan_propagation import keep_nan
 
 # Score matrices of the explicit (LSE) path are kept under this many bytes per chunk.
 _MATH_CHUNK_BYTES = 128 << 20
@@ -300,7 +301,8 @@ def torch_window_attention(
             v_exact = torch.cat([t for t in (v_exact, v_far.to(q.dtype)) if t is not None], dim=2)
             mask = torch.cat([torch.zeros(exact_keys, device=q.device), bias]).to(q.dtype)
             mask = mask.view(1, 1, 1, -1).expand(1, 1, r1 - r0, -1)
-        out[:, :, r0:r1] = F.scaled_dot_product_attention(qs, k_exact, v_exact, attn_mask=mask, scale=scale)
+        fused = F.scaled_dot_product_attention(qs, k_exact, v_exact, attn_mask=mask, scale=scale)
+        out[:, :, r0:r1] = keep_nan(fused, qs, k_exact)
 
     everything = KeySet(((0, frames),), global_tokens > 0, ())
     if subset == "all" and all(s == everything for s in sets):

@@ -15,7 +15,6 @@ CUDA graph is being captured: the kernel runs.
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import time
 from collections.abc import Callable, Hashable
@@ -23,20 +22,19 @@ from typing import TypeVar
 
 import torch
 
+from ltx2_efficient import config
+
 log = logging.getLogger(__name__)
 
-AUTOTUNE_ENV = "LTX2EFF_ATTENTION_AUTOTUNE"
+AUTOTUNE_ENV = config.ATTENTION_AUTOTUNE_ENV
 _TIMED_RUNS = 3
 _choices: dict[Hashable, str] = {}
 R = TypeVar("R")
 
 
 def enabled() -> bool:
-    """Whether autotuning is on (``LTX2EFF_ATTENTION_AUTOTUNE``, default on)."""
-    value = os.environ.get(AUTOTUNE_ENV, "1").strip().lower()
-    if value not in ("0", "1", "off", "on", "false", "true"):
-        raise ValueError(f"{AUTOTUNE_ENV} must be one of 0 1 on off true false, got {value!r}")
-    return value in ("1", "on", "true")
+    """Whether autotuning is on (``LTX2EFF_ATTENTION_AUTOTUNE``, default on; see ``config``)."""
+    return config.attention_autotune()
 
 
 def cached_choice(key: Hashable) -> str | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
@@ -27,9 +26,11 @@ from typing import Any
 
 import torch
 
+from ltx2_efficient import config
+
 log = logging.getLogger(__name__)
 
-ENV = "LTX2EFF_CUDNN_GRAPH"
+ENV = config.CUDNN_GRAPH_ENV
 _IO_TYPES = {torch.bfloat16: "BFLOAT16", torch.float16: "HALF"}
 _lock = threading.Lock()
 _module: Any = None
@@ -45,26 +46,16 @@ MAX_GRAPHS = 64
 
 
 def enabled() -> bool:
-    """Whether the in-place path may run (``LTX2EFF_CUDNN_GRAPH``, default on)."""
-    value = os.environ.get(ENV, "1").strip().lower()
-    if value not in ("0", "1", "off", "on", "false", "true"):
-        raise ValueError(f"{ENV} must be one of 0 1 on off true false, got {value!r}")
-    return value in ("1", "on", "true")
+    """Whether the in-place path may run (``LTX2EFF_CUDNN_GRAPH``, default on; see ``config``)."""
+    return config.cudnn_graph()
 
 
 @contextmanager
 def turned_off() -> Iterator[None]:
-    """Within the block the in-place path stays off (``LTX2EFF_CUDNN_GRAPH=0``); the variable's
-    previous value, or its absence, is restored afterwards."""
-    saved = os.environ.get(ENV)
-    os.environ[ENV] = "0"
-    try:
+    """Within the block the in-place path stays off in this thread, as with
+    ``LTX2EFF_CUDNN_GRAPH=0``; the environment is not touched."""
+    with config.overridden({ENV: "0"}):
         yield
-    finally:
-        if saved is None:
-            del os.environ[ENV]
-        else:
-            os.environ[ENV] = saved
 
 
 def _cudnn() -> Any:

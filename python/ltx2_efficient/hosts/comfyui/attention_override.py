@@ -13,6 +13,9 @@ _inside_attn_wrapper=True, ...)`` where ``func`` is the attention function Comfy
   cross-attention go through untouched;
 - a call with an attention mask (LTX's guide-strength attenuation) or extra SDPA arguments
   runs dense through ``func``; so does a call whose layout is ambiguous;
+- the run's step schedule switches the window per call: on for the steps it windows, except
+  in the dense first/last blocks (the block comes from :mod:`block_tags`); off (ComfyUI's
+  ``func``, counted in the same statistics) everywhere else;
 - it chains the override that was installed before it: that override is called with our
   windowed function in place of ``func``, so other custom nodes' attention patches still wrap
   the computation; everything we do not window is handed to it unchanged.
@@ -28,6 +31,7 @@ import torch
 
 from ltx2_efficient.hosts.comfyui.diffusion_call import CallGeometry
 from ltx2_efficient.hosts.comfyui.run_state import GEOMETRY_KEY, RUN_KEY, RunState
+from ltx2_efficient.sampler.attention_patch import WindowedSelfAttention
 
 OVERRIDE_KEY = "optimized_attention_override"
 Override = Callable[..., Any]
@@ -63,6 +67,20 @@ def base_override(override: Override | None) -> Override | None:
     while isinstance(override, LTXAttentionOverride):
         override = override.previous
     return override
+
+
+def _scheduled(run: RunState) -> WindowedSelfAttention:
+    """The run's attention with its window switched on or off as the schedule says for the
+    current call (noting which steps ran windowed and which blocks stayed dense)."""
+    attention = run.attention
+    attention.window_on = run.window_on_step()
+    if attention.window_on and not run.window_on_block():
+        attention.window_on = False
+        if run.block is not None:
+            run.dense_blocks.add(run.block)
+    if attention.window_on and run.step is not None and run.config.phase != "refine":
+        run.windowed_steps.add(run.step)
+    return attention
 
 
 class LTXAttentionOverride:
@@ -125,15 +143,14 @@ class LTXAttentionOverride:
         if any(name in extra for name in _UNSUPPORTED):
             run.add_note("dense video attention: the attention call sets scale/enable_gqa")
             return self._delegate(func, args, kwargs)
-        return self._delegate(self._windowed_function(run, geometry, func), args, kwargs)
+        return self._delegate(self._windowed_function(run, geometry, func, _scheduled(run)), args, kwargs)
 
     @staticmethod
     def _windowed_function(
-        run: RunState, geometry: CallGeometry, func: Callable[..., Any]
+        run: RunState, geometry: CallGeometry, func: Callable[..., Any], attention: WindowedSelfAttention
     ) -> Callable[..., torch.Tensor]:
-        """A function with ComfyUI's attention signature running the run's windowed attention;
-        its dense path (window off, a mask, a chunked budget) is ComfyUI's ``func``."""
-        attention = run.attention
+        """A function with ComfyUI's attention signature running the run's ``attention``; its
+        dense path (window off for this call, a mask, a chunked budget) is ComfyUI's ``func``."""
 
         def windowed(
             q: torch.Tensor,

@@ -1,225 +1,170 @@
-"""The knob inputs the nodes share, and turning their widget values into EfficientSettings.
+"""ComfyUI (V3 schema) inputs of the knobs, made from the core's knob table, and turning their
+widget values into EfficientSettings.
 
-Every knob defaults to a "take the preset's value" sentinel, so a node set to a preset behaves
-exactly like the preset until the user changes a knob: ``-1`` for numbers (``-2`` for
-``attention_window``, whose ``-1`` means dense attention, as in the C++ core), ``"preset"`` for
-choices. ``PRESET_SENTINELS`` lists them for the frontend panel.
+A knob follows the node's preset until the user picks otherwise, and no number stands for "the
+preset's value" (ComfyUI's frontend snaps number widgets to min + k*step, which breaks any such
+sentinel):
+
+- a number knob is two inputs: ``<name>_mode`` ("preset" or "custom") and ``<name>``, a number
+  widget over exactly the knob's range (its default is the default preset's value, so the widget
+  shows what that preset uses);
+- a choice or on/off knob is one combo whose first option is "preset".
+
+All knob inputs are advanced inputs: the node shows the preset (and the panel) until the user
+asks for more. ``node_knob_inputs`` describes the layout for the frontend panel.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from comfy_api.latest import io
+
 from ltx2_efficient import _core
-from ltx2_efficient.sampler.settings import EfficientSettings
+from ltx2_efficient.sampler.settings import KNOB_ROWS, EfficientSettings
 
 PRESET = "preset"
+CUSTOM = "custom"
+MODES = (PRESET, CUSTOM)
 DEFAULT_PRESET = "balanced"
-PRECISIONS = ("auto", "bf16", "fp16", "fp32", "fp8-far-field")
-INTERPOLATIONS = ("lerp", "slerp", "motion", "upsampler")
+ON_OFF = ("on", "off")
 
-# node input name -> EfficientSettings field
-SETTING_NAMES: dict[str, str] = {
-    "frame_stride": "frame_stride",
-    "attention_window": "window",
-    "anchor_frame": "anchor_frame",
-    "far_field": "far_field",
-    "reuse_start": "reuse_start",
-    "reuse_threshold": "reuse_threshold",
-    "max_consecutive_reuse": "max_consecutive_reuse",
-    "precision": "precision",
-    "interpolation": "interpolation",
-    "refine_steps": "refine_steps",
-    "refine_strength": "refine_strength",
-    "activation_budget_mb": "activation_budget_mb",
-}
-
-PRESET_SENTINELS: dict[str, Any] = {
-    "frame_stride": -1,
-    "attention_window": -2,
-    "anchor_frame": PRESET,
-    "far_field": -1,
-    "reuse_start": -1.0,
-    "reuse_threshold": -1.0,
-    "max_consecutive_reuse": -1,
-    "precision": PRESET,
-    "interpolation": PRESET,
-    "refine_steps": -1,
-    "refine_strength": -1.0,
-    "activation_budget_mb": -1,
-}
+ROWS: dict[str, dict[str, Any]] = {row["name"]: row for row in KNOB_ROWS}
+# Node input names that differ from the knob's (the names saved workflows use).
+_INPUT_NAMES = {"window": "attention_window"}
 
 
-def preset_input() -> tuple[list[str], dict[str, Any]]:
+def input_name(knob: str) -> str:
+    """The node input carrying knob ``knob``."""
+    return _INPUT_NAMES.get(knob, knob)
+
+
+def mode_input_name(knob: str) -> str:
+    return f"{input_name(knob)}_mode"
+
+
+def is_number(knob: str) -> bool:
+    return ROWS[knob]["type"] in ("int", "float")
+
+
+def preset_input() -> Any:
     names = list(_core.preset_names())
     lines = "; ".join(f"{n}: {_core.describe_preset(n)}" for n in names)
-    return (
-        names,
-        {
-            "default": DEFAULT_PRESET,
-            "tooltip": f"Named set of knob values; every knob left at its 'preset' value takes it from here. {lines}.",
-        },
+    return io.Combo.Input(
+        "preset",
+        options=names,
+        default=DEFAULT_PRESET,
+        tooltip=f"Named set of knob values; every knob left at 'preset' takes its value from here. {lines}.",
     )
 
 
-def knob_inputs(names: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
-    """ComfyUI input definitions of the knobs ``names`` (in that order)."""
-    all_inputs: dict[str, tuple[Any, ...]] = {
-        "frame_stride": (
-            "INT",
-            {
-                "default": -1,
-                "min": -1,
-                "max": int(_core.MAX_FRAME_STRIDE),
-                "step": 1,
-                "tooltip": "Keyframe diffusion: diffuse every s-th latent frame (8 pixel frames each) at "
-                "frame_rate/s, interpolate the rest, then refine. 1 = every frame (plain sampling). "
-                "-1 = the preset's value.",
-            },
-        ),
-        "attention_window": (
-            "INT",
-            {
-                "default": -2,
-                "min": -2,
-                "max": 256,
-                "step": 1,
-                "tooltip": "Temporal attention window K: video tokens attend to latent frames within +-K "
-                "(plus the anchor frame and keyframe guides). -1 = dense attention, -2 = the preset's value.",
-            },
-        ),
-        "anchor_frame": (
-            [PRESET, "on", "off"],
-            {
-                "default": PRESET,
-                "tooltip": "Keep latent frame 0 visible to every frame in windowed attention.",
-            },
-        ),
-        "far_field": (
-            "INT",
-            {
-                "default": -1,
-                "min": -1,
-                "max": 16,
-                "step": 1,
-                "tooltip": "Frames outside the window are seen through keys/values pooled p x p "
-                "(low-rank far field). 0 = off, -1 = the preset's value.",
-            },
-        ),
-        "reuse_start": (
-            "FLOAT",
-            {
-                "default": -1.0,
-                "min": -1.0,
-                "max": 1.0,
-                "step": 0.01,
-                "tooltip": "Share of steps always computed before step reuse may start (the original "
-                "pack's freeze_ratio; at least 15%). 1 = reuse off, -1 = the preset's value.",
-            },
-        ),
-        "reuse_threshold": (
-            "FLOAT",
-            {
-                "default": -1.0,
-                "min": -1.0,
-                "max": 10.0,
-                "step": 0.01,
-                "tooltip": "Accumulated predicted relative change of the model output allowed before a "
-                "step is computed again; higher reuses more. 0 = reuse off, -1 = the preset's value.",
-            },
-        ),
-        "max_consecutive_reuse": (
-            "INT",
-            {
-                "default": -1,
-                "min": -1,
-                "max": int(_core.MAX_CONSECUTIVE_REUSE),
-                "step": 1,
-                "tooltip": "Most steps reused in a row. 0 = reuse off, -1 = the preset's value.",
-            },
-        ),
-        "precision": (
-            [PRESET, *PRECISIONS],
-            {
-                "default": PRESET,
-                "tooltip": "Precision of the windowed attention kernels (auto = the model's dtype); dense attention "
-                "(window off) keeps the host's own precision.",
-            },
-        ),
-        "interpolation": (
-            [PRESET, *INTERPOLATIONS],
-            {
-                "default": PRESET,
-                "tooltip": "How the frames between keyframes are rebuilt: lerp, slerp, motion "
-                "(motion-compensated warp in latent space) or upsampler (the connected LTX temporal "
-                "latent upsampler).",
-            },
-        ),
-        "refine_steps": (
-            "INT",
-            {
-                "default": -1,
-                "min": -1,
-                "max": int(_core.MAX_REFINE_STEPS),
-                "step": 1,
-                "tooltip": "Steps that refine the interpolated full-length video (stride > 1). "
-                "0 = no refinement, -1 = the preset's value.",
-            },
-        ),
-        "refine_strength": (
-            "FLOAT",
-            {
-                "default": -1.0,
-                "min": -1.0,
-                "max": 1.0,
-                "step": 0.01,
-                "tooltip": "Sigma the interpolated video is re-noised to before refining (0-1; higher "
-                "changes more). -1 = the preset's value.",
-            },
-        ),
-        "activation_budget_mb": (
-            "INT",
-            {
-                "default": -1,
-                "min": -1,
-                "max": 1 << 20,
-                "step": 64,
-                "tooltip": "Activation memory budget in MB: the feed-forward and dense attention run over "
-                "token chunks sized by the cost model to stay under it. 0 = unbounded, -1 = the preset's value.",
-            },
-        ),
+def _tooltip(row: dict[str, Any]) -> str:
+    unit = f" ({row['unit']})" if row["unit"] else ""
+    return f"{row['help']} Allowed: {row['allowed']}{unit}."
+
+
+def _number_inputs(row: dict[str, Any]) -> list[Any]:
+    name = row["name"]
+    default = row["presets"][DEFAULT_PRESET]
+    mode = io.Combo.Input(
+        mode_input_name(name),
+        options=list(MODES),
+        default=PRESET,
+        advanced=True,
+        tooltip=f"'preset': {input_name(name)} takes the preset's value; 'custom': the value below.",
+    )
+    widget_type = io.Int if row["type"] == "int" else io.Float
+    value = widget_type.Input(
+        input_name(name),
+        default=default,
+        min=row["min"],
+        max=row["max"],
+        step=row["step"],
+        advanced=True,
+        tooltip=_tooltip(row) + f" Used when {mode_input_name(name)} is 'custom'.",
+    )
+    return [mode, value]
+
+
+def _choice_input(row: dict[str, Any]) -> Any:
+    options = list(ON_OFF) if row["type"] == "bool" else list(row["choices"])
+    return io.Combo.Input(
+        input_name(row["name"]),
+        options=[PRESET, *options],
+        default=PRESET,
+        advanced=True,
+        tooltip=_tooltip(row) + " 'preset' = the preset's value.",
+    )
+
+
+def knob_inputs(knobs: tuple[str, ...]) -> list[Any]:
+    """The V3 inputs of the knobs ``knobs`` (knob table names), in that order."""
+    out: list[Any] = []
+    for knob in knobs:
+        row = ROWS[knob]
+        out.extend(_number_inputs(row) if is_number(knob) else [_choice_input(row)])
+    return out
+
+
+def node_knob_inputs(knobs: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """How the knobs sit on the nodes, for the frontend panel: knob -> {widget, mode_widget}
+    (mode_widget is None for choice knobs, whose widget itself offers "preset")."""
+    names = tuple(ROWS) if knobs is None else knobs
+    return {
+        "preset_choice": PRESET,
+        "custom_choice": CUSTOM,
+        "on_off": list(ON_OFF),
+        "knobs": {
+            knob: {
+                "widget": input_name(knob),
+                "mode_widget": mode_input_name(knob) if is_number(knob) else None,
+            }
+            for knob in names
+            if knob != "thermal_guard"  # a connection on the nodes, not a widget
+        },
     }
-    return {name: all_inputs[name] for name in names}
 
 
-def settings_from_inputs(preset: str, **values: Any) -> EfficientSettings:
-    """EfficientSettings from a preset and node widget values (sentinels keep the preset's value).
+def _choice_value(knob: str, value: Any) -> Any:
+    row = ROWS[knob]
+    if row["type"] == "bool":
+        if value not in ON_OFF:
+            raise ValueError(f"{input_name(knob)} must be one of preset on off, got {str(value)[:80]!r}")
+        return value == "on"
+    return value  # the core's table checks the choice
+
+
+def settings_from_inputs(preset: str, knobs: tuple[str, ...], values: dict[str, Any]) -> EfficientSettings:
+    """EfficientSettings from a preset and the node's knob inputs (``values`` by input name).
 
     Raises ValueError naming the node input for a bad value.
     """
     names = list(_core.preset_names())
     if preset not in names:
-        raise ValueError(f"preset must be one of {' '.join(names)}, got {preset!r}")
+        raise ValueError(f"preset must be one of {' '.join(names)}, got {str(preset)[:80]!r}")
     overrides: dict[str, Any] = {}
-    for name, value in values.items():
-        if name not in SETTING_NAMES:
-            raise ValueError(f"unknown knob input {name!r}")
-        if value is None or value == PRESET_SENTINELS[name]:
-            continue
-        if name == "anchor_frame":
-            if value not in ("on", "off"):
-                raise ValueError(f"anchor_frame must be one of preset on off, got {value!r}")
-            value = value == "on"
-        elif name in ("precision", "interpolation"):
-            allowed = PRECISIONS if name == "precision" else INTERPOLATIONS
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of preset {' '.join(allowed)}, got {value!r}")
-        overrides[SETTING_NAMES[name]] = value
+    for knob in knobs:
+        if is_number(knob):
+            mode = values.get(mode_input_name(knob), PRESET)
+            if mode not in MODES:
+                raise ValueError(
+                    f"{mode_input_name(knob)} must be one of preset custom, got {str(mode)[:80]!r}"
+                )
+            if mode == CUSTOM:
+                if values.get(input_name(knob)) is None:
+                    raise ValueError(
+                        f"{input_name(knob)} needs a value when {mode_input_name(knob)} is 'custom'"
+                    )
+                overrides[knob] = values[input_name(knob)]
+        else:
+            value = values.get(input_name(knob), PRESET)
+            if value != PRESET:
+                overrides[knob] = _choice_value(knob, value)
     try:
         return EfficientSettings.from_preset(preset, **overrides)
     except ValueError as exc:
         message = str(exc)
-        for node_name, field in SETTING_NAMES.items():
-            if node_name != field and message.startswith(field + " "):
-                raise ValueError(node_name + message[len(field) :]) from exc
+        for knob in overrides:
+            if input_name(knob) != knob and message.startswith(knob + " "):
+                raise ValueError(input_name(knob) + message[len(knob) :]) from exc
         raise

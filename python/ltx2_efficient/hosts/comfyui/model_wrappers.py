@@ -13,7 +13,10 @@ for the duration of the run, and empties the text K/V caches before and after it
    stride (the model sees a clip of F' frames at ``fps / s`` spanning the same seconds);
 2. records the call's token layout for the attention override;
 3. sets the feed-forward chunk size from the activation budget (C++ cost model);
-4. decides step reuse for the video (the EasyCache-style policy of ``sampler.reuse``) and
+4. places the call in the request's step schedule (:mod:`step_clock`: the step from the call's
+   sigma within the run's sigmas, plus the phase's first step), which the attention override
+   reads to window only the steps the schedule says;
+5. decides step reuse for the video (the EasyCache-style policy of ``sampler.reuse``) and
    either returns the reused output or runs the model and records its output.
 
 Step reuse in LTX-2 audio-video models: the video and audio streams exchange cross-attention in
@@ -29,6 +32,7 @@ from typing import Any
 import torch
 
 from ltx2_efficient.hosts.comfyui.diffusion_call import DiffusionCall, call_geometry
+from ltx2_efficient.hosts.comfyui.regime import settings_for_run
 from ltx2_efficient.hosts.comfyui.run_state import CONFIG_KEY, GEOMETRY_KEY, RUN_KEY, PatchConfig, RunState
 from ltx2_efficient.hosts.comfyui.text_kv_patch import cache_counts, reset_caches
 from ltx2_efficient.sampler import chunking
@@ -51,12 +55,28 @@ def copy_nested(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def new_run_state(config: PatchConfig, steps: int) -> RunState:
+def new_run_state(config: PatchConfig, steps: int, guider: Any = None) -> RunState:
+    """The state of one run of ``steps`` steps of ``guider``: the request's settings and
+    schedule when the sampler node set them (a phase of it), else this run's own, with the
+    preset resolved for the run's regime."""
     settings = config.settings
+    schedule = config.schedule
+    if schedule is None and steps >= 1:
+        settings = settings_for_run(settings, steps, guider)
+        schedule = settings.step_schedule(steps)
     reuse = None
     if settings.reuse_enabled and steps >= 1:
-        reuse = StepReuse.from_settings(settings, steps=steps, modality="video")
-    return RunState(config=config, steps=steps, attention=WindowedSelfAttention(settings), reuse=reuse)
+        # Request-wide step indices, so a phase's policy sees where it is in the whole run.
+        total = schedule.steps if schedule is not None and config.phase != "refine" else steps
+        reuse = StepReuse.from_settings(settings, steps=max(total, steps), modality="video")
+    return RunState(
+        config=config,
+        settings=settings,
+        steps=steps,
+        attention=WindowedSelfAttention(settings),
+        schedule=schedule,
+        reuse=reuse,
+    )
 
 
 def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
@@ -67,7 +87,7 @@ def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
         return executor(*args, **kwargs)
     sigmas = args[3] if len(args) > 3 else kwargs.get("sigmas")
     steps = int(sigmas.shape[-1]) - 1 if isinstance(sigmas, torch.Tensor) else 0
-    run = new_run_state(config, steps)
+    run = new_run_state(config, steps, guider)
     guider.model_options = copy_nested(options)
     guider.model_options.setdefault("transformer_options", {})[RUN_KEY] = run
     reset_caches(config.text_kv)
@@ -81,27 +101,6 @@ def outer_sample_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             config.on_run_end(run)
 
 
-def step_index(options: dict[str, Any]) -> int | None:
-    """Index of the schedule step the current sigma belongs to (None when unknown).
-
-    ``transformer_options["sigmas"]`` holds the current sigma, ``["sample_sigmas"]`` the run's
-    descending schedule; an intermediate sigma of a multi-evaluation sampler belongs to the step
-    it lies in.
-    """
-    sigma = options.get("sigmas")
-    schedule = options.get("sample_sigmas")
-    if not isinstance(sigma, torch.Tensor) or not isinstance(schedule, torch.Tensor) or schedule.numel() < 2:
-        return None
-    current = float(sigma.flatten()[0])
-    values = [float(s) for s in schedule.flatten()]
-    tolerance = 1e-6 * max(1.0, abs(current))
-    index = 0
-    for i in range(len(values) - 1):
-        if values[i] >= current - tolerance:
-            index = i
-    return index
-
-
 def _scale_guide_times(keyframe_idxs: torch.Tensor, scale: float) -> torch.Tensor:
     """keyframe_idxs [B, 3, tokens, 2] with its time axis (dim 1, index 0) divided by scale."""
     scaled = keyframe_idxs.clone()
@@ -112,7 +111,7 @@ def _scale_guide_times(keyframe_idxs: torch.Tensor, scale: float) -> torch.Tenso
 def _chunk_tokens(
     run: RunState, video: torch.Tensor, grid: tuple[int, int, int], globals_: int, text: int
 ) -> int | None:
-    budget = run.config.settings.activation_budget_mb
+    budget = run.settings.activation_budget_mb
     if budget <= 0:
         return None
     model = run.config.model
@@ -130,7 +129,7 @@ def _chunk_tokens(
         budget,
         global_tokens=globals_,
         batch=int(video.shape[0]),
-        window=run.config.settings.window_spec,
+        window=run.settings.window_spec,
     )
     total = grid[0] * grid[1] * grid[2] + globals_
     return None if chunk >= total else chunk
@@ -180,8 +179,10 @@ def diffusion_model_wrapper(executor: Any, *args: Any, **kwargs: Any) -> Any:
             f"feed-forward in chunks of {run.chunk_tokens} tokens for the {budget} MB activation budget"
         )
 
+    local = run.clock.step(options)
+    run.step = None if local is None else run.config.step_offset + local
+    step = run.step
     reuse = run.reuse
-    step = step_index(options) if reuse is not None else None
     audio = call.audio
     key = _call_key(options)
     if reuse is not None and step is not None and step < reuse.steps:

@@ -1,7 +1,6 @@
 """ComfyUI node "LTX2 Efficiency Check" (V3 schema): the sampler's inputs, run dense and efficient.
 
-It takes the LTX2 Efficient Video Sampler's inputs (the same knob inputs, built from the same
-definitions), runs :func:`efficiency_check.run_check` and returns both latents, a comparison
+It takes the LTX2 Efficient Video Sampler's inputs (the same input builders), runs :func:`efficiency_check.run_check` and returns both latents, a comparison
 IMAGE (dense | efficient | difference; decoded frames when a VAE is connected, the latent
 preview otherwise) and the report as JSON; the node shows the report's summary.
 """
@@ -12,41 +11,22 @@ from typing import Any
 
 from comfy_api.latest import io
 
+from ltx2_efficient.hosts.comfyui import node_ids
 from ltx2_efficient.hosts.comfyui.knob_inputs import knob_inputs, preset_input, settings_from_inputs
-from ltx2_efficient.hosts.comfyui.node_video_sampler import CATEGORY, SAMPLER_KNOBS, THERMAL_GUARD_TYPE
-
-NODE_ID = "LTX2EfficiencyCheck"
-DISPLAY_NAME = "LTX2 Efficiency Check"
-
-
-def v3_input(name: str, spec: tuple[Any, ...]) -> Any:
-    """A V3 input from a classic ``(type, options)`` input definition (the knob definitions are
-    shared with the classic nodes, so they are written once)."""
-    kind, options = spec[0], dict(spec[1]) if len(spec) > 1 else {}
-    if isinstance(kind, list):
-        return io.Combo.Input(name, options=list(kind), **options)
-    if kind == "INT":
-        return io.Int.Input(name, **options)
-    if kind == "FLOAT":
-        return io.Float.Input(name, **options)
-    if kind == "BOOLEAN":
-        return io.Boolean.Input(name, **options)
-    return io.Custom(kind).Input(name, **options)
+from ltx2_efficient.hosts.comfyui.node_video_sampler import SAMPLER_KNOBS, ThermalGuardType
 
 
 class LTX2EfficiencyCheck(io.ComfyNode):
     """Dense and efficient runs of one request on the same seed, timed and compared."""
-
-    DISPLAY_NAME = DISPLAY_NAME
 
     @classmethod
     def define_schema(cls) -> io.Schema:
         from ltx2_efficient.hosts.comfyui.efficiency_check import LAYOUTS
 
         return io.Schema(
-            node_id=NODE_ID,
-            display_name=DISPLAY_NAME,
-            category=CATEGORY,
+            node_id=node_ids.EFFICIENCY_CHECK,
+            display_name=node_ids.DISPLAY_NAMES[node_ids.EFFICIENCY_CHECK],
+            category=node_ids.CATEGORY,
             description=(
                 "Runs the request twice on the same seed: dense (preset off, exactly "
                 "SamplerCustomAdvanced) and with the settings below, on one progress bar. Reports wall "
@@ -60,8 +40,8 @@ class LTX2EfficiencyCheck(io.ComfyNode):
                 io.Sampler.Input("sampler"),
                 io.Sigmas.Input("sigmas"),
                 io.Latent.Input("latent_image", tooltip="The latent both runs start from."),
-                v3_input("preset", preset_input()),
-                *(v3_input(name, spec) for name, spec in knob_inputs(SAMPLER_KNOBS).items()),
+                preset_input(),
+                *knob_inputs(SAMPLER_KNOBS),
                 io.Combo.Input(
                     "comparison",
                     options=list(LAYOUTS),
@@ -79,7 +59,7 @@ class LTX2EfficiencyCheck(io.ComfyNode):
                     optional=True,
                     tooltip="The LTX-2 audio VAE: decodes both audio tracks for log-mel distance and RMS ratio.",
                 ),
-                io.Custom(THERMAL_GUARD_TYPE).Input(
+                ThermalGuardType.Input(
                     "thermal_guard", optional=True, tooltip="Paces both runs alike (optional)."
                 ),
                 io.LatentUpscaleModel.Input(
@@ -126,7 +106,7 @@ class LTX2EfficiencyCheck(io.ComfyNode):
         from ltx2_efficient.hosts.comfyui.efficiency_check import run_check
         from ltx2_efficient.hosts.comfyui.temporal_upsampler import make_upsampler
 
-        settings = settings_from_inputs(preset, **knobs)
+        settings = settings_from_inputs(preset, SAMPLER_KNOBS, knobs)
         if temporal_upsampler is not None and settings.interpolation != "upsampler":
             raise ValueError(
                 f"temporal_upsampler is connected but interpolation is {settings.interpolation!r}: "

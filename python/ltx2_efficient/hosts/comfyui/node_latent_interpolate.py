@@ -4,105 +4,105 @@ from __future__ import annotations
 
 from typing import Any
 
-from ltx2_efficient.hosts.comfyui.knob_inputs import INTERPOLATIONS
-from ltx2_efficient.hosts.comfyui.node_video_sampler import CATEGORY
+from comfy_api.latest import io
 
-MAX_PIXEL_FRAMES = 8193
+from ltx2_efficient import _core
+from ltx2_efficient.hosts.comfyui import node_ids
+from ltx2_efficient.hosts.comfyui.knob_inputs import ROWS
+
+_STRIDE = ROWS["frame_stride"]
+_INTERPOLATION = ROWS["interpolation"]
 
 
-class LTX2LatentInterpolate:
+class LTX2LatentInterpolate(io.ComfyNode):
     """Rebuilds a full-length video latent from keyframes diffused at a frame stride."""
 
-    DISPLAY_NAME = "LTX2 Latent Interpolate"
-    CATEGORY = CATEGORY
-    FUNCTION = "interpolate"
-    RETURN_TYPES = ("LATENT",)
-    RETURN_NAMES = ("latent",)
-    OUTPUT_TOOLTIPS = (
-        "The full-length latent: keyframes copied exactly, the frames between them interpolated; an LTX-2 audio "
-        "latent passes through. A noise mask on the keyframes moves to their frames; interpolated frames get 1.",
-    )
-    DESCRIPTION = (
-        "Expands a keyframe latent (every s-th latent frame of a clip, the last frame always included) to the "
-        "full clip length by lerp, slerp, motion-compensated warping in latent space (C++ core), or an LTX "
-        "temporal latent upsampler. Refine the result with a few sampling steps at low denoise."
-    )
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id=node_ids.LATENT_INTERPOLATE,
+            display_name=node_ids.DISPLAY_NAMES[node_ids.LATENT_INTERPOLATE],
+            category=node_ids.CATEGORY,
+            description=(
+                "Expands a keyframe latent (every s-th latent frame of a clip, the last frame always included) to "
+                "the full clip length by lerp, slerp, motion-compensated warping in latent space (C++ core), or an "
+                "LTX temporal latent upsampler. Refine the result with a few sampling steps at low denoise."
+            ),
+            inputs=[
+                io.Latent.Input(
+                    "samples",
+                    tooltip="The keyframe latent: ceil((F-1)/s)+1 latent frames of a clip of F latent frames.",
+                ),
+                io.Int.Input(
+                    "frames",
+                    default=97,
+                    min=1,
+                    max=int(_core.MAX_PIXEL_FRAMES),
+                    step=_core.TEMPORAL_FACTOR,
+                    tooltip="Length of the full clip in pixel frames (8n+1, as in EmptyLTXVLatentVideo).",
+                ),
+                io.Int.Input(
+                    "frame_stride",
+                    default=2,
+                    min=_STRIDE["min"],
+                    max=_STRIDE["max"],
+                    step=1,
+                    tooltip="The latent-frame stride the keyframes were diffused at.",
+                ),
+                io.Combo.Input(
+                    "interpolation",
+                    options=list(_INTERPOLATION["choices"]),
+                    default="motion",
+                    tooltip=_INTERPOLATION["help"],
+                ),
+                io.LatentUpscaleModel.Input(
+                    "temporal_upsampler",
+                    optional=True,
+                    tooltip="LTX temporal latent upsampler (x2), for interpolation 'upsampler'.",
+                ),
+                io.Vae.Input(
+                    "vae",
+                    optional=True,
+                    tooltip="The video VAE whose latent statistics the temporal upsampler needs.",
+                ),
+            ],
+            outputs=[
+                io.Latent.Output(
+                    "latent",
+                    display_name="latent",
+                    tooltip="The full-length latent: keyframes copied exactly, the frames between them interpolated; "
+                    "an LTX-2 audio latent passes through. A noise mask on the keyframes moves to their frames; "
+                    "interpolated frames get 1.",
+                )
+            ],
+        )
 
     @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {
-            "required": {
-                "samples": (
-                    "LATENT",
-                    {
-                        "tooltip": "The keyframe latent: ceil((F-1)/s)+1 latent frames of a clip of F latent frames."
-                    },
-                ),
-                "frames": (
-                    "INT",
-                    {
-                        "default": 97,
-                        "min": 1,
-                        "max": MAX_PIXEL_FRAMES,
-                        "step": 8,
-                        "tooltip": "Length of the full clip in pixel frames (8n+1, as in EmptyLTXVLatentVideo).",
-                    },
-                ),
-                "frame_stride": (
-                    "INT",
-                    {
-                        "default": 2,
-                        "min": 1,
-                        "max": 16,
-                        "step": 1,
-                        "tooltip": "The latent-frame stride the keyframes were diffused at.",
-                    },
-                ),
-                "interpolation": (
-                    list(INTERPOLATIONS),
-                    {
-                        "default": "motion",
-                        "tooltip": "lerp, slerp (norm-preserving), motion (motion-compensated warp) or upsampler "
-                        "(the connected temporal upsampler).",
-                    },
-                ),
-            },
-            "optional": {
-                "temporal_upsampler": (
-                    "LATENT_UPSCALE_MODEL",
-                    {"tooltip": "LTX temporal latent upsampler (x2), for interpolation 'upsampler'."},
-                ),
-                "vae": (
-                    "VAE",
-                    {"tooltip": "The video VAE whose latent statistics the temporal upsampler needs."},
-                ),
-            },
-        }
-
-    def interpolate(
-        self,
+    def execute(
+        cls,
         samples: dict[str, Any],
         frames: int,
         frame_stride: int,
         interpolation: str,
         temporal_upsampler: Any = None,
         vae: Any = None,
-    ) -> tuple[dict[str, Any]]:
+    ) -> io.NodeOutput:
         import torch
 
-        from ltx2_efficient import _core
         from ltx2_efficient.hosts.comfyui.latent_parts import join_av, split_av
         from ltx2_efficient.hosts.comfyui.temporal_upsampler import make_upsampler
         from ltx2_efficient.sampler.keyframes import KeyframeLayout
 
-        if interpolation not in INTERPOLATIONS:
+        _core.check_knob("interpolation", interpolation)
+        _core.check_knob("frame_stride", frame_stride)
+        if (
+            isinstance(frames, bool)
+            or not isinstance(frames, int)
+            or not 1 <= frames <= _core.MAX_PIXEL_FRAMES
+        ):
             raise ValueError(
-                f"interpolation must be one of {' '.join(INTERPOLATIONS)}, got {interpolation!r}"
+                f"frames must be an integer in [1, {_core.MAX_PIXEL_FRAMES}], got {str(frames)[:80]}"
             )
-        if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= MAX_PIXEL_FRAMES:
-            raise ValueError(f"frames must be in [1, {MAX_PIXEL_FRAMES}], got {frames!r}")
-        if isinstance(frame_stride, bool) or not isinstance(frame_stride, int) or not 1 <= frame_stride <= 16:
-            raise ValueError(f"frame_stride must be in [1, 16], got {frame_stride!r}")
         upsampler = None
         if interpolation == "upsampler":
             upsampler = make_upsampler(temporal_upsampler, vae)
@@ -153,4 +153,4 @@ class LTX2LatentInterpolate:
                 raise ValueError(
                     f"noise_mask must cover 1 or {layout.diffused_frames} latent frames [B, 1, F', H, W], got {shape}"
                 )
-        return (out,)
+        return io.NodeOutput(out)

@@ -6,6 +6,8 @@
   chaining whatever override was there before (another node's patch keeps applying);
 - the ``OUTER_SAMPLE`` and ``DIFFUSION_MODEL`` wrappers of :mod:`model_wrappers` under the key
   ``"ltx2eff"`` (an earlier patch of ours on the same model is replaced, not stacked);
+- object patches on each block's video self-attention that tell the override the block index
+  (:mod:`block_tags`: the schedule's dense first/last blocks);
 - with an activation budget, object patches that chunk each block's video feed-forward; without
   one, object patches that reuse the video text cross-attention keys and values (lossless).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ltx2_efficient.hosts.comfyui.attention_override import OVERRIDE_KEY, LTXAttentionOverride
+from ltx2_efficient.hosts.comfyui.block_tags import install_block_tags
 from ltx2_efficient.hosts.comfyui.feed_forward_chunks import ChunkedForward, feed_forward_patch_name
 from ltx2_efficient.hosts.comfyui.model_wrappers import (
     DIFFUSION_MODEL,
@@ -42,6 +45,7 @@ def install_patch(model_patcher: Any, model_options: dict[str, Any], config: Pat
     for kind, wrapper in ((OUTER_SAMPLE, outer_sample_wrapper), (DIFFUSION_MODEL, diffusion_model_wrapper)):
         model_patcher.remove_wrappers_with_key(kind, WRAPPER_KEY)
         model_patcher.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
+    install_block_tags(model_patcher)  # cheap; a run's regime may switch the window on
     if config.settings.activation_budget_mb > 0:
         _install_feed_forward_chunks(model_patcher, config)
     else:

@@ -1,6 +1,7 @@
-"""The node classes this pack registers with ComfyUI.
+"""The node classes this pack registers with ComfyUI (V3 schema), by node id.
 
-Only nodes that work are listed; each entry is added together with its implementation.
+Only nodes that work are listed; each entry is added together with its implementation. The ids
+and display names themselves live in ``node_ids`` (importable without the compiled core).
 """
 
 from __future__ import annotations
@@ -8,37 +9,30 @@ from __future__ import annotations
 from typing import Any
 
 
-def node_mappings() -> tuple[dict[str, Any], dict[str, str]]:
-    """Return (NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS)."""
-    classes: dict[str, Any] = {}
-    names: dict[str, str] = {}
+def node_classes() -> list[Any]:
+    """The pack's io.ComfyNode classes, in the order of ``node_ids.DISPLAY_NAMES``."""
+    from ltx2_efficient.hosts.comfyui.node_efficiency_check import LTX2EfficiencyCheck
     from ltx2_efficient.hosts.comfyui.node_latent_interpolate import LTX2LatentInterpolate
     from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
+    from ltx2_efficient.hosts.comfyui.node_thermal_guard import LTX2ThermalGuard, LTX2ThermalGuardModel
     from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
 
-    for node in (LTX2EfficientVideoSampler, LTX2EfficientModelPatch, LTX2LatentInterpolate):
-        classes[node.__name__] = node
-        names[node.__name__] = node.DISPLAY_NAME
-    from ltx2_efficient.hosts.comfyui.node_thermal_guard import LTX2ThermalGuard, LTX2ThermalGuardModel
+    return [
+        LTX2EfficientVideoSampler,
+        LTX2EfficientModelPatch,
+        LTX2LatentInterpolate,
+        LTX2ThermalGuard,
+        LTX2ThermalGuardModel,
+        LTX2EfficiencyCheck,
+    ]
 
-    for node in (LTX2ThermalGuard, LTX2ThermalGuardModel):
-        classes[node.__name__] = node
-        names[node.__name__] = node.DISPLAY_NAME
-    classes.update(_v3_nodes(names))
+
+def node_mappings() -> tuple[dict[str, Any], dict[str, str]]:
+    """(node id -> class, node id -> display name), as ComfyUI registers a V3 extension's nodes."""
+    classes: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for node in node_classes():
+        schema = node.GET_SCHEMA()
+        classes[schema.node_id] = node
+        names[schema.node_id] = schema.display_name
     return classes, names
-
-
-def _v3_nodes(names: dict[str, str]) -> dict[str, Any]:
-    """The nodes written on ComfyUI's V3 schema (``comfy_api``, which only ComfyUI provides)."""
-    try:
-        from ltx2_efficient.hosts.comfyui.node_efficiency_check import (
-            DISPLAY_NAME,
-            NODE_ID,
-            LTX2EfficiencyCheck,
-        )
-    except ModuleNotFoundError as error:
-        if error.name is None or not error.name.startswith("comfy_api"):
-            raise
-        return {}
-    names[NODE_ID] = DISPLAY_NAME
-    return {NODE_ID: LTX2EfficiencyCheck}

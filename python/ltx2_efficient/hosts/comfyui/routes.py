@@ -4,20 +4,26 @@ The work is done by pure functions (``presets``, ``estimate``, ``thermal_state``
 return plain dicts, so they are tested without a server. ``add_routes`` puts them on an aiohttp
 route table under ``/ltx2eff/...``; ``register_with_comfyui`` does that on ComfyUI's own server
 when the pack is loaded inside ComfyUI (ComfyUI also serves every such route under ``/api``).
-Bad input is answered with HTTP 400 and a message naming the parameter and its allowed range.
+Bad input is answered with HTTP 400 and a message naming the parameter and its allowed range;
+bodies pass ``json_body``'s guard first (size, encoding, nesting, number digits), and parsing,
+planning and the GPU readings run on a worker thread, never on the server's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import math
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ltx2_efficient as core
 from ltx2_efficient import _core
+from ltx2_efficient.hosts.comfyui.json_body import BadBody, clip_message, parse_json_body, read_body
 
 ROUTE_PREFIX = "/ltx2eff"
 DEFAULT_PRESET = "balanced"
@@ -27,113 +33,83 @@ _log = logging.getLogger("ltx2_efficient")
 # The request the panel estimates when no latent is connected: LTX-2's common 1280x704 clip.
 DEFAULT_REQUEST: dict[str, Any] = {"width": 1280, "height": 704, "frames": 121, "fps": 24.0}
 
-# Knob name -> kind, in the names of Knobs / GenerationPlan.to_json()["knobs"].
-_INT_KNOBS = ("frame_stride", "window", "far_field", "max_consecutive_reuse", "refine_steps")
-_INT_KNOBS += ("activation_budget_mb",)
-_FLOAT_KNOBS = ("reuse_start", "reuse_threshold", "refine_strength")
-_BOOL_KNOBS = ("anchor_frame", "thermal_guard")
-_CHOICE_KNOBS = ("precision", "interpolation")
-KNOB_NAMES = _INT_KNOBS + _FLOAT_KNOBS + _BOOL_KNOBS + _CHOICE_KNOBS
+# Knob names in the order of the core's knob table (and GenerationPlan.to_json()["knobs"]).
+KNOB_NAMES: tuple[str, ...] = tuple(row["name"] for row in _core.knob_table())
 
 _MAX_STEPS = 1000
 _MAX_CALLS_PER_STEP = 4
 _MAX_BATCH = 64
 
 
+def _shown(value: object) -> str:
+    """A bad value in a message: at most ~80 characters, and never a huge integer's digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return "an integer of more than 18 digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "..."
+
+
 def _as_int(name: str, value: object, lo: int, hi: int) -> int:
     # JSON numbers from the browser may arrive as 24.0; accept integral floats, nothing else.
+    allowed = f"{name} must be an integer in [{lo}, {hi}]"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+        raise ValueError(f"{allowed}, got {_shown(value)}")
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    number = int(value)
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {number}")
-    return number
+        raise ValueError(f"{allowed}, got {_shown(value)}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{allowed}, got {_shown(value if isinstance(value, int) else int(value))}")
+    return int(value)
 
 
 def _as_float(name: str, value: object, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    allowed = f"{name} must be a number in [{lo:g}, {hi:g}]"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{allowed}, got {_shown(value)}")
+    if isinstance(value, int) and not lo <= value <= hi:  # before float(): 10**400 has no float
+        raise ValueError(f"{allowed}, got {_shown(value)}")
     number = float(value)
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {number:g}")
+    if not (math.isfinite(number) and lo <= number <= hi):
+        raise ValueError(f"{allowed}, got {number:g}")
     return number
-
-
-def _as_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return value
 
 
 def _as_preset(value: object) -> str:
     names = list(core.preset_names())
     if not isinstance(value, str) or value not in names:
-        raise ValueError(f"preset must be one of {' '.join(names)}, got {value!r}")
+        raise ValueError(f"preset must be one of {' '.join(names)}, got {_shown(value)}")
     return value
 
 
 def knobs_to_dict(knobs: core.Knobs) -> dict[str, Any]:
     """The knob values in the names the routes accept (and GenerationPlan.to_json reports)."""
-    return {
-        "frame_stride": knobs.frame_stride,
-        "window": knobs.window,
-        "anchor_frame": knobs.anchor_frame,
-        "far_field": knobs.far_field,
-        "reuse_start": knobs.reuse_start,
-        "reuse_threshold": knobs.reuse_threshold,
-        "max_consecutive_reuse": knobs.max_consecutive_reuse,
-        "precision": _core.precision_name(knobs.precision),
-        "interpolation": _core.interpolation_name(knobs.interpolation),
-        "refine_steps": knobs.refine_steps,
-        "refine_strength": knobs.refine_strength,
-        "activation_budget_mb": knobs.activation_budget_mb,
-        "thermal_guard": knobs.thermal_guard,
-    }
+    return dict(knobs.to_dict())
 
 
 def apply_knob_overrides(knobs: core.Knobs, overrides: Mapping[str, object]) -> core.Knobs:
-    """Set the given knobs on ``knobs`` (type-checked here, range-checked by the core)."""
-    unknown = sorted(set(overrides) - set(KNOB_NAMES))
+    """Set the given knobs on ``knobs``; the core's knob table checks each value's type and range."""
+    unknown = sorted(str(name)[:80] for name in overrides if name not in KNOB_NAMES)
     if unknown:
         raise ValueError(f"knobs has unknown name(s) {', '.join(unknown)}; known: {', '.join(KNOB_NAMES)}")
     for name, value in overrides.items():
-        if name in _INT_KNOBS:
-            # The core checks the real range; this bound only rejects absurd numbers early.
-            setattr(knobs, name, _as_int(name, value, -(2**31), 2**31 - 1))
-        elif name in _FLOAT_KNOBS:
-            setattr(knobs, name, _as_float(name, value, -math.inf, math.inf))
-        elif name in _BOOL_KNOBS:
-            setattr(knobs, name, _as_bool(name, value))
-        elif name == "precision":
-            if not isinstance(value, str):
-                raise ValueError(f"precision must be a name, got {value!r}")
-            knobs.precision = _core.parse_precision(value)
-        else:
-            if not isinstance(value, str):
-                raise ValueError(f"interpolation must be a name, got {value!r}")
-            knobs.interpolation = _core.parse_interpolation(value)
+        _core.set_knob(knobs, name, value)
     knobs.validate()
     return knobs
 
 
 def node_knob_inputs() -> dict[str, Any]:
-    """How the nodes' knob inputs map to knob names, and which value means "the preset's"."""
-    from ltx2_efficient.hosts.comfyui.knob_inputs import PRESET_SENTINELS, SETTING_NAMES
+    """Which node widgets carry each knob and which choice means "the preset's value"."""
+    from ltx2_efficient.hosts.comfyui.knob_inputs import node_knob_inputs as describe
 
-    return {
-        "names": dict(SETTING_NAMES),
-        "sentinels": dict(PRESET_SENTINELS),
-        "choices": {"anchor_frame": ["on", "off"]},
-    }
+    return describe()
 
 
 def presets() -> dict[str, Any]:
-    """Every preset with its plain-language description and resolved knob values, and how the
-    nodes' inputs carry the knobs (see ``node_knob_inputs``)."""
+    """The knob table (``knobs``: one row per knob, as the core defines it), every preset with its
+    plain-language description and resolved knob values, and how the nodes' inputs carry the
+    knobs (see ``node_knob_inputs``)."""
     return {
         "default": DEFAULT_PRESET,
+        "knobs": list(_core.knob_table()),
         "node_inputs": node_knob_inputs(),
         "presets": [
             {
@@ -144,10 +120,7 @@ def presets() -> dict[str, Any]:
             for name in core.preset_names()
         ],
         "limits": {
-            "max_frame_stride": _core.MAX_FRAME_STRIDE,
             "window_off": _core.WINDOW_OFF,
-            "max_refine_steps": _core.MAX_REFINE_STEPS,
-            "max_consecutive_reuse": _core.MAX_CONSECUTIVE_REUSE,
             "min_computed_start_share": _core.MIN_COMPUTED_START_SHARE,
         },
     }
@@ -168,15 +141,15 @@ def estimate(params: Mapping[str, object]) -> dict[str, Any]:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
 
     request = {**DEFAULT_REQUEST, **{k: v for k, v in params.items() if k in DEFAULT_REQUEST}}
-    # Loose bounds here; the core checks multiples of 32 and 8k+1 frames and names the nearest.
-    width = _as_int("width", request["width"], 1, 1 << 16)
-    height = _as_int("height", request["height"], 1, 1 << 16)
-    frames = _as_int("frames", request["frames"], 1, 1 << 16)
-    fps = _as_float("fps", request["fps"], 0.01, 1000.0)
+    # The core's bounds; it also checks multiples of 32 and 8k+1 frames and names the nearest.
+    width = _as_int("width", request["width"], _core.SPATIAL_FACTOR, _core.MAX_PIXEL_SIDE)
+    height = _as_int("height", request["height"], _core.SPATIAL_FACTOR, _core.MAX_PIXEL_SIDE)
+    frames = _as_int("frames", request["frames"], 1, _core.MAX_PIXEL_FRAMES)
+    fps = _as_float("fps", request["fps"], _core.MIN_FPS, _core.MAX_FPS)
     preset = _as_preset(params.get("preset", DEFAULT_PRESET))
     overrides = params.get("knobs", {})
     if not isinstance(overrides, Mapping):
-        raise ValueError(f"knobs must be an object of knob values, got {overrides!r}")
+        raise ValueError(f"knobs must be an object of knob values, got {_shown(overrides)}")
     steps = _as_int("steps", params.get("steps", 30), 1, _MAX_STEPS)
     calls = _as_int("calls_per_step", params.get("calls_per_step", 2), 1, _MAX_CALLS_PER_STEP)
     batch = _as_int("batch", params.get("batch", 1), 1, _MAX_BATCH)
@@ -254,6 +227,33 @@ def thermal_state() -> dict[str, Any]:
     return state
 
 
+def estimate_body(raw: bytes, charset: str | None = None) -> tuple[int, dict[str, Any]]:
+    """``estimate`` of a raw request body: (HTTP status, JSON answer); never raises.
+
+    Bad bodies and bad parameters give 4xx with ``{"error": one short line}``; anything else
+    that fails is logged and answered 500 without its traceback.
+    """
+    try:
+        return 200, estimate(parse_json_body(raw, charset))
+    except BadBody as exc:
+        return exc.status, {"error": clip_message(str(exc))}
+    except (ValueError, TypeError, OverflowError) as exc:  # InvalidArgument is a ValueError
+        return 400, {"error": clip_message(str(exc))}
+    except Exception:
+        _log.exception("ltx2eff: /estimate failed")
+        return 500, {"error": "the estimate failed on the server (see its log)"}
+
+
+@functools.cache
+def _workers() -> ThreadPoolExecutor:
+    # Two threads: a burst of panel requests queues here instead of in the server's own pool.
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="ltx2eff-routes")
+
+
+async def _off_loop(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_workers(), function, *args)
+
+
 Handler = Callable[[Any], Awaitable[Any]]
 
 
@@ -261,24 +261,19 @@ def make_handlers() -> dict[str, tuple[str, Handler]]:
     """route path -> (method, aiohttp handler). Imports aiohttp only when called."""
     from aiohttp import web
 
-    def bad_request(message: str) -> Any:
-        return web.json_response({"error": message}, status=400)
-
     async def get_presets(request: web.Request) -> web.Response:
         return web.json_response(presets())
 
     async def post_estimate(request: web.Request) -> web.Response:
         try:
-            params = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return bad_request(f"the request body must be JSON: {exc}")
-        try:
-            return web.json_response(estimate(params))
-        except ValueError as exc:  # InvalidArgument is a ValueError
-            return bad_request(str(exc))
+            raw = await read_body(request)
+        except BadBody as exc:
+            return web.json_response({"error": clip_message(str(exc))}, status=exc.status)
+        status, answer = await _off_loop(estimate_body, raw, request.charset)
+        return web.json_response(answer, status=status)
 
     async def get_thermal(request: web.Request) -> web.Response:
-        return web.json_response(thermal_state())
+        return web.json_response(await _off_loop(thermal_state))
 
     async def get_last_check(request: web.Request) -> web.Response:
         from ltx2_efficient.hosts.comfyui.check_results import last_check_state

@@ -6,20 +6,26 @@ turn velocities into denoised latents (``x - v * timesteps``), combine
 ``cond + (cfg - 1) * (cond - uncond)``, keep conditioning tokens clean
 (``denoised * mask + clean * (1 - mask)``) and take an Euler step to s_{i+1}.
 
-``efficient_denoise`` runs the same loop with, as the settings say:
+``efficient_denoise`` runs the same loop with, as the settings and their per-step schedule
+(``settings.step_schedule(N)``, from the C++ core) say:
 
-1. keyframe diffusion (frame_stride s > 1): the whole schedule runs on F' = ceil((F-1)/s)+1
-   latent frames (conditioning frames included) with contiguous positions at frame_rate / s;
-   the audio, when present, is diffused with them over the full clip duration;
-2. interpolation of the keyframes to F frames (lerp, slerp, motion warp or a user upsampler);
-3. re-noising to ``refine_strength`` and ``refine_steps`` full-length steps along the tail of
-   the schedule, with windowed attention; audio stays fixed (denoise mask 0) while the video
-   refines against it;
-4. window attention on every video self-attention (``apply_efficient``), lossless reuse of the
-   text cross-attention keys/values, step reuse per modality in the main phase (when only one
-   modality reuses, the call runs with the other switched off through ``Modality.enabled``, as
-   ltx-pipelines does for skipped steps), and the activation budget.
+1. keyframe diffusion (frame_stride s > 1) on F' = ceil((F-1)/s)+1 latent frames (conditioning
+   frames included) with contiguous positions at frame_rate / s, the audio diffused with them
+   over the full clip duration, in one of two modes:
+   - ``refine``: keyframes from step 0 to the end, then interpolation to F frames (lerp, slerp,
+     motion warp or a user upsampler), re-noising to ``refine_strength`` and ``refine_steps``
+     full-length steps along the tail of the schedule (audio fixed while the video refines);
+   - ``bottleneck``: every frame for the first steps; before step a the current latent is
+     restricted to the keyframes (the trajectory continues, nothing restarts from noise); before
+     step b the keyframes' current denoised estimate is interpolated to every frame, re-noised
+     to sigma_b with the request's noise for the frames between the keyframes (the keyframes
+     keep their latent), and the last steps finish at full length;
+2. window attention only on the schedule's windowed steps (dense before and after), never on the
+   first/last ``dense_*_blocks`` blocks (``apply_efficient``), lossless reuse of the text
+   cross-attention keys/values, step reuse per modality across the whole schedule (a step where
+   the length changes is always computed), and the activation budget.
 
+The steps live in :mod:`.step` (one denoising step) and :mod:`.streams` (token layouts).
 With stride 1, window off and reuse off it is the plain loop, to the bit.
 """
 
@@ -35,7 +41,15 @@ from typing import Any
 import torch
 
 from ltx2_efficient.hosts.ltx_core.patch import EfficientHandle, apply_efficient
-from ltx2_efficient.hosts.ltx_core.positions import video_positions
+from ltx2_efficient.hosts.ltx_core.step import StepCache, StepRunner, denoise_step
+from ltx2_efficient.hosts.ltx_core.streams import (
+    GuideParts,
+    Stream,
+    audio_grid,
+    audio_stream,
+    video_grid,
+    video_stream,
+)
 from ltx2_efficient.sampler.keyframes import KeyframeLayout, plan_keyframes, refine_schedule, renoise
 from ltx2_efficient.sampler.report import RunReport
 from ltx2_efficient.sampler.reuse import StepReuse
@@ -104,51 +118,6 @@ class DenoiseResult:
     report: RunReport = field(default_factory=RunReport)
 
 
-# ---- token layout helpers ----
-
-
-def _video_tokens(x: torch.Tensor) -> torch.Tensor:
-    return x.flatten(2).transpose(1, 2)  # [B, C, F, H, W] -> (B, F*H*W, C)
-
-
-def _video_grid(tokens: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
-    b, _, c = tokens.shape
-    return tokens.transpose(1, 2).reshape(b, c, *grid)
-
-
-def _audio_tokens(x: torch.Tensor) -> torch.Tensor:
-    b, c, t, m = x.shape
-    return x.permute(0, 2, 1, 3).reshape(b, t, c * m)
-
-
-def _audio_grid(tokens: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    b, c, t, m = shape
-    return tokens.reshape(b, t, c, m).permute(0, 2, 1, 3)
-
-
-def _default_audio_positions(latent: torch.Tensor) -> torch.Tensor:
-    from ltx_core.components.patchifiers import AudioPatchifier
-    from ltx_core.types import AudioLatentShape
-
-    b, c, t, m = latent.shape
-    return AudioPatchifier(patch_size=1).get_patch_grid_bounds(
-        AudioLatentShape(b, c, t, m), device=latent.device
-    )
-
-
-@dataclass
-class _Stream:
-    """One modality's per-phase state, as tokens."""
-
-    x: torch.Tensor  # (B, T, C) current latent
-    mask: torch.Tensor  # (B, T, 1) float32 denoise mask
-    clean: torch.Tensor  # (B, T, C)
-    positions: torch.Tensor
-    context: torch.Tensor
-    negative_context: torch.Tensor | None
-    reuse: StepReuse | None = None
-
-
 def _check_inputs(
     video_latent: torch.Tensor,
     sigmas: torch.Tensor,
@@ -191,27 +160,6 @@ def _video_mask(mask: torch.Tensor | None, latent: torch.Tensor) -> torch.Tensor
         ) from exc
 
 
-def _euler_update(
-    stream: _Stream,
-    velocities: dict[str, tuple[torch.Tensor | None, torch.Tensor | None]],
-    index: int,
-    sigmas: torch.Tensor,
-    step: int,
-    cfg_scale: float | None,
-) -> torch.Tensor:
-    """ltx-core's step: velocities -> denoised (CFG in denoised space), conditioning kept, Euler."""
-    from ltx_core.components.diffusion_steps import EulerDiffusionStep
-    from ltx_core.utils import to_denoised
-
-    timesteps = stream.mask * sigmas[step]
-    den = to_denoised(stream.x, velocities["cond"][index], timesteps)
-    if cfg_scale is not None:
-        neg = to_denoised(stream.x, velocities["uncond"][index], timesteps)
-        den = den + (float(cfg_scale) - 1) * (den - neg)
-    den = (den * stream.mask + stream.clean.float() * (1 - stream.mask)).to(den.dtype)
-    return EulerDiffusionStep().step(stream.x, den, sigmas, step)
-
-
 @contextmanager
 def _paced_run(guard: Any, report: RunReport) -> Iterator[None]:
     """Closes the thermal guard's run when sampling ends (also on cancel) and notes its line."""
@@ -221,6 +169,344 @@ def _paced_run(guard: Any, report: RunReport) -> Iterator[None]:
         closed = guard.finish() if guard is not None else None
         if closed is not None:
             report.add_note(f"thermal: {closed.summary_line()}")
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Consecutive steps [begin, end) on all frames or on the keyframes only."""
+
+    begin: int
+    end: int
+    keyframes: bool
+
+    @property
+    def phase(self) -> str:
+        return "keyframes" if self.keyframes else ("denoise" if self.begin == 0 else "finish")
+
+
+def _segments(schedule: Any, steps: int) -> list[_Segment]:
+    """The main phase as runs of steps of one length (the schedule's transitions cut it)."""
+    cuts = sorted(
+        {0, steps, *((schedule.keyframe_begin, schedule.keyframe_end) if schedule.keyframed else ())}
+    )
+    segments = []
+    for begin, end in zip(cuts, cuts[1:], strict=False):
+        if end > begin:
+            segments.append(_Segment(begin, end, bool(schedule.at(begin).keyframes)))
+    return segments
+
+
+@dataclass
+class _Run:
+    """Everything one efficient_denoise call shares between its steps and phases."""
+
+    settings: EfficientSettings
+    sigmas: torch.Tensor
+    frame_rate: float
+    video_latent: torch.Tensor
+    mask: torch.Tensor  # [B, 1, F, H, W] float32
+    clean: torch.Tensor  # [B, C, F, H, W]
+    context: torch.Tensor
+    negative_context: torch.Tensor | None
+    audio: AudioStream | None
+    guides: GuideParts | None
+    global_tokens: int
+    layout: KeyframeLayout
+    schedule: Any  # _core.StepSchedule
+    report: RunReport
+    runner: StepRunner
+    generator: torch.Generator | None
+    noise: torch.Tensor | None
+    upsampler: Upsampler | None
+    reuse_mode: str
+    progress: ProgressFn | None
+    cancel: CancelFn | None
+    thermal_guard: Any
+    refine_sigmas: torch.Tensor | None = None
+    total_steps: int = 0
+    done: int = 0
+    latest: torch.Tensor | None = None
+
+    @property
+    def full_grid(self) -> tuple[int, int, int]:
+        _, _, f, h, w = self.video_latent.shape
+        return (f, h, w)
+
+    @property
+    def key_grid(self) -> tuple[int, int, int]:
+        _, h, w = self.full_grid
+        return (self.layout.diffused_frames, h, w)
+
+    @property
+    def key_fps(self) -> float:
+        return self.layout.effective_fps
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel():
+            self.report.cancelled = True
+            raise SamplingCancelled(self.report, self.latest)
+
+    def video_stream(
+        self, latent: torch.Tensor, mask: torch.Tensor, clean: torch.Tensor, fps: float
+    ) -> Stream:
+        return video_stream(latent, mask, clean, fps, self.context, self.negative_context, self.guides)
+
+    def seeded_noise(self) -> torch.Tensor:
+        """The request's noise for every frame: ``noise``, else the initial latent when the
+        schedule starts at sigma 1 (it is the noise), else drawn from ``generator``."""
+        if self.noise is not None:
+            return self.noise
+        if float(self.sigmas[0]) >= 1.0:
+            return self.video_latent
+        device = self.generator.device if self.generator is not None else torch.device("cpu")
+        drawn = torch.randn(
+            self.video_latent.shape, generator=self.generator, dtype=torch.float32, device=device
+        )
+        return drawn.to(self.video_latent.device)
+
+
+def _prepare(
+    model: torch.nn.Module,
+    video_latent: torch.Tensor,
+    sigmas: torch.Tensor,
+    settings: EfficientSettings,
+    frame_rate: float,
+    cfg_scale: float,
+    denoise_mask: torch.Tensor | None,
+    clean_latent: torch.Tensor | None,
+    guides: GuideTokens | None,
+    **rest: Any,
+) -> _Run:
+    """Validates the request and plans it: keyframe layout, step schedule, run report."""
+    b, _, frames, height, width = video_latent.shape
+    mask_full = _video_mask(denoise_mask, video_latent)
+    clean_full = clean_latent if clean_latent is not None else video_latent
+    if clean_full.shape != video_latent.shape:
+        raise ValueError(f"clean_latent must have the shape of video_latent {tuple(video_latent.shape)}")
+    noise = rest.get("noise")
+    if noise is not None and (not isinstance(noise, torch.Tensor) or noise.shape != video_latent.shape):
+        raise ValueError(f"noise must be a tensor of the shape of video_latent {tuple(video_latent.shape)}")
+    guide_frames: list[int] = []
+    global_tokens = 0
+    parts: GuideParts | None = None
+    if guides is not None:
+        global_tokens = int(guides.latent.shape[1])
+        if guides.frame_idx is not None:
+            guide_frames.append(min(frames - 1, (int(guides.frame_idx) + 7) // 8))
+        g = guides.latent.to(device=video_latent.device, dtype=video_latent.dtype)
+        gmask = torch.full(
+            (b, g.shape[1], 1), 1.0 - float(guides.strength), device=g.device, dtype=torch.float32
+        )
+        parts = GuideParts(g, gmask, guides.positions.to(video_latent.device))
+    layout = plan_keyframes(
+        frames, settings.frame_stride, float(frame_rate), noise_mask=mask_full, guide_frames=guide_frames
+    )
+    steps = len(sigmas) - 1
+    schedule = settings.step_schedule(steps)
+    keyframed = schedule.keyframed and not layout.is_identity
+    if not keyframed:
+        schedule = settings.with_overrides(frame_stride=1).step_schedule(steps)
+    report = RunReport(
+        settings=settings.describe(),
+        window=settings.window,
+        anchor_frame=settings.anchor_frame,
+        far_field=settings.far_field,
+        steps=steps,
+        full_frames=frames,
+        diffused_frames=layout.diffused_frames if keyframed else frames,
+        pinned_frames=list(layout.plan.pinned),
+        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
+    )
+    use_cfg = float(cfg_scale) != 1.0
+    report.dense_token_passes = float(
+        steps * (2 if use_cfg else 1) * b * (frames * height * width + global_tokens)
+    )
+    if settings.frame_stride > 1 and layout.is_identity:
+        report.add_note("every frame is conditioning: frame stride not applied")
+    run = _Run(
+        settings=settings,
+        sigmas=sigmas,
+        frame_rate=float(frame_rate),
+        video_latent=video_latent,
+        mask=mask_full,
+        clean=clean_full,
+        context=rest["context"],
+        negative_context=rest.get("negative_context"),
+        audio=rest.get("audio"),
+        guides=parts,
+        global_tokens=global_tokens,
+        layout=layout,
+        schedule=schedule,
+        report=report,
+        runner=StepRunner(model, float(cfg_scale) if use_cfg else None, report, rest.get("step_cache")),
+        generator=rest.get("generator"),
+        noise=noise,
+        upsampler=rest.get("upsampler"),
+        reuse_mode=rest.get("reuse_mode", "output"),
+        progress=rest.get("progress"),
+        cancel=rest.get("cancel"),
+        thermal_guard=rest.get("thermal_guard"),
+    )
+    if keyframed and schedule.refine_steps > 0:
+        run.refine_sigmas = refine_schedule(sigmas.cpu(), settings.refine_strength, settings.refine_steps).to(
+            video_latent.device
+        )
+    run.total_steps = steps + (len(run.refine_sigmas) - 1 if run.refine_sigmas is not None else 0)
+    return run
+
+
+def _run_steps(
+    run: _Run,
+    handle: EfficientHandle,
+    video: Stream,
+    audio: Stream | None,
+    sigmas: torch.Tensor,
+    steps: range,
+    grid: tuple[int, int, int],
+    phase: str,
+    window: Callable[[int], bool],
+) -> None:
+    """Steps ``steps`` of ``sigmas`` on ``grid``, the window on where ``window(step)`` says."""
+    handle.set_grid(grid, run.global_tokens)
+    start = time.perf_counter()
+    for i in steps:
+        run.check_cancel()
+        handle.set_window(window(i))
+        denoise_step(run.runner, video, audio, sigmas, i)
+        run.latest = video_grid(video.x, grid)
+        run.done += 1
+        if run.progress is not None:
+            run.progress(run.done, run.total_steps, phase)
+        if run.thermal_guard is not None:
+            run.thermal_guard.between_steps()
+    run.report.times[phase] = run.report.times.get(phase, 0.0) + time.perf_counter() - start
+
+
+def _with_guides_of(stream: Stream, previous: Stream, grid_tokens: int, previous_grid_tokens: int) -> Stream:
+    """Carries the appended guide tokens' current values (they denoise too when strength < 1)."""
+    if stream.x.shape[1] > grid_tokens:
+        stream.x = torch.cat([stream.x[:, :grid_tokens], previous.x[:, previous_grid_tokens:]], dim=1)
+    stream.reuse = previous.reuse
+    return stream
+
+
+def _restrict(run: _Run, video: Stream) -> Stream:
+    """The current latent restricted to the keyframes, positions at fps / stride (the
+    trajectory continues; nothing is re-noised)."""
+    full = video_grid(video.x, run.full_grid)
+    keys = run.video_stream(
+        run.layout.select(full), run.layout.select(run.mask), run.layout.select(run.clean), run.key_fps
+    )
+    return _with_guides_of(keys, video, math.prod(run.key_grid), math.prod(run.full_grid))
+
+
+def _interpolate(run: _Run, keyframes: torch.Tensor) -> torch.Tensor:
+    """Keyframes ``[B, C, F', H, W]`` to every frame, conditioning frames kept exactly."""
+    full = run.layout.expand(keyframes, run.settings.interpolation, run.upsampler)
+    return (full.float() * run.mask + run.clean.float() * (1 - run.mask)).to(run.video_latent.dtype)
+
+
+def _expand(run: _Run, video: Stream, step: int) -> Stream:
+    """Back to every frame before step ``step``: the keyframes keep their current latent; the
+    frames between them get the keyframes' denoised estimate interpolated and re-noised to
+    ``sigmas[step]`` with the request's noise for those frames."""
+    start = time.perf_counter()
+    assert video.denoised is not None
+    den = _interpolate(run, video_grid(video.denoised, run.key_grid))
+    sigma = float(run.sigmas[step])
+    noisy = renoise(den, run.seeded_noise(), sigma, run.mask)
+    noisy = run.layout.scatter(noisy, video_grid(video.x, run.key_grid))
+    run.report.times["interpolate"] = run.report.times.get("interpolate", 0.0) + time.perf_counter() - start
+    run.report.interpolation = run.settings.interpolation
+    full = run.video_stream(noisy, run.mask, run.clean, run.frame_rate)
+    return _with_guides_of(full, video, math.prod(run.full_grid), math.prod(run.key_grid))
+
+
+def _main_phase(run: _Run, handle: EfficientHandle) -> tuple[Stream, Stream | None]:
+    """Every step of the schedule: all frames, keyframes, all frames again as it says."""
+    settings, schedule = run.settings, run.schedule
+    steps = len(run.sigmas) - 1
+    segments = _segments(schedule, steps)
+    first = segments[0]
+    latent, mask, clean = run.video_latent, run.mask, run.clean
+    if first.keyframes:
+        latent, mask, clean = (run.layout.select(t) for t in (latent, mask, clean))
+    video = run.video_stream(latent, mask, clean, run.key_fps if first.keyframes else run.frame_rate)
+    if settings.reuse_enabled:
+        video.reuse = StepReuse.from_settings(settings, steps, "video", run.reuse_mode)
+    audio = None
+    if run.audio is not None:
+        clean_audio = run.audio.clean_latent if run.audio.clean_latent is not None else run.audio.latent
+        audio = audio_stream(run.audio, run.audio.latent, run.audio.denoise_mask, clean_audio)
+        if settings.reuse_enabled:
+            audio.reuse = StepReuse.from_settings(settings, steps, "audio", run.reuse_mode)
+    previous: _Segment | None = None
+    for segment in segments:
+        run.check_cancel()
+        if previous is not None:
+            video = _restrict(run, video) if segment.keyframes else _expand(run, video, segment.begin)
+        grid = run.key_grid if segment.keyframes else run.full_grid
+        _run_steps(
+            run, handle, video, audio, run.sigmas, range(segment.begin, segment.end), grid, segment.phase,
+            lambda i: bool(schedule.at(i).window),
+        )  # fmt: skip
+        previous = segment
+    return video, audio
+
+
+def _refine(
+    run: _Run, handle: EfficientHandle, full: torch.Tensor, audio_out: torch.Tensor | None
+) -> torch.Tensor:
+    """Refine mode's tail: re-noise the interpolated clip to refine_strength and run the refine
+    steps at full length; the audio stays fixed (mask 0) while the video refines against it."""
+    assert run.refine_sigmas is not None
+    gen_device = run.generator.device if run.generator is not None else torch.device("cpu")
+    noise = torch.randn(full.shape, generator=run.generator, dtype=torch.float32, device=gen_device)
+    noisy = renoise(full, noise.to(full.device), float(run.refine_sigmas[0]), run.mask)
+    video = run.video_stream(noisy, run.mask, run.clean, run.frame_rate)
+    audio = None
+    if audio_out is not None:
+        b = audio_out.shape[0]
+        audio = audio_stream(run.audio, audio_out, torch.zeros(b, audio_out.shape[2]), audio_out)
+    windowed = bool(run.schedule.refine_windowed)
+    _run_steps(
+        run, handle, video, audio, run.refine_sigmas, range(len(run.refine_sigmas) - 1), run.full_grid,
+        "refine", lambda _i: windowed,
+    )  # fmt: skip
+    run.report.refine_steps = len(run.refine_sigmas) - 1
+    return video_grid(video.x, run.full_grid)
+
+
+def _sample(run: _Run, handle: EfficientHandle) -> DenoiseResult:
+    report = run.report
+    report.blocks = handle.blocks
+    report.schedule = run.schedule.summary(handle.blocks)
+    handle.attach_stats(report.attention)
+    video, audio = _main_phase(run, handle)
+    if video.reuse is not None:
+        report.reuse["video"] = video.reuse.summary()
+    audio_out = None
+    if audio is not None:
+        if audio.reuse is not None:
+            report.reuse["audio"] = audio.reuse.summary()
+        audio_out = audio_grid(audio.x, run.audio.latent.shape)  # type: ignore[union-attr]
+    ends_on_keyframes = run.schedule.keyframed and run.schedule.keyframe_end == len(run.sigmas) - 1
+    out = video_grid(video.x, run.key_grid if ends_on_keyframes else run.full_grid)
+    if ends_on_keyframes:
+        # The last steps ran on the keyframes: interpolate, then refine (refine mode).
+        run.check_cancel()
+        start = time.perf_counter()
+        out = _interpolate(run, out)
+        report.interpolation = run.settings.interpolation
+        report.times["interpolate"] = report.times.get("interpolate", 0.0) + time.perf_counter() - start
+        run.latest = out
+        if run.refine_sigmas is not None:
+            run.check_cancel()
+            out = _refine(run, handle, out, audio_out)
+        else:
+            report.add_note("no refine steps: interpolated frames are not refined")
+    report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
+    return DenoiseResult(video=out, audio=audio_out, report=report)
 
 
 def efficient_denoise(
@@ -244,6 +530,8 @@ def efficient_denoise(
     cancel: CancelFn | None = None,
     chunk_tokens: int | None = None,
     thermal_guard: Any = None,
+    noise: torch.Tensor | None = None,
+    step_cache: StepCache | None = None,
 ) -> DenoiseResult:
     """Denoises ``video_latent`` (and ``audio``) with an ltx-core ``LTXModel`` and ``settings``.
 
@@ -273,12 +561,16 @@ def efficient_denoise(
         cancel: checked before every step and phase; returning True raises
             :class:`SamplingCancelled` (which carries the report and the latest latent).
         chunk_tokens: force the activation-budget token chunk (tests, tuning).
+        noise: ``[B, C, F, H, W]``, the request's seeded noise, which re-noises the frames between
+            the keyframes when a bottleneck expands back to every frame (default: ``video_latent``
+            when the schedule starts at sigma 1, which makes it the noise; else drawn from
+            ``generator``).
+        step_cache: a rule that may answer the video model calls from a cache (video-only
+            models; the eval's EasyCache baseline), applied where step reuse is off.
 
     Returns a :class:`DenoiseResult` (``video`` ``[B, C, F, H, W]``, ``audio`` ``[B, C, T, M]``
     or None, ``report``). Raises ValueError naming the bad argument.
     """
-    from ltx_core.model.transformer.modality import Modality
-
     sigmas_t = torch.as_tensor(sigmas, dtype=torch.float32).to(video_latent.device).flatten()
     _check_inputs(video_latent, sigmas_t, context, settings, frame_rate, cfg_scale)
     use_cfg = float(cfg_scale) != 1.0
@@ -299,253 +591,19 @@ def efficient_denoise(
     if audio is not None and model_type is not None and not model_type.is_audio_enabled():
         raise ValueError("audio was given but the model has no audio stream")
 
-    b, _, frames, height, width = video_latent.shape
-    dtype = video_latent.dtype
-    mask_full = _video_mask(denoise_mask, video_latent)
-    clean_full = clean_latent if clean_latent is not None else video_latent
-    if clean_full.shape != video_latent.shape:
-        raise ValueError(f"clean_latent must have the shape of video_latent {tuple(video_latent.shape)}")
-
-    guide_frames: list[int] = []
-    global_tokens = 0
-    if guides is not None:
-        global_tokens = int(guides.latent.shape[1])
-        if guides.frame_idx is not None:
-            guide_frames.append(min(frames - 1, (int(guides.frame_idx) + 7) // 8))
-
-    layout: KeyframeLayout = plan_keyframes(
-        frames, settings.frame_stride, float(frame_rate), noise_mask=mask_full, guide_frames=guide_frames
-    )
-    keyframed = not layout.is_identity
-
-    report = RunReport(
-        settings=settings.describe(),
-        window=settings.window,
-        anchor_frame=settings.anchor_frame,
-        far_field=settings.far_field,
-        steps=len(sigmas_t) - 1,
-        full_frames=frames,
-        diffused_frames=layout.diffused_frames,
-        pinned_frames=list(layout.plan.pinned),
-        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
-    )
-    calls_per_step = 2 if use_cfg else 1
-    report.dense_token_passes = float(
-        report.steps * calls_per_step * b * (frames * height * width + global_tokens)
-    )
-    if settings.frame_stride > 1 and not keyframed:
-        report.add_note("every frame is conditioning: frame stride not applied")
-
-    refine_sigmas: torch.Tensor | None = None
-    if keyframed and settings.refine_steps > 0:
-        refine_sigmas = refine_schedule(sigmas_t.cpu(), settings.refine_strength, settings.refine_steps).to(
-            video_latent.device
-        )
-    total_steps = report.steps + (len(refine_sigmas) - 1 if refine_sigmas is not None else 0)
-    done = 0
-    latest: torch.Tensor | None = None
-
-    def check_cancel() -> None:
-        if cancel is not None and cancel():
-            report.cancelled = True
-            raise SamplingCancelled(report, latest)
-
-    def guide_parts(stream_tokens: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        assert guides is not None
-        g = guides.latent.to(device=stream_tokens.device, dtype=stream_tokens.dtype)
-        gmask = torch.full(
-            (b, g.shape[1], 1), 1.0 - float(guides.strength), device=g.device, dtype=torch.float32
-        )
-        return g, gmask, guides.positions.to(stream_tokens.device)
-
-    def make_video_stream(
-        latent: torch.Tensor, mask: torch.Tensor, clean: torch.Tensor, fps: float
-    ) -> _Stream:
-        grid = tuple(latent.shape[2:])
-        x = _video_tokens(latent)
-        m = _video_tokens(mask)
-        c = _video_tokens(clean.to(dtype))
-        pos = video_positions(b, grid, fps, device=latent.device, dtype=dtype)
-        if guides is not None:
-            g, gmask, gpos = guide_parts(x)
-            x = torch.cat([x, g], dim=1)
-            m = torch.cat([m, gmask], dim=1)
-            c = torch.cat([c, g], dim=1)
-            pos = torch.cat([pos, gpos.to(pos.dtype)], dim=2)
-        return _Stream(
-            x=x, mask=m, clean=c, positions=pos, context=context, negative_context=negative_context
-        )
-
-    def make_audio_stream(latent: torch.Tensor, mask: torch.Tensor | None, clean: torch.Tensor) -> _Stream:
-        assert audio is not None
-        x = _audio_tokens(latent)
-        if mask is None:
-            m = torch.ones((b, x.shape[1], 1), dtype=torch.float32, device=x.device)
-        else:
-            m = mask.to(device=x.device, dtype=torch.float32).reshape(b, x.shape[1], 1)
-        pos = audio.positions if audio.positions is not None else _default_audio_positions(latent)
-        return _Stream(
-            x=x,
-            mask=m,
-            clean=_audio_tokens(clean.to(latent.dtype)),
-            positions=pos.to(latent.device),
-            context=audio.context,
-            negative_context=audio.negative_context,
-        )
-
-    def run_phase(
-        handle: EfficientHandle,
-        video: _Stream,
-        audio_stream: _Stream | None,
-        phase_sigmas: torch.Tensor,
-        grid: tuple[int, int, int],
-        phase: str,
-    ) -> None:
-        nonlocal done, latest
-        handle.set_grid(grid, global_tokens)
-        video_tokens = video.x.shape[1]
-        for i in range(len(phase_sigmas) - 1):
-            check_cancel()
-            sigma = phase_sigmas[i]
-            sigma_b = sigma.expand(b)
-            reuse_v = video.reuse.begin_step(i, video.x) if video.reuse is not None else False
-            reuse_a = (
-                audio_stream.reuse.begin_step(i, audio_stream.x)
-                if audio_stream is not None and audio_stream.reuse is not None
-                else False
-            )
-            keys = ["cond", "uncond"] if use_cfg else ["cond"]
-            velocities: dict[str, tuple[torch.Tensor | None, torch.Tensor | None]] = {}
-            for key in keys:
-                v_ctx = video.context if key == "cond" else video.negative_context
-                need_v = not (reuse_v and video.reuse is not None and video.reuse.can_reuse(key))
-                need_a = audio_stream is not None and not (
-                    reuse_a and audio_stream.reuse is not None and audio_stream.reuse.can_reuse(key)
-                )
-                vel_v: torch.Tensor | None = None
-                vel_a: torch.Tensor | None = None
-                if need_v or need_a:
-                    vmod = Modality(
-                        latent=video.x,
-                        sigma=sigma_b,
-                        timesteps=video.mask * sigma,
-                        positions=video.positions,
-                        context=v_ctx,
-                        enabled=need_v,
-                    )
-                    amod = None
-                    if audio_stream is not None:
-                        a_ctx = audio_stream.context if key == "cond" else audio_stream.negative_context
-                        amod = Modality(
-                            latent=audio_stream.x,
-                            sigma=sigma_b,
-                            timesteps=audio_stream.mask * sigma,
-                            positions=audio_stream.positions,
-                            context=a_ctx,
-                            enabled=need_a,
-                        )
-                    vel_v, vel_a = model(vmod, amod, None)
-                    report.model_calls += 1
-                    if need_v:
-                        report.token_passes += float(b * video_tokens)
-                if need_v:
-                    assert vel_v is not None
-                    if video.reuse is not None:
-                        video.reuse.record(video.x, vel_v, key)
-                else:
-                    assert video.reuse is not None
-                    vel_v = video.reuse.reuse(video.x, key)
-                if audio_stream is not None:
-                    if need_a:
-                        assert vel_a is not None
-                        if audio_stream.reuse is not None:
-                            audio_stream.reuse.record(audio_stream.x, vel_a, key)
-                    else:
-                        assert audio_stream.reuse is not None
-                        vel_a = audio_stream.reuse.reuse(audio_stream.x, key)
-                velocities[key] = (vel_v, vel_a)
-
-            video.x = _euler_update(video, velocities, 0, phase_sigmas, i, cfg_scale if use_cfg else None)
-            if audio_stream is not None:
-                audio_stream.x = _euler_update(
-                    audio_stream, velocities, 1, phase_sigmas, i, cfg_scale if use_cfg else None
-                )
-            latest = _video_grid(video.x[:, : math.prod(grid)], grid)
-            done += 1
-            if progress is not None:
-                progress(done, total_steps, phase)
-            if thermal_guard is not None:
-                thermal_guard.between_steps()
-
-    audio_out: torch.Tensor | None = None
+    if step_cache is not None and audio is not None:
+        raise ValueError("step_cache works on video-only models: audio was given")
+    run = _prepare(
+        model, video_latent, sigmas_t, settings, frame_rate, cfg_scale, denoise_mask, clean_latent, guides,
+        context=context, negative_context=negative_context, audio=audio, generator=generator,
+        upsampler=upsampler, reuse_mode=reuse_mode, progress=progress, cancel=cancel,
+        thermal_guard=thermal_guard, noise=noise, step_cache=step_cache,
+    )  # fmt: skip
     if settings.thermal_guard and thermal_guard is None:
-        report.add_note("thermal guard asked for but none given: not paced")
+        run.report.add_note("thermal guard asked for but none given: not paced")
     with (
         torch.no_grad(),
-        _paced_run(thermal_guard, report),
+        _paced_run(thermal_guard, run.report),
         apply_efficient(model, settings, chunk_tokens=chunk_tokens) as handle,
     ):
-        report.blocks = handle.blocks
-        handle.attach_stats(report.attention)
-
-        # ---- main (keyframe) phase ----
-        check_cancel()
-        start = time.perf_counter()
-        key_grid = (layout.diffused_frames, height, width)
-        fps_key = layout.effective_fps if keyframed else float(frame_rate)
-        video = make_video_stream(
-            layout.select(video_latent), layout.select(mask_full), layout.select(clean_full), fps_key
-        )
-        if settings.reuse_enabled:
-            video.reuse = StepReuse.from_settings(settings, report.steps, "video", reuse_mode)
-        audio_stream = None
-        if audio is not None:
-            audio_clean = audio.clean_latent if audio.clean_latent is not None else audio.latent
-            audio_stream = make_audio_stream(audio.latent, audio.denoise_mask, audio_clean)
-            if settings.reuse_enabled:
-                audio_stream.reuse = StepReuse.from_settings(settings, report.steps, "audio", reuse_mode)
-        run_phase(handle, video, audio_stream, sigmas_t, key_grid, "keyframes" if keyframed else "denoise")
-        if video.reuse is not None:
-            report.reuse["video"] = video.reuse.summary()
-        if audio_stream is not None:
-            if audio_stream.reuse is not None:
-                report.reuse["audio"] = audio_stream.reuse.summary()
-            audio_out = _audio_grid(audio_stream.x, audio.latent.shape)  # type: ignore[union-attr]
-        keyframes = _video_grid(video.x[:, : math.prod(key_grid)], key_grid)
-        report.times["keyframes" if keyframed else "denoise"] = time.perf_counter() - start
-
-        if not keyframed:
-            report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
-            return DenoiseResult(video=keyframes, audio=audio_out, report=report)
-
-        # ---- interpolation ----
-        check_cancel()
-        start = time.perf_counter()
-        full = layout.expand(keyframes, settings.interpolation, upsampler)
-        # Conditioning frames and tokens stay exactly what the caller gave.
-        full = (full.float() * mask_full + clean_full.float() * (1 - mask_full)).to(dtype)
-        report.interpolation = settings.interpolation
-        report.times["interpolate"] = time.perf_counter() - start
-        latest = full
-        if refine_sigmas is None:
-            report.add_note("no refine steps: interpolated frames are not refined")
-            report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
-            return DenoiseResult(video=full, audio=audio_out, report=report)
-
-        # ---- refine phase ----
-        check_cancel()
-        start = time.perf_counter()
-        gen_device = generator.device if generator is not None else torch.device("cpu")
-        noise = torch.randn(full.shape, generator=generator, dtype=torch.float32, device=gen_device)
-        noisy = renoise(full, noise.to(full.device), float(refine_sigmas[0]), mask_full)
-        video = make_video_stream(noisy, mask_full, clean_full, float(frame_rate))
-        refine_audio = None
-        if audio_out is not None:
-            # The audio is done: it stays fixed (mask 0) while the video refines against it.
-            refine_audio = make_audio_stream(audio_out, torch.zeros(b, audio_out.shape[2]), audio_out)
-        run_phase(handle, video, refine_audio, refine_sigmas, (frames, height, width), "refine")
-        report.refine_steps = len(refine_sigmas) - 1
-        report.times["refine"] = time.perf_counter() - start
-        out = _video_grid(video.x[:, : frames * height * width], (frames, height, width))
-        report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
-        return DenoiseResult(video=out, audio=audio_out, report=report)
+        return _sample(run, handle)

@@ -81,6 +81,7 @@ class EfficientHandle:
         self._restore: list[tuple[Any, str, Any]] = []
         self._forward_patched: list[torch.nn.Module] = []
         self._callables: list[WindowedSelfAttention] = []
+        self._dense_blocks: list[bool] = []
         self._ff: list[ChunkedFeedForward] = []
         self._hook: torch.utils.hooks.RemovableHandle | None = None
         self._dims = None
@@ -110,12 +111,15 @@ class EfficientHandle:
             dtype=next(self.patched.parameters()).dtype,
         )
         budget = self.settings.activation_budget_mb > 0 or self._fixed_chunk is not None
+        first_dense, last_dense = self.settings.dense_first_blocks, self.settings.dense_last_blocks
+        self._dense_blocks = [not first_dense <= i < len(blocks) - last_dense for i in range(len(blocks))]
         for block in blocks:
             attn = block.attn1
             original = attn.attention_function
             windowed = WindowedSelfAttention(self.settings, dense=original, stats=self.stats)
             self._restore.append((attn, "attention_function", original))
             attn.attention_function = windowed
+            windowed.window_on = not self._dense_blocks[len(self._callables)]
             self._callables.append(windowed)
             if budget and hasattr(block, "ff"):
                 wrapper = ChunkedFeedForward(ClassForward(block.ff), self._fixed_chunk or 1 << 30)
@@ -144,6 +148,17 @@ class EfficientHandle:
         self._fixed_global = global_tokens
         if grid is not None:
             self._apply_grid(self._fixed_grid, global_tokens, batch=1)  # type: ignore[arg-type]
+
+    def set_window(self, on: bool) -> None:
+        """Window attention on or off for the next forwards (the step schedule's per-step
+        decision); blocks the settings keep dense stay dense."""
+        for windowed, dense in zip(self._callables, self._dense_blocks, strict=True):
+            windowed.window_on = bool(on) and not dense
+
+    @property
+    def windowed_blocks(self) -> int:
+        """Blocks whose video self-attention may window (the rest always attend densely)."""
+        return sum(1 for dense in self._dense_blocks if not dense)
 
     def _apply_grid(self, grid: tuple[int, int, int], global_tokens: int, batch: int) -> None:
         for windowed in self._callables:

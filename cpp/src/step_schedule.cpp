@@ -1,0 +1,112 @@
+#include "ltx2eff/step_schedule.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "ltx2eff/error.hpp"
+
+namespace ltx2eff {
+namespace {
+
+// "steps 9-29 of 30" (1-based, inclusive, as a user counts them).
+std::string step_range(int begin, int end, int steps) {
+  std::ostringstream os;
+  if (end - begin == 1) {
+    os << "step " << begin + 1;
+  } else {
+    os << "steps " << begin + 1 << "-" << end;
+  }
+  os << " of " << steps;
+  return os.str();
+}
+
+}  // namespace
+
+int step_at(double share, int steps) {
+  return static_cast<int>(std::lround(share * steps));
+}
+
+bool StepSchedule::block_windowed(int block, int blocks) const {
+  return block >= dense_first_blocks && block < blocks - dense_last_blocks;
+}
+
+int StepSchedule::windowed_blocks(int blocks) const {
+  return std::max(0, blocks - dense_first_blocks - dense_last_blocks);
+}
+
+std::string StepSchedule::summary(int blocks) const {
+  std::ostringstream os;
+  if (!windowed()) {
+    os << "dense attention on every step";
+  } else {
+    if (windowed_steps() > 0) {
+      os << "window on " << step_range(window_begin, window_end, steps);
+    } else {
+      os << "window on no main step";
+    }
+    if (refine_windowed && refine_steps > 0) os << " and the refine steps";
+    if (dense_first_blocks > 0 || dense_last_blocks > 0) {
+      if (blocks > 0) {
+        const int n = windowed_blocks(blocks);
+        if (n == 0) {
+          os << " (on no block: all " << blocks << " stay dense)";
+        } else {
+          os << " (blocks " << dense_first_blocks + 1 << "-" << blocks - dense_last_blocks << " of "
+             << blocks << ")";
+        }
+      } else {
+        os << " (first " << dense_first_blocks << " and last " << dense_last_blocks
+           << " blocks dense)";
+      }
+    }
+  }
+  if (keyframed()) {
+    os << "; keyframes on " << step_range(keyframe_begin, keyframe_end, steps) << " ("
+       << to_string(keyframe_mode);
+    if (keyframe_mode == KeyframeMode::kRefine && refine_steps > 0) {
+      os << ", then " << refine_steps << " refine steps";
+    }
+    os << ")";
+  } else {
+    os << "; every frame on every step";
+  }
+  return os.str();
+}
+
+StepSchedule make_step_schedule(const Knobs& knobs, int steps) {
+  require_in_range("steps", steps, 1, 10000);
+  validate_knobs(knobs);
+  StepSchedule s;
+  s.steps = steps;
+  s.per_step.resize(static_cast<std::size_t>(steps));
+  s.keyframe_mode = knobs.keyframe_mode;
+  s.dense_first_blocks = knobs.dense_first_blocks;
+  s.dense_last_blocks = knobs.dense_last_blocks;
+
+  if (knobs.attention.window != kWindowOff) {
+    s.window_begin = step_at(knobs.window_start, steps);
+    s.window_end = step_at(knobs.window_end, steps);
+  }
+  if (knobs.frame_stride > 1) {
+    if (knobs.keyframe_mode == KeyframeMode::kRefine) {
+      s.keyframe_begin = 0;
+      s.keyframe_end = steps;
+      s.refine_steps = knobs.refine_steps;
+    } else {
+      s.keyframe_begin = step_at(knobs.keyframe_start, steps);
+      s.keyframe_end = step_at(knobs.keyframe_end, steps);
+    }
+  }
+  // The refine steps run the tail of the schedule: they window when the window reaches the end.
+  s.refine_windowed = s.refine_steps > 0 && knobs.attention.window != kWindowOff &&
+                      s.window_end == steps && s.window_end > s.window_begin;
+  for (int i = 0; i < steps; ++i) {
+    StepPlan& step = s.per_step[static_cast<std::size_t>(i)];
+    step.window = i >= s.window_begin && i < s.window_end;
+    step.keyframes = i >= s.keyframe_begin && i < s.keyframe_end;
+  }
+  return s;
+}
+
+}  // namespace ltx2eff

@@ -1,0 +1,82 @@
+"""What ``ltx2eff demo`` and ``ltx2eff eval`` share around their work: arguments checked first
+(before torch or the model is imported), the packages they need named in one line when missing,
+the output folder checked and staged, and every failure, Ctrl-C included, reported in one line.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from ltx2_efficient.demo.output_folder import OutputFolderError, StagedRun, check_output_folder
+from ltx2_efficient.demo.requirements import MissingPackages, require_packages
+
+Checked = TypeVar("Checked")
+
+# Exit codes: bad arguments or setup, failure while running, interrupted (128 + SIGINT).
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def run_verb(
+    verb: str,
+    out: str,
+    force: bool,
+    check: Callable[[], Checked],
+    work: Callable[[Checked, Path], str],
+) -> int:
+    """``check()`` validates the arguments (ValueError on bad ones) without heavy imports;
+    ``work(checked, folder)`` writes the run into ``folder`` and returns what to say of it
+    ("report.md, in 12 s") once the run is in place at ``out``."""
+    try:
+        checked = check()
+        require_packages(f"ltx2eff {verb}")
+        target = check_output_folder(out, force)
+    except (ValueError, MissingPackages) as error:
+        return _fail(verb, error, EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail(verb, "interrupted before starting; nothing written", EXIT_INTERRUPTED)
+    try:
+        with _terminate_as_interrupt(), StagedRun(target, verb) as staged:
+            done = work(checked, staged.folder)
+    except KeyboardInterrupt:
+        return _fail(verb, f"interrupted; nothing written to {target}", EXIT_INTERRUPTED)
+    except OutputFolderError as error:
+        return _fail(verb, error, EXIT_USAGE)
+    except ValueError as error:
+        return _fail(verb, error, EXIT_USAGE)
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        return _fail(
+            verb, f"cannot write{where}: {error.strerror or error}; nothing written to {target}", EXIT_FAILED
+        )
+    print(f"wrote {target}/ ({done})")
+    return 0
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C: the staging folder is removed, one line says so."""
+
+    def interrupt(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(verb: str, message: object, code: int) -> int:
+    print(f"ltx2eff {verb}: {message}", file=sys.stderr)
+    return code
