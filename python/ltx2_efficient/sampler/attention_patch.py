@@ -140,9 +140,9 @@ class WindowedSelfAttention:
         self._grid = (int(grid[0]), int(grid[1]), int(grid[2]))
         self._global_tokens = global_tokens
         # Planned here, outside the model's forward, so that a compiled forward only looks up.
-        for windowed in (False, True) if self._window_on else (False,):
+        for windowed in (False, True) if self._window_enabled else (False,):
             self._pairs(self._grid, global_tokens, windowed)
-        if self._window_on:
+        if self._window_enabled:
             self._call(self._grid, global_tokens)
 
     def _pairs(self, grid: tuple[int, int, int], global_tokens: int, windowed: bool) -> tuple[float, float]:
