@@ -15,7 +15,7 @@ pytest.importorskip("ltx_core")
 from ltx2_efficient.demo.latent_codec import decode  # noqa: E402
 from ltx2_efficient.demo.model import load_demo_model  # noqa: E402
 from ltx2_efficient.demo.prompt import DemoPrompt  # noqa: E402
-from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise  # noqa: E402
+from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas  # noqa: E402
 from ltx2_efficient.hosts.ltx_core import (  # noqa: E402
     SamplingCancelled,
     efficiency_check,
@@ -35,7 +35,7 @@ def demo():
         context, negative = model.context(ids), model.context(torch.zeros_like(ids))
     request = {
         "video_latent": initial_noise(shape, 3),
-        "sigmas": demo_sigmas(STEPS, shape),
+        "sigmas": model_sigmas(model.config, STEPS, shape),
         "context": context,
         "frame_rate": model.config.frame_rate,
         "negative_context": negative,

@@ -34,7 +34,7 @@ def demo_request(request: Any) -> tuple[Any, dict[str, Any]]:
 
     from ltx2_efficient.demo.latent_codec import decode
     from ltx2_efficient.demo.model import load_demo_model
-    from ltx2_efficient.demo.reference_sampler import demo_sigmas, initial_noise
+    from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
 
     model = load_demo_model(device="cpu")
     shape = model.config.latent_shape(1)
@@ -43,7 +43,7 @@ def demo_request(request: Any) -> tuple[Any, dict[str, Any]]:
         context, negative = model.context(ids), model.context(torch.zeros_like(ids))
     inputs = {
         "video_latent": initial_noise(shape, request.seed),
-        "sigmas": demo_sigmas(request.steps, shape),
+        "sigmas": model_sigmas(model.config, request.steps, shape),
         "context": context,
         "frame_rate": model.config.frame_rate,
         "negative_context": negative,

@@ -271,8 +271,11 @@ def _row(check: EfficiencyCheck) -> dict[str, Any]:
             "efficiency_sweep needs SSIM: give decode_video, or latents whose frames are at least 11x11"
         )
     report = check.efficient.report
+    keyframed = check.report["keyframes"] is not None
     return {
         "psnr_db": video["psnr_db"],
+        "psnr_keyframes_db": video["keyframes"].get("psnr_db") if keyframed else None,
+        "psnr_interpolated_db": video["interpolated"].get("psnr_db") if keyframed else None,
         "ssim": video["ssim"],
         "motion_ratio": video["motion_ratio"],
         "motion_error": video["motion_error"],
@@ -282,4 +285,5 @@ def _row(check: EfficiencyCheck) -> dict[str, Any]:
         "pair_fraction": report.pair_fraction,
         "steps_reused": report.steps_reused("video"),
         "frames_diffused": report.diffused_frames,
+        "schedule": report.schedule,
     }
