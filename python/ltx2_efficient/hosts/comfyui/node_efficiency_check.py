@@ -37,8 +37,10 @@ class LTX2EfficiencyCheck(io.ComfyNode):
             inputs=[
                 io.Noise.Input("noise", tooltip="The noise source; both runs use it (same seed)."),
                 io.Guider.Input("guider", tooltip="The guider holding your LTX-Video or LTX-2 model."),
-                io.Sampler.Input("sampler"),
-                io.Sigmas.Input("sigmas"),
+                io.Sampler.Input(
+                    "sampler", tooltip="The sampling algorithm (KSamplerSelect...), for both runs."
+                ),
+                io.Sigmas.Input("sigmas", tooltip="The noise schedule (LTXVScheduler...), for both runs."),
                 io.Latent.Input("latent_image", tooltip="The latent both runs start from."),
                 preset_input(),
                 *knob_inputs(SAMPLER_KNOBS),
