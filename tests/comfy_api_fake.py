@@ -183,6 +183,8 @@ Guider = _socket_type("GUIDER")
 Sampler = _socket_type("SAMPLER")
 Sigmas = _socket_type("SIGMAS")
 LatentUpscaleModel = _socket_type("LATENT_UPSCALE_MODEL")
+Image = _socket_type("IMAGE")
+String = _socket_type("STRING")
 
 
 def create_input_dict_v1(inputs: list[Input]) -> dict[str, Any]:
@@ -299,8 +301,8 @@ class ComfyExtension:
 def make_modules() -> dict[str, types.ModuleType]:
     io = types.ModuleType("comfy_api.latest.io")
     for name in ("Input", "WidgetInput", "Output", "Int", "Float", "Boolean", "Combo", "Custom", "Model", "Latent",
-                 "Vae", "Noise", "Guider", "Sampler", "Sigmas", "LatentUpscaleModel", "Schema", "NodeOutput",
-                 "ComfyNode"):  # fmt: skip
+                 "Vae", "Noise", "Guider", "Sampler", "Sigmas", "LatentUpscaleModel", "Image", "String", "Schema",
+                 "NodeOutput", "ComfyNode"):  # fmt: skip
         setattr(io, name, globals()[name])
     latest = types.ModuleType("comfy_api.latest")
     latest.io = io  # type: ignore[attr-defined]

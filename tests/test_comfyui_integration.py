@@ -634,3 +634,104 @@ def test_bottleneck_audio_video_keeps_the_image_frame_and_the_audio(comfy, ltxav
     assert torch.allclose(out_video[:, :, :1], video[:, :, :1], atol=1e-4)
     line = result.report.log_line()
     assert "window K=1 on steps 4-6" in line and "keyframes s=2 on steps 3-4" in line
+
+
+# ---------------------------------------------------------------- LTX2 Efficiency Check (V3 node)
+
+
+def _efficiency_check(comfy, guider, latent, preset: str = "off", **knobs):
+    from ltx2_efficient.hosts.comfyui.node_efficiency_check import LTX2EfficiencyCheck
+
+    LTX2EfficiencyCheck.GET_SCHEMA()  # ComfyUI's own validation of the schema
+    fixed = ("noise", "guider", "sampler", "sigmas", "latent_image", "preset")
+    required = LTX2EfficiencyCheck.INPUT_TYPES()["required"]
+    values = {name: spec[1]["default"] for name, spec in required.items() if name not in fixed} | knobs
+    for name in knobs:
+        if f"{name}_mode" in required:
+            values[f"{name}_mode"] = "custom"
+    out = LTX2EfficiencyCheck.execute(
+        comfy.custom.Noise_RandomNoise(7), guider, comfy.samplers.sampler_object("euler"), _sigmas(comfy),
+        latent, preset, **values,
+    )  # fmt: skip
+    import json
+
+    return out, json.loads(out.args[3])
+
+
+def test_efficiency_check_schema_is_a_valid_v3_node(comfy):
+    from ltx2_efficient.hosts.comfyui.node_efficiency_check import LTX2EfficiencyCheck
+    from ltx2_efficient.hosts.comfyui.node_video_sampler import LTX2EfficientVideoSampler
+
+    inputs = LTX2EfficiencyCheck.INPUT_TYPES()  # the classic view ComfyUI's /object_info serves
+    sampler = LTX2EfficientVideoSampler.INPUT_TYPES()
+    for name, spec in sampler["required"].items():
+        assert name in inputs["required"], name
+        if len(spec) > 1 and "default" in spec[1]:
+            assert inputs["required"][name][1]["default"] == spec[1]["default"], name
+    assert {"vae", "audio_vae", "thermal_guard", "temporal_upsampler"} <= set(inputs["optional"])
+    assert tuple(LTX2EfficiencyCheck.RETURN_TYPES) == ("LATENT", "LATENT", "IMAGE", "STRING")
+    assert LTX2EfficiencyCheck.OUTPUT_NODE is True
+
+
+def test_efficiency_check_off_is_identical_and_lossy_is_not(comfy, ltxv):
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
+
+    latent = _video_latent(comfy)
+    base_out, _ = _baseline(comfy, _guider(comfy, ltxv, 16), latent)
+    out, report = _efficiency_check(comfy, _guider(comfy, ltxv, 16), latent, "off")
+    assert torch.equal(out.args[0]["samples"], base_out["samples"])  # the reference is SamplerCustomAdvanced
+    assert torch.equal(out.args[1]["samples"], base_out["samples"])
+    assert report["video_latent"]["identical"] and report["video_latent"]["psnr_db"] is None
+    assert report["dense"]["model_calls"] == STEPS  # cond + uncond batched in one call per step
+    # No VAE: the comparison image is ComfyUI's latent-to-RGB preview of both runs.
+    frames, height, width = out.args[0]["samples"].shape[2:]
+    assert out.args[2].shape == (BATCH * frames, height, 3 * width, 3)
+    assert report["comparison"]["source"] == "latent preview"
+    assert last_check() == report
+
+    out, lossy = _efficiency_check(
+        comfy, _guider(comfy, ltxv, 16), latent, "off", frame_stride=2, attention_window=1,
+        interpolation="lerp", refine_steps=2, refine_strength=0.4,
+    )  # fmt: skip
+    video = lossy["video_latent"]
+    assert not video["identical"] and video["psnr_db"] is not None
+    assert lossy["keyframes"][0] == 0 and len(lossy["keyframes"]) < frames  # stride 2
+    assert video["interpolated"]["frames"] > 0 and "window K=1" in out.ui["text"][0]
+    assert last_check() == lossy
+
+
+def test_efficiency_check_ltx2_audio_video(comfy, ltxav):
+    latent = _av_latent(comfy)
+    out, same = _efficiency_check(comfy, _guider(comfy, ltxav, 32), latent, "off")
+    assert same["audio"]["space"] == "latent" and same["audio"]["identical"]
+    out, lossy = _efficiency_check(comfy, _guider(comfy, ltxav, 32), latent, "off", attention_window=1)
+    assert lossy["audio"]["relative_error"] >= 0.0 and lossy["audio"]["rms_ratio"] is not None
+    assert any("no audio VAE" in note for note in lossy["notes"])
+    for a, b in zip(out.args[1]["samples"].unbind(), latent["samples"].unbind(), strict=True):
+        assert a.shape == b.shape
+
+
+def test_cancelled_efficiency_check_publishes_nothing(comfy, ltxv):
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
+
+    before = last_check()
+
+    class CancelAfter:
+        steps = 0
+
+        def between_steps(self):
+            self.steps += 1
+            if self.steps == STEPS + 2:  # inside the efficient run
+                comfy.mm.interrupt_current_processing(True)
+
+        def finish(self):
+            pass
+
+    try:
+        with pytest.raises(comfy.mm.InterruptProcessingException):
+            _efficiency_check(
+                comfy, _guider(comfy, ltxv, 16), _video_latent(comfy), "balanced", thermal_guard=CancelAfter()
+            )
+    finally:
+        comfy.mm.interrupt_current_processing(False)
+    assert last_check() == before

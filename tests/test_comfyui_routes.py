@@ -234,7 +234,12 @@ def test_register_with_comfyui_adds_the_routes_to_the_running_server_only(monkey
     assert routes.register_with_comfyui() is True
     assert routes.register_with_comfyui() is True  # once only
     paths = sorted((r.method, r.path) for r in table if isinstance(r, web.RouteDef))
-    assert paths == [("GET", "/ltx2eff/presets"), ("GET", "/ltx2eff/thermal"), ("POST", "/ltx2eff/estimate")]
+    assert paths == [
+        ("GET", "/ltx2eff/last_check"),
+        ("GET", "/ltx2eff/presets"),
+        ("GET", "/ltx2eff/thermal"),
+        ("POST", "/ltx2eff/estimate"),
+    ]
 
 
 def test_register_with_comfyui_never_breaks_loading_the_pack(monkeypatch, caplog):

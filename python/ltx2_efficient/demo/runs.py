@@ -21,7 +21,8 @@ from ltx2_efficient.demo.latent_codec import decode
 from ltx2_efficient.demo.model import DemoModel
 from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas
 from ltx2_efficient.demo.request import DemoRequest
-from ltx2_efficient.eval.metrics import motion_error, motion_magnitude, psnr, ssim, temporal_flicker
+from ltx2_efficient.eval.comparison import compare_videos, keyframe_mask
+from ltx2_efficient.hosts.ltx_core.call_timer import ModelCallTimer
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -38,39 +39,6 @@ class RunResult:
     model_s: float  # time inside the transformer's forward calls
     model_calls: int
     report: Any  # RunReport
-
-
-class ModelCallTimer:
-    """Counts a module's forward calls and sums their wall time (forward hooks)."""
-
-    def __init__(self, module: torch.nn.Module) -> None:
-        self.calls = 0
-        self.seconds = 0.0
-        self._start = 0.0
-        self._handles = [
-            module.register_forward_pre_hook(self._before),
-            module.register_forward_hook(self._after),
-        ]
-
-    def _before(self, module: torch.nn.Module, _args: object) -> None:
-        _synchronize(module)
-        self._start = time.perf_counter()
-
-    def _after(self, module: torch.nn.Module, _args: object, _out: object) -> None:
-        _synchronize(module)
-        self.seconds += time.perf_counter() - self._start
-        self.calls += 1
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-
-
-def _synchronize(module: torch.nn.Module) -> None:
-    """Waits for the GPU, so that a forward call's time is its own (a no-op on the CPU)."""
-    parameter = next(module.parameters(), None)
-    if parameter is not None and parameter.device.type == "cuda":
-        torch.cuda.synchronize(parameter.device)
 
 
 def run_settings(
@@ -123,41 +91,22 @@ def run_settings(
     return RunResult(name, settings, latent, video, wall, timer.seconds, timer.calls, result.report)
 
 
-def _finite(value: float) -> float | None:
-    return None if value == float("inf") else value
-
-
-def keyframe_psnr(run: RunResult, dense: RunResult) -> tuple[float | None, float | None]:
-    """PSNR against dense on the diffused keyframes and on the interpolated frames apart (None
-    where identical; both None for runs that diffuse every frame)."""
-    from ltx2_efficient import _core
-
-    stride = int(run.settings.frame_stride)
-    frames = run.video.shape[0]
-    if stride <= 1 or frames < 2:
-        return None, None
-    diffused = list(_core.make_keyframe_plan(frames, stride, 24.0).diffused)
-    between = [f for f in range(frames) if f not in diffused]
-    keys = _finite(psnr(run.video[diffused], dense.video[diffused]))
-    interpolated = _finite(psnr(run.video[between], dense.video[between])) if between else None
-    return keys, interpolated
-
-
 def fidelity(run: RunResult, dense: RunResult) -> dict[str, float | None]:
-    """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical)."""
-    value = psnr(run.video, dense.video)
-    keys, interpolated = keyframe_psnr(run, dense)
-    dense_motion = motion_magnitude(dense.video)
-    motion = motion_magnitude(run.video)
+    """PSNR/SSIM/motion of ``run`` against the dense run (``psnr_db`` None when identical), with
+    the PSNR of the diffused keyframes and of the interpolated frames apart (both None for runs
+    that diffuse every frame)."""
+    keyframes = run.report.keyframes
+    frames = run.video.shape[0]
+    compared = compare_videos(run.video, dense.video, keyframe_mask(keyframes, frames, frames))
     return {
-        "psnr_db": _finite(value),
-        "psnr_keyframes_db": keys,
-        "psnr_interpolated_db": interpolated,
-        "ssim": ssim(run.video, dense.video),
-        "flicker": temporal_flicker(run.video),
-        "motion_magnitude": motion,
-        "motion_ratio": motion / dense_motion if dense_motion > 0 else 1.0,
-        "motion_error": motion_error(run.video, dense.video),
+        "psnr_db": compared["psnr_db"],
+        "psnr_keyframes_db": compared["keyframes"].get("psnr_db") if keyframes is not None else None,
+        "psnr_interpolated_db": compared["interpolated"].get("psnr_db") if keyframes is not None else None,
+        "ssim": compared["ssim"],
+        "flicker": compared["flicker"],
+        "motion_magnitude": compared["motion_magnitude"],
+        "motion_ratio": compared["motion_ratio"],
+        "motion_error": compared["motion_error"],
         "max_abs_latent_diff": float((run.latent - dense.latent).abs().max()),
     }
 

@@ -97,11 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
         " several objects, camera pans) or judge-distilled (the judge distilled to 8 steps, CFG 1)",
     )
     parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
+    parser.add_argument(
+        "--check",
+        metavar="PRESETS",
+        default=None,
+        help="instead of the grid: the efficiency check of one preset (or a sweep of several, "
+        "comma-separated) against dense on the demo model's first request; writes check.json / "
+        "check_sweep.json",
+    )
+    parser.add_argument(
+        "--time-budget", type=float, default=600.0, help="seconds a --check sweep may take (default: 600)"
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.check is not None:
+        from ltx2_efficient.eval.check_cli import check_args, run_check
+
+        return run_verb(
+            "eval", args.out, args.force, lambda: check_args(args), run_check, default_out=DEFAULT_OUT
+        )
     return run_verb("eval", args.out, args.force, lambda: _check(args), _run, default_out=DEFAULT_OUT)
 
 

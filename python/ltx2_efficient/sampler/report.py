@@ -63,6 +63,7 @@ class RunReport:
     full_frames: int = 0  # latent frames of the clip
     diffused_frames: int = 0  # latent frames diffused in the main phase
     pinned_frames: list[int] = field(default_factory=list)
+    keyframes: list[int] | None = None  # latent frames diffused in the main phase (None = all)
     interpolation: str = ""  # method used to expand the keyframes ("" = none)
     keyframe_mode: str = ""  # "refine" or "bottleneck" ("" = no keyframes)
     frame_stride: int = 1
@@ -187,6 +188,7 @@ class RunReport:
             "full_frames": self.full_frames,
             "diffused_frames": self.diffused_frames,
             "pinned_frames": list(self.pinned_frames),
+            "keyframes": None if self.keyframes is None else list(self.keyframes),
             "interpolation": self.interpolation,
             "keyframe_mode": self.keyframe_mode,
             "frame_stride": self.frame_stride,

@@ -123,8 +123,12 @@ def sample_efficient(
     *,
     thermal_guard: Any = None,
     upsampler: Upsampler | None = None,
+    progress_bar: Any = None,
 ) -> SamplingResult:
-    """Runs the request (see the module docstring); returns both LATENT outputs and the report."""
+    """Runs the request (see the module docstring); returns both LATENT outputs and the report.
+
+    ``progress_bar`` (``update_absolute(value, total, preview)``) replaces the run's own
+    ``comfy.utils.ProgressBar`` when several runs share one bar (the efficiency check)."""
     import comfy.model_management
     import comfy.sample
     import comfy.utils
@@ -167,7 +171,7 @@ def sample_efficient(
         sampler=sampler,
         sigmas=sigmas,
         settings=settings,
-        progress=RunProgress(guider.model_patcher, total, thermal_guard),
+        progress=RunProgress(guider.model_patcher, total, thermal_guard, bar=progress_bar),
         disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
         seed=getattr(noise, "seed", None),
         upsampler=upsampler,

@@ -12,6 +12,7 @@ MODEL_PATCH = "LTX2EfficientModelPatch"
 LATENT_INTERPOLATE = "LTX2LatentInterpolate"
 THERMAL_GUARD = "LTX2ThermalGuard"
 THERMAL_GUARD_MODEL = "LTX2ThermalGuardModel"
+EFFICIENCY_CHECK = "LTX2EfficiencyCheck"
 
 DISPLAY_NAMES: dict[str, str] = {
     SAMPLER: "LTX2 Efficient Video Sampler",
@@ -19,5 +20,6 @@ DISPLAY_NAMES: dict[str, str] = {
     LATENT_INTERPOLATE: "LTX2 Latent Interpolate",
     THERMAL_GUARD: "LTX2 Thermal Guard",
     THERMAL_GUARD_MODEL: "LTX2 Thermal Guard (Model)",
+    EFFICIENCY_CHECK: "LTX2 Efficiency Check",
 }
 """Node id -> display name, in the order the pack lists its nodes."""

@@ -44,14 +44,14 @@ def pace_thermal(guard: Any) -> None:
 class RunProgress:
     """See the module docstring. ``total`` counts the steps of all phases."""
 
-    def __init__(self, model_patcher: Any, total: int, thermal_guard: Any = None) -> None:
+    def __init__(self, model_patcher: Any, total: int, thermal_guard: Any = None, bar: Any = None) -> None:
         import comfy.utils
 
         self.total = max(int(total), 1)
         self.offset = 0
         self.x0: torch.Tensor | None = None
         self.thermal_guard = thermal_guard
-        self.bar = comfy.utils.ProgressBar(self.total)
+        self.bar = bar if bar is not None else comfy.utils.ProgressBar(self.total)
         self._previewer = self._make_previewer(model_patcher)
 
     @staticmethod
@@ -94,3 +94,15 @@ class RunProgress:
         """Counts work done outside a sampler (the interpolation)."""
         self.offset += steps
         self.bar.update_absolute(min(self.offset, self.total), self.total)
+
+
+class ProgressSpan:
+    """The share ``[start, end)`` of one ComfyUI progress bar of ``units`` steps: a run that
+    counts its own steps to its own total moves that share, so several runs fill one bar."""
+
+    def __init__(self, bar: Any, start: int, end: int, units: int) -> None:
+        self.bar, self.start, self.end, self.units = bar, start, end, max(int(units), 1)
+
+    def update_absolute(self, value: float, total: float | None = None, preview: Any = None) -> None:
+        done = min(max(float(value) / float(total), 0.0), 1.0) if total else 0.0
+        self.bar.update_absolute(round(self.start + (self.end - self.start) * done), self.units, preview)

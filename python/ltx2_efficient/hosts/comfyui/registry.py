@@ -11,6 +11,7 @@ from typing import Any
 
 def node_classes() -> list[Any]:
     """The pack's io.ComfyNode classes, in the order of ``node_ids.DISPLAY_NAMES``."""
+    from ltx2_efficient.hosts.comfyui.node_efficiency_check import LTX2EfficiencyCheck
     from ltx2_efficient.hosts.comfyui.node_latent_interpolate import LTX2LatentInterpolate
     from ltx2_efficient.hosts.comfyui.node_model_patch import LTX2EfficientModelPatch
     from ltx2_efficient.hosts.comfyui.node_thermal_guard import LTX2ThermalGuard, LTX2ThermalGuardModel
@@ -22,6 +23,7 @@ def node_classes() -> list[Any]:
         LTX2LatentInterpolate,
         LTX2ThermalGuard,
         LTX2ThermalGuardModel,
+        LTX2EfficiencyCheck,
     ]
 
 

@@ -275,10 +275,16 @@ def make_handlers() -> dict[str, tuple[str, Handler]]:
     async def get_thermal(request: web.Request) -> web.Response:
         return web.json_response(await _off_loop(thermal_state))
 
+    async def get_last_check(request: web.Request) -> web.Response:
+        from ltx2_efficient.hosts.comfyui.check_results import last_check_state
+
+        return web.json_response(last_check_state())
+
     return {
         f"{ROUTE_PREFIX}/presets": ("GET", get_presets),
         f"{ROUTE_PREFIX}/estimate": ("POST", post_estimate),
         f"{ROUTE_PREFIX}/thermal": ("GET", get_thermal),
+        f"{ROUTE_PREFIX}/last_check": ("GET", get_last_check),
     }
 
 

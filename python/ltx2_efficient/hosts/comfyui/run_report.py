@@ -99,6 +99,7 @@ def build_report(
         full_frames=frames,
         diffused_frames=layout.diffused_frames if layout is not None else frames,
         pinned_frames=[int(f) for f in layout.plan.pinned] if layout is not None else [],
+        keyframes=[int(f) for f in layout.plan.diffused] if layout is not None else None,
         interpolation=settings.interpolation if layout is not None else "",
         keyframe_mode=settings.keyframe_mode if layout is not None else "",
         frame_stride=settings.frame_stride if layout is not None else 1,

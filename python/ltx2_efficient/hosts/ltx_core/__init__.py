@@ -6,6 +6,9 @@
   not own (ltx-pipelines): a drop-in :class:`ReusingModel`.
 - :func:`efficient_denoise` is ltx-core's Euler flow-matching loop with keyframe diffusion,
   interpolation, refinement, step reuse per modality and the run report.
+- :func:`efficiency_check` runs it dense and with the settings on the same seed and reports
+  speed and fidelity; :func:`efficiency_sweep` does that for several settings within a time
+  budget and returns the Pareto table.
 
 ltx-core is imported lazily, on first use.
 """
@@ -19,6 +22,12 @@ from ltx2_efficient.hosts.ltx_core.denoise import (
     SamplingCancelled,
     efficient_denoise,
 )
+from ltx2_efficient.hosts.ltx_core.efficiency_check import (
+    EfficiencyCheck,
+    Sweep,
+    efficiency_check,
+    efficiency_sweep,
+)
 from ltx2_efficient.hosts.ltx_core.patch import EfficientHandle, apply_efficient
 from ltx2_efficient.hosts.ltx_core.positions import grid_from_positions, video_positions
 from ltx2_efficient.hosts.ltx_core.reuse_model import ReusingModel
@@ -26,11 +35,15 @@ from ltx2_efficient.hosts.ltx_core.reuse_model import ReusingModel
 __all__ = [
     "AudioStream",
     "DenoiseResult",
+    "EfficiencyCheck",
     "EfficientHandle",
     "GuideTokens",
     "ReusingModel",
     "SamplingCancelled",
+    "Sweep",
     "apply_efficient",
+    "efficiency_check",
+    "efficiency_sweep",
     "efficient_denoise",
     "grid_from_positions",
     "video_positions",

@@ -315,6 +315,7 @@ def _prepare(
         full_frames=frames,
         diffused_frames=layout.diffused_frames if keyframed else frames,
         pinned_frames=list(layout.plan.pinned),
+        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
     )
     use_cfg = float(cfg_scale) != 1.0
     report.dense_token_passes = float(
