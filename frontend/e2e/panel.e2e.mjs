@@ -351,12 +351,28 @@ async function run() {
       const values = Object.fromEntries(node.widgets.filter((w) => w.name !== 'ltx2eff_panel').map((w) => [w.name, w.value]))
       return values
     }, SAMPLER)
-    const modes = Object.entries(legacyValues).filter(([name]) => name.endsWith('_mode'))
+    // The number knobs this node has, from the backend's knob table (node input "attention_window"
+    // carries knob "window"): each must have come back as a "<input>_mode" widget at "preset".
+    const { numberInputs, knobNames } = await page.evaluate(async (values) => {
+      const data = await (await fetch('/ltx2eff/presets')).json()
+      const inputOf = (row) => (row.name === 'window' ? 'attention_window' : row.name)
+      return {
+        numberInputs: data.knobs
+          .filter((row) => row.type === 'int' || row.type === 'float')
+          .map(inputOf)
+          .filter((name) => name in values),
+        knobNames: data.knobs.map(inputOf),
+      }
+    }, legacyValues)
+    // "<input>_mode" widgets; a choice knob whose own name ends in "_mode" is not one of them.
+    const modes = Object.entries(legacyValues).filter(([name]) => name.endsWith('_mode') && !knobNames.includes(name))
     check(
       'a 0.1.0 workflow loads: its preset, every number knob at "preset", every widget in range',
-      legacyValues.preset === 'balanced' && modes.length === 9 && modes.every(([, v]) => v === 'preset') &&
+      legacyValues.preset === 'balanced' && numberInputs.length >= 9 &&
+        numberInputs.every((name) => legacyValues[`${name}_mode`] === 'preset') &&
+        modes.length === numberInputs.length && modes.every(([, v]) => v === 'preset') &&
         legacyValues.anchor_frame === 'preset' && legacyValues.attention_window >= -1 && legacyValues.frame_stride >= 1,
-      JSON.stringify(legacyValues)
+      JSON.stringify({ numberInputs, legacyValues })
     )
     await page.evaluate(async (workflow) => {
       await window.app.loadGraphData(workflow)
