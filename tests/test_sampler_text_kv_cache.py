@@ -61,3 +61,34 @@ def test_projections_share_one_copy_of_each_context():
     assert all(p.misses == 2 and p.hits == 4 for p in projections)
     projections[0].clear()
     assert store.bytes == 0
+
+
+def test_a_byte_limit_keeps_the_shared_cache_within_it_and_outputs_exact():
+    from ltx2_efficient.sampler.text_kv_cache import ContextStore
+
+    torch.manual_seed(0)
+    one_output = 2 * 7 * 32 * 4  # float32 [2, 7, 32]
+    store = ContextStore(max_output_bytes=3 * one_output)
+    projections = [torch.nn.Linear(16, 32) for _ in range(4)]
+    cached = [CachedProjection(p, store=store) for p in projections]
+    cond, uncond = torch.randn(2, 7, 16), torch.randn(2, 7, 16)
+    with torch.no_grad():
+        for _ in range(3):
+            for proj, c in zip(projections, cached, strict=True):
+                for x in (cond, uncond):
+                    assert torch.equal(c(x), proj(x))
+                    assert store.output_bytes <= store.max_output_bytes
+    assert store.output_bytes == 3 * one_output  # three outputs fit: the rest are computed each time
+    assert sum(c.hits for c in cached) == 3 * 2  # the three stored outputs hit on the two later rounds
+    for c in cached:
+        c.clear()
+    assert store.output_bytes == 0
+    with pytest.raises(ValueError, match="max_output_bytes must be an integer >= 0 or None"):
+        ContextStore(max_output_bytes=-1)
+
+
+def test_the_activation_budget_sets_the_text_kv_share():
+    from ltx2_efficient.hosts.ltx_core.patch import TEXT_KV_BUDGET_SHARE, text_kv_limit_bytes
+
+    assert text_kv_limit_bytes(0) is None
+    assert text_kv_limit_bytes(2048) == 2048 * 2**20 // TEXT_KV_BUDGET_SHARE
