@@ -12,10 +12,19 @@ dense and the cost model's predicted speedup beside it. ``--offload`` adds the l
 the transformer blocks' weights live in pinned host memory and are streamed to the GPU block by
 block (the next block prefetched on a side stream), as ComfyUI does on small cards.
 
+``--memory-cap-gb N [M ...]`` runs the streamed runs under each cap (enforced with torch's
+per-process memory fraction) and reports per run the peak allocated and reserved memory, what was
+resident before it, the streamed weights in flight and the activations apart, and whether it fit.
+``--matrix`` is the low-VRAM matrix (docs/BENCHMARKS.md, "Low VRAM"): streamed weights under
+8 and 12 GiB, ``--lengths`` x (dense, window alone, each preset's schedule) x ``--regimes``, then
+the longest 1280x704 clip that fits each cap.
+
 Runs are ordered by importance and skipped (and listed as skipped) when the time budget would be
-exceeded, so a device call always ends with a complete table and JSON.
+exceeded, so a device call always ends with a complete table and JSON; ``--resume`` keeps the
+rows of an earlier call and runs the rest.
 
     python bench/e2e.py --out $OUT --time-budget 420
+    python bench/e2e.py --matrix --time-budget 480 --out $OUT      # bench/device_lowvram.sh
     python bench/e2e.py --tiny --steps 2 --runs 1280x704x121:dense,balanced   # CPU smoke test
 """
 
@@ -507,14 +516,23 @@ def table(results: list[RunResult], device_name: str) -> str:
     return f"Device: {device_name}\n\n" + head + "\n".join(rows) + "\n"
 
 
+def within_bound(r: RunResult) -> str:
+    """Whether a budgeted run's activations (peak - resident - weights in flight) stayed within the
+    budget plus the text K/V cache's quarter of it (docs/BENCHMARKS.md, "Memory bound")."""
+    if r.activation_budget_mb <= 0 or math.isnan(r.activations_gib):
+        return "-"
+    return "yes" if r.activations_gib * 1024 <= 1.25 * r.activation_budget_mb else "NO"
+
+
 def memory_table(results: list[RunResult], device_name: str) -> str:
     """The low-VRAM table: per row fit / OOM under its cap, time, speedup and the memory parts."""
     lines = [
         f"Device: {device_name}",
         "",
         "| cap GiB | size | run | steps x CFG | fit | time s | speedup | peak alloc GiB | peak reserved GiB "
-        "| resident GiB | weights in flight GiB | activations GiB | budget MB | predicted act. GiB | note |",
-        "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| resident GiB | weights in flight GiB | activations GiB | budget MB | predicted act. GiB | within bound "
+        "| note |",
+        "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         note = r.note if r.status != "ok" else ""
@@ -523,7 +541,7 @@ def memory_table(results: list[RunResult], device_name: str) -> str:
             f"| {r.memory_cap_gib:g} | {r.size} | {r.config} | {r.steps}x{r.cfg:g} | {fit} | {r.seconds:.1f} "
             f"| {r.speedup:.2f}x | {r.peak_gib:.2f} | {r.peak_reserved_gib:.2f} | {r.resident_gib:.2f} "
             f"| {r.weights_in_flight_gib:.2f} | {r.activations_gib:.2f} | {r.activation_budget_mb} "
-            f"| {r.predicted_activation_gib:.2f} | {note[:120]} |"
+            f"| {r.predicted_activation_gib:.2f} | {within_bound(r)} | {note[:120]} |"
         )
     return "\n".join(lines) + "\n"
 

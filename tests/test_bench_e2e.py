@@ -141,7 +141,9 @@ def test_matrix_orders_the_targets_first_and_implies_fits_under_larger_caps(tmp_
     assert sum(1 for r in under_8 if r["status"] == "ok") >= 2 * configs
     assert all(r["fit"] == "fit" for r in under_8)
     assert len(under_12) >= 2 * configs
-    assert all(r["status"] == "skipped" and "fit under 8 GiB (implied)" in r["note"] for r in under_12[: 2 * configs])
+    assert all(
+        r["status"] == "skipped" and "fit under 8 GiB (implied)" in r["note"] for r in under_12[: 2 * configs]
+    )
     dense = next(r for r in under_8 if r["config"] == "dense" and r["steps"] == 2)
     assert dense["speedup"] == pytest.approx(1.0)
     # Resuming keeps the rows done: nothing runs twice.

@@ -107,7 +107,12 @@ def test_oom_in_a_step_names_the_knobs_frees_the_caches_and_the_next_run_works(t
 def test_oom_advice_follows_the_phase(tiny, fail_on, phase, knob):
     _, model, _ = tiny
     settings = EfficientSettings.from_preset(
-        "off", frame_stride=2, refine_steps=2, refine_strength=0.35, interpolation="lerp", activation_budget_mb=64
+        "off",
+        frame_stride=2,
+        refine_steps=2,
+        refine_strength=0.35,
+        interpolation="lerp",
+        activation_budget_mb=64,
     )
     originals, failing = _failing(model, set())
     try:
