@@ -381,12 +381,13 @@ class MemoryUse:
 def cuda_memory(device: torch.device, streamer: BlockStreamer | None) -> Iterator[MemoryUse]:
     """Measures a run's memory (CUDA); weights in flight come from the streamer on any device."""
     use = MemoryUse()
+    in_flight = streamer.in_flight_bytes if streamer is not None else 0  # block 0, prefetched
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-        use.resident = torch.cuda.memory_allocated(device) / GIB
+        use.resident = (torch.cuda.memory_allocated(device) - in_flight) / GIB
     if streamer is not None:
-        streamer.stats.peak_in_flight_bytes = streamer.in_flight_bytes
+        streamer.stats.peak_in_flight_bytes = in_flight
     try:
         yield use
     finally:
@@ -836,7 +837,9 @@ class Bench:
                 self.model, row.size, row.config, args, self.dims, self.device, row.offload, self.streamer
             )
         except Exception as exc:  # a failed run must not lose the other results
-            r = RunResult(row.size, row.config, row.offload, status="failed", steps=row.steps, cfg=row.cfg)
+            oom = is_out_of_memory(exc)  # e.g. the inputs of a long clip, before sampling starts
+            r = RunResult(row.size, row.config, row.offload, steps=row.steps, cfg=row.cfg)
+            r.status, r.fit = ("oom", "OOM") if oom else ("failed", "")
             r.memory_cap_gib, r.note = row.cap, f"{type(exc).__name__}: {exc}"
             if self.streamer is not None:
                 self.streamer.release_all()

@@ -169,3 +169,31 @@ def test_longest_clip_candidates_follow_the_memory_bound(bench):
     assert candidates == sorted(candidates, reverse=True) and len(candidates) == 4
     assert all((f - 1) % 8 == 0 for f in candidates)
     assert bench.longest_candidates(8.0, []) == []
+
+
+def test_an_out_of_memory_run_is_a_row_that_did_not_fit(bench):
+    import argparse
+
+    import torch
+
+    dims = bench.Dims.tiny()
+    device = torch.device("cpu")
+    model = bench.build_model(dims, device, torch.float32)
+    original = model.transformer_blocks[1].attn1.attention_function
+
+    def out_of_memory(*_args, **_kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+
+    streamer = bench.BlockStreamer(model.transformer_blocks, device)
+    model.transformer_blocks[1].attn1.attention_function = out_of_memory
+    args = argparse.Namespace(steps=2, cfg=3.0, seed=0, dtype=torch.float32, active_cap_gib=8.0)
+    try:
+        r = bench.run_one(model, "640x352x121", "dense", args, dims, device, True, streamer)
+        assert streamer.in_flight_bytes == 0  # the failed call's blocks were dropped
+    finally:
+        model.transformer_blocks[1].attn1.attention_function = original
+        streamer.remove()
+    assert (r.status, r.fit, r.memory_cap_gib) == ("oom", "OOM", 8.0)
+    assert r.note.startswith("out of memory in the denoise phase (step 1 of 2")
+    assert "activation_budget_mb" in r.note
+    assert "| 8 | 640x352x121 | dense | 2x3 | OOM |" in bench.memory_table([r], "CPU")

@@ -25,6 +25,10 @@ turn velocities into denoised latents (``x - v * timesteps``), combine
    cross-attention keys/values, step reuse per modality across the whole schedule (a step where
    the length changes is always computed), and the activation budget.
 
+An out-of-memory error inside a run leaves the patches removed and the sampler's caches freed,
+and comes out as one :class:`~ltx2_efficient.sampler.out_of_memory.SamplerOutOfMemory` that names
+the knobs lowering the peak of the phase that was running.
+
 The steps live in :mod:`.step` (one denoising step) and :mod:`.streams` (token layouts).
 With stride 1, window off and reuse off it is the plain loop, to the bit.
 """
