@@ -861,7 +861,7 @@ class Bench:
 
     def longest(self, cap: float) -> None:
         """Probes the longest 1280x704 clip that fits under ``cap`` (one dense step, CFG 1)."""
-        fitted = [r for r in self.results if r.offload and r.memory_cap_gib == cap]
+        fitted = [r for r in self.results if r.offload]  # activations per token do not depend on the cap
         for frames in longest_candidates(cap, fitted):
             size = f"{LONGEST_WIDTH_HEIGHT[0]}x{LONGEST_WIDTH_HEIGHT[1]}x{frames}"
             r = self.execute(Row(size, "dense", True, 1, 1.0, cap), note="longest-clip probe")
@@ -934,7 +934,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_streamed(bench: Bench, rows: list[Row]) -> None:
-    """The streamed rows, cap by cap (smallest first), each cap's longest-clip probes after it."""
+    """The streamed rows, cap by cap (smallest first); with --matrix each cap's longest-clip
+    probes follow its first group of rows."""
     assert bench.model is not None
     device = bench.device
     bench.streamer = BlockStreamer(bench.model.transformer_blocks, device)
@@ -946,13 +947,19 @@ def run_streamed(bench: Bench, rows: list[Row]) -> None:
     try:
         for row in (r for r in rows if math.isnan(r.cap)):
             bench.execute(row)
+        probe = bench.args.matrix and not bench.args.no_longest
         for cap in caps:
             if device.type == "cuda":
                 apply_memory_cap(cap, device)
-            for row in (r for r in rows if r.cap == cap):
+            capped = [r for r in rows if r.cap == cap]
+            # The longest clip right after the first group (its dense run sets the prediction).
+            first = len(matrix_configs()) if probe else len(capped)
+            for row in capped[:first]:
                 bench.execute(row)
-            if bench.args.matrix and not bench.args.no_longest:
+            if probe:
                 bench.longest(cap)
+            for row in capped[first:]:
+                bench.execute(row)
     finally:
         if device.type == "cuda":
             torch.cuda.set_per_process_memory_fraction(1.0, device)

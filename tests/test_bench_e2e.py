@@ -197,3 +197,27 @@ def test_an_out_of_memory_run_is_a_row_that_did_not_fit(bench):
     assert r.note.startswith("out of memory in the denoise phase (step 1 of 2")
     assert "activation_budget_mb" in r.note
     assert "| 8 | 640x352x121 | dense | 2x3 | OOM |" in bench.memory_table([r], "CPU")
+
+
+def test_longest_probes_step_down_until_one_fits(bench, tmp_path):
+    import argparse
+
+    import torch
+
+    args = argparse.Namespace(tiny=True, time_budget=float("inf"), out=tmp_path, matrix=True)
+    runner = bench.Bench(args, torch.device("cpu"), bench.Dims(), "CPU")
+    measured = bench.RunResult("1280x704x257", "dense", True, steps=8, cfg=1.0, fit="fit", memory_cap_gib=8.0)
+    measured.resident_gib, measured.weights_in_flight_gib, measured.activations_gib = 0.6, 1.44, 2.9
+    runner.results.append(measured)
+    probed: list[str] = []
+
+    def execute(row, note=""):
+        probed.append(row.size)
+        assert (row.config, row.steps, row.cfg, row.cap, note) == ("dense", 1, 1.0, 12.0, "longest-clip probe")
+        fit = "fit" if len(probed) == 2 else "OOM"
+        return bench.RunResult(row.size, row.config, True, fit=fit)
+
+    runner.execute = execute
+    runner.longest(12.0)  # the 8 GiB row's activations per token predict the 12 GiB clip
+    expected = bench.longest_candidates(12.0, [measured])
+    assert probed == [f"1280x704x{f}" for f in expected[:2]]
