@@ -213,7 +213,13 @@ def test_longest_probes_step_down_until_one_fits(bench, tmp_path):
 
     def execute(row, note=""):
         probed.append(row.size)
-        assert (row.config, row.steps, row.cfg, row.cap, note) == ("dense", 1, 1.0, 12.0, "longest-clip probe")
+        assert (row.config, row.steps, row.cfg, row.cap, note) == (
+            "dense",
+            1,
+            1.0,
+            12.0,
+            "longest-clip probe",
+        )
         fit = "fit" if len(probed) == 2 else "OOM"
         return bench.RunResult(row.size, row.config, True, fit=fit)
 
