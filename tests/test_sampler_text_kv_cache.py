@@ -92,3 +92,24 @@ def test_the_activation_budget_sets_the_text_kv_share():
 
     assert text_kv_limit_bytes(0) is None
     assert text_kv_limit_bytes(2048) == 2048 * 2**20 // TEXT_KV_BUDGET_SHARE
+
+
+def test_a_budgeted_run_reports_the_text_kv_limit(repo_script):
+    pytest.importorskip("ltx_core")
+    from ltx2_efficient.hosts.ltx_core import efficient_denoise
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    bench = repo_script("bench/e2e.py", "bench_e2e_kv_limit")
+    dims = bench.Dims.tiny()
+    dims.text_tokens = 4096  # contexts large enough that a 1 MB budget's quarter cannot hold them
+    model = bench.build_model(dims, torch.device("cpu"), torch.float32)
+    inputs = bench.make_inputs((640, 352, 25), dims, torch.device("cpu"), torch.float32, 0)
+    settings = EfficientSettings.from_preset("off", activation_budget_mb=1)
+    out = efficient_denoise(
+        model, inputs["video"], bench.schedule(2, inputs["video"]), inputs["context"], settings, bench.FPS,
+        negative_context=inputs["negative"], cfg_scale=3.0, audio=inputs["audio"],
+    )  # fmt: skip
+    note = next(n for n in out.report.notes if n.startswith("text K/V cache kept to 0.25 MB"))
+    assert "projections not cached" in note
+    # One output is 4096 x 32 float32 = 0.5 MB, over the 0.25 MB limit: none is cached.
+    assert out.report.text_kv_reused == 0

@@ -41,6 +41,7 @@ class ContextStore:
         self.capacity = capacity
         self.max_output_bytes = max_output_bytes
         self.output_bytes = 0  # the cached outputs of every projection sharing this store
+        self.declined = 0  # outputs not cached for lack of room under max_output_bytes
         self._contexts: list[torch.Tensor] = []
 
     def has_room(self, nbytes: int) -> bool:
@@ -127,6 +128,8 @@ class CachedProjection(torch.nn.Module):
         entries = [(key, out), *self._entries][: self.capacity]
         if len(entries) <= len(self._entries) or self.store.has_room(_nbytes(out)):
             self._set_entries(entries)
+        else:
+            self.store.declined += 1
         return out
 
 

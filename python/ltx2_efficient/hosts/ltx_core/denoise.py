@@ -531,6 +531,8 @@ def _sample(run: _Run, handle: EfficientHandle) -> DenoiseResult:
         else:
             report.add_note("no refine steps: interpolated frames are not refined")
     report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
+    if (limited := handle.text_kv_limit_note) is not None:
+        report.add_note(limited)
     return DenoiseResult(video=out, audio=audio_out, report=report)
 
 

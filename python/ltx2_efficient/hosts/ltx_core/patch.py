@@ -224,6 +224,17 @@ class EfficientHandle:
         cross-attention keys and values (lossless reuse)."""
         return sum(c.hits for c in self._kv), sum(c.misses for c in self._kv)
 
+    @property
+    def text_kv_limit_note(self) -> str | None:
+        """What the activation budget's limit on the text K/V cache did (None when it had room)."""
+        limit = self._contexts.max_output_bytes
+        if limit is None or not self._contexts.declined:
+            return None
+        return (
+            f"text K/V cache kept to {limit / 2**20:g} MB (a quarter of the activation budget): "
+            f"{self._contexts.declined} projections not cached"
+        )
+
     def remove(self) -> None:
         """Restores every attention function and feed-forward and removes the hook (idempotent)."""
         if self.removed:
