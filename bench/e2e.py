@@ -12,10 +12,19 @@ dense and the cost model's predicted speedup beside it. ``--offload`` adds the l
 the transformer blocks' weights live in pinned host memory and are streamed to the GPU block by
 block (the next block prefetched on a side stream), as ComfyUI does on small cards.
 
+``--memory-cap-gb N [M ...]`` runs the streamed runs under each cap (enforced with torch's
+per-process memory fraction) and reports per run the peak allocated and reserved memory, what was
+resident before it, the streamed weights in flight and the activations apart, and whether it fit.
+``--matrix`` is the low-VRAM matrix (docs/BENCHMARKS.md, "Low VRAM"): streamed weights under
+8 and 12 GiB, ``--lengths`` x (dense, window alone, each preset's schedule) x ``--regimes``, then
+the longest 1280x704 clip that fits each cap.
+
 Runs are ordered by importance and skipped (and listed as skipped) when the time budget would be
-exceeded, so a device call always ends with a complete table and JSON.
+exceeded, so a device call always ends with a complete table and JSON; ``--resume`` keeps the
+rows of an earlier call and runs the rest.
 
     python bench/e2e.py --out $OUT --time-budget 420
+    python bench/e2e.py --matrix --time-budget 480 --out $OUT      # bench/device_lowvram.sh
     python bench/e2e.py --tiny --steps 2 --runs 1280x704x121:dense,balanced   # CPU smoke test
 """
 
@@ -26,7 +35,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +45,9 @@ import torch
 
 from ltx2_efficient import _core
 from ltx2_efficient.hosts.ltx_core import AudioStream, efficient_denoise
-from ltx2_efficient.sampler.settings import EfficientSettings
+from ltx2_efficient.sampler.block_streaming import BlockStreamer
+from ltx2_efficient.sampler.out_of_memory import is_out_of_memory
+from ltx2_efficient.sampler.settings import EfficientSettings, regime_for
 
 SIZES: dict[str, tuple[int, int, int]] = {
     "896x512x97": (896, 512, 97),
@@ -45,7 +56,27 @@ SIZES: dict[str, tuple[int, int, int]] = {
     # stage 1 of the two-stage pipelines runs at half resolution
     "640x352x121": (640, 352, 121),
     "960x544x121": (960, 544, 121),
+    # long clips (the low-VRAM matrix)
+    "1280x704x257": (1280, 704, 257),
+    "960x544x481": (960, 544, 481),
 }
+
+
+def parse_size(name: str) -> tuple[int, int, int]:
+    """``WIDTHxHEIGHTxFRAMES`` (a named size or any other): width and height multiples of 32,
+    frames 8k + 1, as LTX-2's latent needs."""
+    if name in SIZES:
+        return SIZES[name]
+    parts = name.split("x")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"size must be WIDTHxHEIGHTxFRAMES (e.g. 1280x704x257), got {name!r}")
+    width, height, frames = (int(p) for p in parts)
+    if width < 32 or height < 32 or width % 32 or height % 32 or frames < 9 or (frames - 1) % 8:
+        raise ValueError(
+            f"size must have width and height multiples of 32 (>= 32) and frames 8k + 1 (>= 9), got {name!r}"
+        )
+    return width, height, frames
+
 
 # What the targets need first (1280x704 presets, 1920x1088 window), then the rest.
 DEFAULT_RUNS = [
@@ -85,6 +116,8 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
         "interpolation": "motion",
     },
     "window-k1-late": {"window": 1, "anchor_frame": True, "window_start": 0.5},
+    # The dense loop under the laptop preset's activation budget (the longest-clip probes).
+    "budget-2g": {"activation_budget_mb": 2048},
     "s2-k2-reuse": {
         "frame_stride": 2,
         "refine_steps": 3,
@@ -190,71 +223,6 @@ def build_model(dims: Dims, device: torch.device, dtype: torch.dtype) -> torch.n
     return model.to(dtype).eval().requires_grad_(False)
 
 
-class BlockStreamer:
-    """Keeps the transformer blocks' weights in pinned host memory and streams them per block.
-
-    Before block i runs, its weights are on the GPU (copied on a side stream, waited for by the
-    compute stream); block i+1 is prefetched while block i computes; after block i the GPU copy
-    is released. This is the transfer-bound regime of a small card with offloading.
-    """
-
-    def __init__(self, blocks: torch.nn.ModuleList, device: torch.device) -> None:
-        self.blocks = blocks
-        self.device = device
-        self.host: list[dict[str, torch.Tensor]] = []
-        self.params: list[dict[str, torch.nn.Parameter]] = []
-        for block in blocks:
-            params = dict(block.named_parameters())
-            self.params.append(params)
-            self.host.append({n: p.detach().to("cpu").pin_memory() for n, p in params.items()})
-            for p in params.values():
-                p.data = torch.empty(0, dtype=p.dtype, device=device)
-        self.copy_stream = torch.cuda.Stream(device=device)
-        self.ready: dict[int, torch.cuda.Event] = {}
-        self.loaded: dict[int, dict[str, torch.Tensor]] = {}
-        self.bytes_per_call = sum(t.numel() * t.element_size() for h in self.host for t in h.values())
-        self.handles = []
-        for i, block in enumerate(blocks):
-            self.handles.append(block.register_forward_pre_hook(self._before(i)))
-            self.handles.append(block.register_forward_hook(self._after(i)))
-
-    def _prefetch(self, i: int) -> None:
-        if i >= len(self.blocks) or i in self.loaded:
-            return
-        with torch.cuda.stream(self.copy_stream):
-            self.loaded[i] = {n: t.to(self.device, non_blocking=True) for n, t in self.host[i].items()}
-            event = torch.cuda.Event()
-            event.record(self.copy_stream)
-            self.ready[i] = event
-
-    def _before(self, i: int) -> Callable[[torch.nn.Module, Any], None]:
-        def hook(_module: torch.nn.Module, _args: Any) -> None:
-            self._prefetch(i)
-            torch.cuda.current_stream(self.device).wait_event(self.ready.pop(i))
-            compute = torch.cuda.current_stream(self.device)
-            for name, tensor in self.loaded[i].items():
-                tensor.record_stream(compute)
-                self.params[i][name].data = tensor
-            self._prefetch(i + 1)
-
-        return hook
-
-    def _after(self, i: int) -> Callable[[torch.nn.Module, Any, Any], None]:
-        def hook(_module: torch.nn.Module, _args: Any, _out: Any) -> None:
-            for p in self.params[i].values():
-                p.data = torch.empty(0, dtype=p.dtype, device=self.device)
-            self.loaded.pop(i, None)
-
-        return hook
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-        for params, host in zip(self.params, self.host, strict=True):
-            for name, p in params.items():
-                p.data = host[name].to(self.device)
-
-
 class AttentionTimer:
     """Sums the time spent in the video self-attention modules (attn1) with CUDA events."""
 
@@ -294,12 +262,22 @@ class RunResult:
     size: str
     config: str
     offload: bool
-    status: str = "ok"  # ok | skipped | failed
+    status: str = "ok"  # ok | skipped | failed | oom
     seconds: float = float("nan")
     model_calls: int = 0
     seconds_per_call: float = float("nan")
     attention_share: float = float("nan")
-    peak_gib: float = float("nan")
+    peak_gib: float = float("nan")  # peak allocated (torch.cuda.max_memory_allocated)
+    steps: int = 0
+    cfg: float = float("nan")
+    memory_cap_gib: float = float("nan")  # the enforced cap (nan: none)
+    fit: str = ""  # "fit" | "OOM" under the cap ("" when not run)
+    peak_reserved_gib: float = float("nan")  # peak reserved by the caching allocator
+    resident_gib: float = float("nan")  # allocated before the run: resident weights, inputs
+    weights_in_flight_gib: float = float("nan")  # the most streamed block weights at once
+    activations_gib: float = float("nan")  # peak - resident - weights in flight
+    activation_budget_mb: int = 0
+    predicted_activation_gib: float = float("nan")  # the cost model's per-block peak
     token_passes: float = 0.0
     pair_fraction: float = float("nan")
     steps_reused: str = ""
@@ -341,28 +319,97 @@ def schedule(steps: int, latent: torch.Tensor) -> torch.Tensor:
     return LTX2Scheduler().execute(steps=steps, latent=latent)
 
 
-def predicted_speedup(
+def core_plan(
     pixels: Any, settings: EfficientSettings, steps: int, dims: Dims, reused_steps: int = -1, cfg: float = 3.0
-) -> float:
-    """The cost model's speedup; ``reused_steps`` = the run's measured count (-1: the policy's bound)."""
+) -> Any:
+    """The core's plan of a run (cost model): ``reused_steps`` = the run's measured count (-1:
+    the policy's bound)."""
     mdims = _core.ModelDims()
     mdims.blocks, mdims.heads, mdims.head_dim = dims.blocks, dims.heads, dims.head_dim
     mdims.text_tokens, mdims.context_dim, mdims.in_channels = dims.text_tokens, dims.context, dims.channels
     spec = _core.SamplingSpec(steps, 2 if cfg != 1.0 else 1, 1, 0, reused_steps)
-    plan = _core.make_plan(pixels, settings.knobs, spec, mdims)
-    return float(plan.predicted_speedup)
+    return _core.make_plan(pixels, settings.knobs, spec, mdims)
+
+
+def predicted_speedup(
+    pixels: Any, settings: EfficientSettings, steps: int, dims: Dims, reused_steps: int = -1, cfg: float = 3.0
+) -> float:
+    """The cost model's speedup; ``reused_steps`` = the run's measured count (-1: the policy's bound)."""
+    return float(core_plan(pixels, settings, steps, dims, reused_steps, cfg).predicted_speedup)
+
+
+GIB = float(2**30)
+
+
+def memory_cap_fraction(cap_gib: float, total_bytes: int) -> float:
+    """The per-process memory fraction that caps the process at ``cap_gib`` GiB of a GPU with
+    ``total_bytes``; ValueError naming --memory-cap-gb and its range otherwise."""
+    total = total_bytes / GIB
+    if not isinstance(cap_gib, (int, float)) or isinstance(cap_gib, bool) or not 0 < cap_gib <= total:
+        raise ValueError(
+            f"--memory-cap-gb must be in (0, {total:.1f}] GiB (this GPU's memory), got {cap_gib!r}"
+        )
+    return float(cap_gib) / total
+
+
+def apply_memory_cap(cap_gib: float, device: torch.device) -> None:
+    """Enforces the cap: the caching allocator raises out of memory past it. Cached blocks are
+    released first, so memory reserved before the cap does not count against it."""
+    fraction = memory_cap_fraction(cap_gib, torch.cuda.get_device_properties(device).total_memory)
+    torch.cuda.empty_cache()
+    torch.cuda.set_per_process_memory_fraction(fraction, device)
+
+
+@dataclass
+class MemoryUse:
+    """Device memory of one run in GiB: peaks, what was resident before it, and the parts."""
+
+    peak_allocated: float = float("nan")
+    peak_reserved: float = float("nan")
+    resident: float = float("nan")
+    weights_in_flight: float = float("nan")
+
+    @property
+    def activations(self) -> float:
+        """What the peak holds beyond the resident memory and the streamed weights: the
+        activations and the sampler's state (latents, caches) at the peak."""
+        in_flight = 0.0 if math.isnan(self.weights_in_flight) else self.weights_in_flight
+        return self.peak_allocated - self.resident - in_flight
 
 
 @contextmanager
-def cuda_peak(device: torch.device) -> Iterator[dict[str, float]]:
-    out: dict[str, float] = {}
+def cuda_memory(device: torch.device, streamer: BlockStreamer | None) -> Iterator[MemoryUse]:
+    """Measures a run's memory (CUDA); weights in flight come from the streamer on any device."""
+    use = MemoryUse()
+    in_flight = streamer.in_flight_bytes if streamer is not None else 0  # block 0, prefetched
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    yield out
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        out["peak"] = torch.cuda.max_memory_allocated(device) / 2**30
+        use.resident = (torch.cuda.memory_allocated(device) - in_flight) / GIB
+    if streamer is not None:
+        streamer.stats.peak_in_flight_bytes = in_flight
+    try:
+        yield use
+    finally:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            use.peak_allocated = torch.cuda.max_memory_allocated(device) / GIB
+            use.peak_reserved = torch.cuda.max_memory_reserved(device) / GIB
+        if streamer is not None:
+            use.weights_in_flight = streamer.stats.peak_in_flight_bytes / GIB
+
+
+def record_memory(result: RunResult, use: MemoryUse) -> None:
+    result.peak_gib = use.peak_allocated
+    result.peak_reserved_gib = use.peak_reserved
+    result.resident_gib = use.resident
+    result.weights_in_flight_gib = use.weights_in_flight
+    result.activations_gib = use.activations
+
+
+def run_settings(config: str, steps: int, cfg: float) -> EfficientSettings:
+    """A run's settings, presets resolved for the regime of its steps and guidance."""
+    return config_settings(config).for_regime(regime_for(steps, cfg))
 
 
 def run_one(
@@ -373,14 +420,20 @@ def run_one(
     dims: Dims,
     device: torch.device,
     offload: bool,
+    streamer: BlockStreamer | None = None,
 ) -> RunResult:
-    result = RunResult(size_name, config, offload)
-    settings = config_settings(config)
-    inputs = make_inputs(SIZES[size_name], dims, device, args.dtype, args.seed)
+    """One sampling run; an out-of-memory error inside it is a result (status "oom"), not a failure."""
+    result = RunResult(size_name, config, offload, steps=args.steps, cfg=args.cfg)
+    result.memory_cap_gib = getattr(args, "active_cap_gib", float("nan"))
+    settings = run_settings(config, args.steps, args.cfg)
+    result.activation_budget_mb = settings.activation_budget_mb
+    inputs = make_inputs(parse_size(size_name), dims, device, args.dtype, args.seed)
     sigmas = schedule(args.steps, inputs["video"])
+    plan = core_plan(inputs["pixels"], settings, args.steps, dims, cfg=args.cfg)
+    result.predicted_activation_gib = float(plan.peak_activation_bytes) / GIB
     timer = AttentionTimer(model, device.type == "cuda")
     try:
-        with cuda_peak(device) as peak:
+        with cuda_memory(device, streamer) as memory:
             start = time.perf_counter()
             out = efficient_denoise(
                 model,
@@ -389,7 +442,7 @@ def run_one(
                 inputs["context"],
                 settings,
                 FPS,
-                negative_context=inputs["negative"],
+                negative_context=inputs["negative"] if args.cfg != 1.0 else None,
                 cfg_scale=args.cfg,
                 audio=inputs["audio"],
                 generator=torch.Generator(device=device).manual_seed(args.seed + 1),
@@ -398,15 +451,24 @@ def run_one(
                 torch.cuda.synchronize(device)
             result.seconds = time.perf_counter() - start
         attention_seconds = timer.seconds()
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        if streamer is not None:
+            streamer.release_all()
+        record_memory(result, memory)
+        result.status, result.fit, result.note = "oom", "OOM", str(exc)
+        return result
     finally:
         timer.remove()
+    record_memory(result, memory)
+    result.fit = "fit"
     report = out.report
     if not torch.isfinite(out.video.float()).all():
         result.note = "non-finite output"
     result.model_calls = report.model_calls
     result.seconds_per_call = result.seconds / max(1, report.model_calls)
     result.attention_share = attention_seconds / result.seconds
-    result.peak_gib = peak.get("peak", float("nan"))
     result.token_passes = report.token_passes
     result.pair_fraction = report.pair_fraction
     result.steps_reused = " ".join(f"{m}:{s.reused}/{s.steps}" for m, s in report.reuse.items())
@@ -430,8 +492,7 @@ def parse_runs(specs: list[str]) -> list[tuple[str, str]]:
     runs: list[tuple[str, str]] = []
     for spec in specs:
         size, _, configs = spec.partition(":")
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
+        parse_size(size)
         for config in configs.split(","):
             config_settings(config)  # validates the name
             runs.append((size, config))
@@ -456,6 +517,134 @@ def table(results: list[RunResult], device_name: str) -> str:
     return f"Device: {device_name}\n\n" + head + "\n".join(rows) + "\n"
 
 
+def within_bound(r: RunResult) -> str:
+    """Whether a budgeted run's activations (peak - resident - weights in flight) stayed within the
+    budget plus the text K/V cache's quarter of it (docs/BENCHMARKS.md, "Memory bound")."""
+    if r.activation_budget_mb <= 0 or math.isnan(r.activations_gib):
+        return "-"
+    return "yes" if r.activations_gib * 1024 <= 1.25 * r.activation_budget_mb else "NO"
+
+
+def memory_table(results: list[RunResult], device_name: str, cap_enforced: bool = True) -> str:
+    """The low-VRAM table: per row fit / OOM under its cap, time, speedup and the memory parts."""
+    enforced = "" if cap_enforced else " (no memory cap on the CPU: fit means it ran)"
+    lines = [
+        f"Device: {device_name}{enforced}",
+        "",
+        "| cap GiB | size | run | steps x CFG | fit | time s | speedup | peak alloc GiB | peak reserved GiB "
+        "| resident GiB | weights in flight GiB | activations GiB | budget MB | predicted act. GiB | within bound "
+        "| note |",
+        "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in results:
+        note = r.note if r.status != "ok" else ""
+        fit = r.fit or r.status
+        lines.append(
+            f"| {r.memory_cap_gib:g} | {r.size} | {r.config} | {r.steps}x{r.cfg:g} | {fit} | {r.seconds:.1f} "
+            f"| {r.speedup:.2f}x | {r.peak_gib:.2f} | {r.peak_reserved_gib:.2f} | {r.resident_gib:.2f} "
+            f"| {r.weights_in_flight_gib:.2f} | {r.activations_gib:.2f} | {r.activation_budget_mb} "
+            f"| {r.predicted_activation_gib:.2f} | {within_bound(r)} | {note[:120]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# The low-VRAM matrix (--matrix): streamed weights under each --memory-cap-gb, these lengths
+# (the target first), dense vs window attention alone vs each preset, in two regimes. The presets
+# run their reuse schedules (random weights never settle under their thresholds).
+MATRIX_SIZES = ["1280x704x257", "1280x704x121", "960x544x481"]
+MATRIX_REGIMES = ["30x3", "8x1"]  # STEPSxCFG: the dev model's guided loop, the distilled model's
+MATRIX_CAPS_GIB = [8.0, 12.0]
+LONGEST_WIDTH_HEIGHT = (1280, 704)
+LONGEST_CONFIGS = ["dense", "budget-2g"]
+
+
+def matrix_configs() -> list[str]:
+    presets = [p for p in _core.preset_names() if p != "off"]
+    first = [p for p in ("balanced", "fast") if p in presets]
+    ordered = first + [p for p in presets if p not in first]
+    return ["dense", "window-k1-noanchor", *(f"{p}{SCHEDULE_SUFFIX}" for p in ordered)]
+
+
+def parse_regime(text: str) -> tuple[int, float]:
+    steps, _, cfg = text.partition("x")
+    try:
+        parsed = int(steps), float(cfg)
+    except ValueError:
+        parsed = (0, float("nan"))
+    if parsed[0] < 1 or not math.isfinite(parsed[1]) or parsed[1] < 1.0:
+        raise ValueError(
+            f"--regimes entries must be STEPSxCFG with steps >= 1 and CFG >= 1 (e.g. 30x3), got {text!r}"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run of the plan: where, what, how many steps, under which cap (nan: none)."""
+
+    size: str
+    config: str
+    offload: bool
+    steps: int
+    cfg: float
+    cap: float = float("nan")
+
+    def key(self) -> tuple[str, str, bool, int, float, str]:
+        return (self.size, self.config, self.offload, self.steps, self.cfg, f"{self.cap:g}")
+
+
+def matrix_rows(sizes: list[str], regimes: list[tuple[int, float]], caps: list[float]) -> list[Row]:
+    """The matrix in order of importance, smallest cap first: the first size in the first regime
+    (the targets), every size in the last regime (the cheapest), then the rest."""
+    groups = [(sizes[0], regimes[0])] + [(size, regimes[-1]) for size in sizes]
+    groups += [(size, regime) for regime in regimes for size in sizes]
+    ordered = list(dict.fromkeys(groups))
+    return [
+        Row(size, config, True, steps, cfg, cap)
+        for cap in sorted(caps)
+        for size, (steps, cfg) in ordered
+        for config in matrix_configs()
+    ]
+
+
+def result_key(r: RunResult) -> tuple[str, str, bool, int, float, str]:
+    return (r.size, r.config, r.offload, r.steps, r.cfg, f"{r.memory_cap_gib:g}")
+
+
+def estimate_seconds(row: Row, dims: Dims, stream_bytes_per_s: float, block_bytes: float) -> float:
+    """The cost model's time of a row; streamed calls take at least their transfers."""
+    width, height, frames = parse_size(row.size)
+    settings = run_settings(row.config, row.steps, row.cfg)
+    plan = core_plan(_core.PixelShape(width, height, frames, FPS), settings, row.steps, dims, cfg=row.cfg)
+    calls = row.steps * (2 if row.cfg != 1.0 else 1) / float(plan.predicted_speedup)
+    transfer = calls * block_bytes / stream_bytes_per_s if row.offload else 0.0
+    return max(float(plan.plan_seconds), transfer)
+
+
+def longest_candidates(cap_gib: float, fitted: list[RunResult]) -> list[int]:
+    """Frame counts to probe for the longest clip under ``cap_gib`` at 1280x704: the memory
+    bound's prediction from the measured dense rows (activations per token), in 10% steps down."""
+    width, height = LONGEST_WIDTH_HEIGHT
+    per_frame_tokens = (width // 32) * (height // 32)
+    rows = [r for r in fitted if r.fit == "fit" and r.config == "dense" and not math.isnan(r.activations_gib)]
+    if not rows:
+        return []
+    best = max(rows, key=lambda r: r.activations_gib)
+    w, h, f = parse_size(best.size)
+    tokens = ((f - 1) // 8 + 1) * (w // 32) * (h // 32)
+    per_token = best.activations_gib / tokens
+    room = cap_gib - best.resident_gib - best.weights_in_flight_gib
+    # From 10% above the prediction down, so a fit after an OOM brackets the longest clip.
+    latent_frames = int(1.1 * room / per_token / per_frame_tokens)
+    out = []
+    for _ in range(4):
+        if latent_frames < 2:
+            break
+        out.append((latent_frames - 1) * 8 + 1)
+        latent_frames = int(latent_frames * 0.9)
+    return out
+
+
 def cudnn_graph_status() -> dict[str, object]:
     """What the frame-batched attention's in-place cuDNN graphs did in this process."""
     from ltx2_efficient.torch_glue import cudnn_graph
@@ -465,7 +654,10 @@ def cudnn_graph_status() -> dict[str, object]:
     return status
 
 
-def main(argv: list[str] | None = None) -> int:
+STREAM_BYTES_PER_S = 52e9  # host-to-device rate of the streamed runs (docs/BENCHMARKS.md)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -483,121 +675,297 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="e2e.json of an earlier run on the same card type: its dense times serve as the baselines",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--memory-cap-gb",
+        type=float,
+        nargs="+",
+        default=None,
+        help="GiB the process may use on the GPU (enforced with torch's per-process memory fraction), "
+        "one or more caps: the streamed runs run under each, smallest first",
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="the low-VRAM matrix: streamed weights under each cap (default 8 and 12 GiB), --lengths x "
+        "(dense, window alone, each preset's schedule) x --regimes, then the longest 1280x704 clip that fits",
+    )
+    parser.add_argument("--lengths", nargs="+", default=None, help=f"matrix sizes (default {MATRIX_SIZES})")
+    parser.add_argument(
+        "--regimes", nargs="+", default=None, help=f"matrix STEPSxCFG (default {MATRIX_REGIMES})"
+    )
+    parser.add_argument("--no-longest", action="store_true", help="matrix without the longest-clip probes")
+    parser.add_argument(
+        "--resume", type=Path, default=None, help="e2e.json of an earlier call: its rows are kept"
+    )
+    parser.add_argument(
+        "--plan-only", action="store_true", help="print the rows and their estimates, run nothing"
+    )
+    return parser
+
+
+def plan_rows(args: argparse.Namespace) -> list[Row]:
+    """Every run the arguments ask for, in order: on-GPU runs, then streamed runs (per cap)."""
+    rows = [Row(size, config, False, args.steps, args.cfg) for size, config in args.gpu_runs]
+    caps = args.memory_cap_gb or [float("nan")]
+    for cap in sorted(caps):
+        rows += [Row(size, config, True, args.steps, args.cfg, cap) for size, config in args.offload_runs]
+    if args.matrix:
+        sizes = args.lengths or MATRIX_SIZES
+        for size in sizes:
+            parse_size(size)
+        regimes = [parse_regime(r) for r in (args.regimes or MATRIX_REGIMES)]
+        rows += matrix_rows(sizes, regimes, args.memory_cap_gb or MATRIX_CAPS_GIB)
+    return rows
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
+    try:
+        args.gpu_runs = parse_runs(
+            args.runs if args.runs is not None else ([] if args.matrix else DEFAULT_RUNS)
+        )
+        default_offload = [] if args.tiny or args.matrix else DEFAULT_OFFLOAD_RUNS
+        args.offload_runs = parse_runs(args.offload if args.offload is not None else default_offload)
+        for text in args.regimes or []:
+            parse_regime(text)
+        for size in args.lengths or []:
+            parse_size(size)
+    except ValueError as exc:
+        parser.error(str(exc))
+    for cap in args.memory_cap_gb or []:
+        if not math.isfinite(cap) or cap <= 0:
+            parser.error(f"--memory-cap-gb must be in (0, the GPU's memory] GiB, got {cap!r}")
+    if args.memory_cap_gb and not (args.offload_runs or args.matrix):
+        parser.error("--memory-cap-gb applies to streamed runs: give --offload SIZE:cfg,... or --matrix")
+    if (args.lengths or args.regimes) and not args.matrix:
+        parser.error("--lengths and --regimes belong to --matrix")
 
-    device = torch.device("cpu" if args.tiny or not torch.cuda.is_available() else "cuda")
-    args.dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
-    dims = Dims.tiny() if args.tiny else Dims()
-    runs = parse_runs(args.runs if args.runs is not None else DEFAULT_RUNS)
-    offload_runs = parse_runs(
-        args.offload if args.offload is not None else ([] if args.tiny else DEFAULT_OFFLOAD_RUNS)
-    )
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    args.out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
 
-    t0 = time.perf_counter()
-    model = build_model(dims, device, args.dtype)
-    build_seconds = time.perf_counter() - t0
-    print(
-        f"model: {sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters on {device_name}, "
-        f"built in {build_seconds:.1f} s; attention: {_core.cuda_status()}",
-        flush=True,
-    )
+class Bench:
+    """The model, the device and the results of one call; runs rows within the time budget."""
 
-    # Warm up kernels and the allocator on the smallest request.
-    run_one(
-        model, "640x352x121", "dense", argparse.Namespace(**{**vars(args), "steps": 1}), dims, device, False
-    )
+    def __init__(self, args: argparse.Namespace, device: torch.device, dims: Dims, device_name: str) -> None:
+        self.args, self.device, self.dims, self.device_name = args, device, dims, device_name
+        self.results: list[RunResult] = []
+        self.done: set[tuple[str, str, bool, int, float, str]] = set()
+        self.dense_seconds: dict[tuple[str, bool, int, float], float] = {}
+        self.model: torch.nn.Module | None = None
+        self.streamer: BlockStreamer | None = None
+        self.started = time.perf_counter()
+        self.build_seconds = 0.0
 
-    results: list[RunResult] = []
-    dense_seconds: dict[tuple[str, bool], float] = {}
-    if args.reference is not None:
-        earlier = json.loads(args.reference.read_text())
-        if earlier.get("device") != device_name:
-            parser.error(f"--reference ran on {earlier.get('device')!r}, this is {device_name!r}")
+    def keep(self, r: RunResult) -> None:
+        self.results.append(r)
+        if r.status in ("ok", "oom") or r.fit:
+            self.done.add(result_key(r))
+        if r.config == "dense" and r.status == "ok":
+            self.dense_seconds[(r.size, r.offload, r.steps, r.cfg)] = r.seconds
+
+    def load_earlier(self, path: Path, dense_only: bool) -> None:
+        earlier = json.loads(path.read_text())
+        if earlier.get("device") != self.device_name:
+            raise SystemExit(f"{path} ran on {earlier.get('device')!r}, this is {self.device_name!r}")
         for r in earlier["results"]:
-            if r["config"] == "dense" and r["status"] == "ok":
-                dense_seconds[(r["size"], bool(r["offload"]))] = float(r["seconds"])
-                results.append(RunResult(**{**r, "note": f"from {args.reference.name}"}))
+            r = {"steps": earlier.get("steps", 0), "cfg": earlier.get("cfg", float("nan")), **r}
+            if dense_only and not (r["config"] == "dense" and r["status"] == "ok"):
+                continue
+            if r["status"] in ("ok", "oom") or r.get("fit"):
+                self.keep(RunResult(**{**r, "note": r.get("note") or f"from {path.name}"}))
 
-    def write() -> None:
+    def write(self) -> None:
+        args = self.args
         data = {
-            "device": device_name,
+            "device": self.device_name,
             "date": time.strftime("%Y-%m-%d"),
             "command": " ".join(sys.argv),
             "steps": args.steps,
             "cfg": args.cfg,
-            "build_seconds": build_seconds,
+            "cap_enforced": self.device.type == "cuda",
+            "build_seconds": self.build_seconds,
             "attention_backend": _core.cuda_status(),
             "cudnn_graph": cudnn_graph_status(),
-            "results": [asdict(r) for r in results],
+            "streaming": asdict(self.streamer.stats) if self.streamer is not None else None,
+            "results": [asdict(r) for r in self.results],
         }
+        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "e2e.json").write_text(json.dumps(data, indent=1))
-        (args.out / "e2e.md").write_text(table(results, device_name))
+        (args.out / "e2e.md").write_text(table(self.results, self.device_name))
+        if any(r.offload for r in self.results):
+            table_text = memory_table(self.results, self.device_name, self.device.type == "cuda")
+            (args.out / "lowvram.md").write_text(table_text)
 
-    def execute(size: str, config: str, offload: bool) -> None:
-        elapsed = time.perf_counter() - started
-        dense = dense_seconds.get((size, offload))
-        settings = config_settings(config)
-        expected = (
-            dense
-            / predicted_speedup(
-                make_inputs(SIZES[size], dims, torch.device("cpu"), torch.float32, 0)["pixels"],
-                settings,
-                args.steps,
-                dims,
+    def implied_fit(self, row: Row) -> RunResult | None:
+        """A row that fit under a smaller cap fits under this one (the cap only limits)."""
+        for r in self.results:
+            same = (r.size, r.config, r.offload, r.steps, r.cfg) == row.key()[:5]
+            if same and r.fit == "fit" and r.memory_cap_gib < row.cap:
+                return RunResult(
+                    row.size, row.config, True, status="skipped", steps=row.steps, cfg=row.cfg,
+                    memory_cap_gib=row.cap, fit="fit", note=f"fit under {r.memory_cap_gib:g} GiB (implied)",
+                )  # fmt: skip
+        return None
+
+    def expected_seconds(self, row: Row) -> float:
+        dense = self.dense_seconds.get((row.size, row.offload, row.steps, row.cfg))
+        if dense is not None:
+            pixels = _core.PixelShape(*parse_size(row.size), FPS)
+            settings = run_settings(row.config, row.steps, row.cfg)
+            return dense / predicted_speedup(pixels, settings, row.steps, self.dims, cfg=row.cfg)
+        moved = self.streamer.stats.block_bytes if self.streamer is not None else stream_bytes(self.dims)
+        return estimate_seconds(row, self.dims, STREAM_BYTES_PER_S, moved)
+
+    def execute(self, row: Row, note: str = "") -> RunResult | None:
+        if row.key() in self.done:
+            return None
+        if row.offload and not math.isnan(row.cap) and (implied := self.implied_fit(row)) is not None:
+            self.keep(implied)
+            return implied
+        elapsed = time.perf_counter() - self.started
+        expected = self.expected_seconds(row)
+        if not self.args.tiny and elapsed + expected > self.args.time_budget:
+            skipped = RunResult(
+                row.size, row.config, row.offload, status="skipped", steps=row.steps, cfg=row.cfg
             )
-            if dense is not None
-            else None
+            skipped.memory_cap_gib, skipped.note = row.cap, f"~{expected:.0f} s over budget"
+            self.results.append(skipped)
+            return skipped
+        args = argparse.Namespace(
+            **{**vars(self.args), "steps": row.steps, "cfg": row.cfg, "active_cap_gib": row.cap}
         )
-        if expected is not None and elapsed + expected > args.time_budget:
-            results.append(
-                RunResult(size, config, offload, status="skipped", note=f"~{expected:.0f} s over budget")
-            )
-            return
-        if expected is None and config != "dense" and not args.tiny:
-            results.append(RunResult(size, config, offload, status="skipped", note="no dense run to compare"))
-            return
+        assert self.model is not None
         try:
-            r = run_one(model, size, config, args, dims, device, offload)
+            r = run_one(
+                self.model, row.size, row.config, args, self.dims, self.device, row.offload, self.streamer
+            )
         except Exception as exc:  # a failed run must not lose the other results
-            results.append(
-                RunResult(size, config, offload, status="failed", note=f"{type(exc).__name__}: {exc}")
-            )
-            print(f"{size} {config}: FAILED {exc}", flush=True)
-            return
-        if config == "dense":
-            dense_seconds[(size, offload)] = r.seconds
-        base = dense_seconds.get((size, offload))
-        r.speedup = base / r.seconds if base else float("nan")
-        results.append(r)
+            oom = is_out_of_memory(exc)  # e.g. the inputs of a long clip, before sampling starts
+            r = RunResult(row.size, row.config, row.offload, steps=row.steps, cfg=row.cfg)
+            r.status, r.fit = ("oom", "OOM") if oom else ("failed", "")
+            r.memory_cap_gib, r.note = row.cap, f"{type(exc).__name__}: {exc}"
+            if self.streamer is not None:
+                self.streamer.release_all()
+        r.note = "; ".join(part for part in (r.note, note) if part)
+        base = self.dense_seconds.get((row.size, row.offload, row.steps, row.cfg))
+        if r.status == "ok" and row.config != "dense" and base:
+            r.speedup = base / r.seconds
+        elif r.status == "ok" and row.config == "dense":
+            r.speedup = 1.0
+        self.keep(r)
+        cap = f" cap {row.cap:g} GiB" if not math.isnan(row.cap) else ""
         print(
-            f"{size} {config}{' offload' if offload else ''}: {r.seconds:.1f} s, {r.speedup:.2f}x "
-            f"(predicted {r.predicted_speedup:.2f}x) | {r.log_line}",
+            f"{row.size} {row.config} {row.steps}x{row.cfg:g}{' offload' if row.offload else ''}{cap}: "
+            f"{r.status} {r.seconds:.1f} s, {r.speedup:.2f}x, peak {r.peak_gib:.2f} GiB | {r.log_line or r.note}",
             flush=True,
         )
-        write()
+        self.write()
+        return r
 
-    for size, config in runs:
-        execute(size, config, False)
-    if offload_runs and device.type == "cuda":
-        streamer = BlockStreamer(model.transformer_blocks, device)
-        print(
-            f"offload: streaming {streamer.bytes_per_call / 2**30:.1f} GiB of block weights per call",
-            flush=True,
-        )
-        try:
-            for size, config in offload_runs:
-                execute(size, config, True)
-        finally:
-            streamer.remove()
-    write()
+    def longest(self, cap: float) -> None:
+        """Probes the longest 1280x704 clip that fits under ``cap`` (one dense step, CFG 1)."""
+        fitted = [r for r in self.results if r.offload]  # activations per token do not depend on the cap
+        for frames in longest_candidates(cap, fitted):
+            size = f"{LONGEST_WIDTH_HEIGHT[0]}x{LONGEST_WIDTH_HEIGHT[1]}x{frames}"
+            r = self.execute(Row(size, "dense", True, 1, 1.0, cap), note="longest-clip probe")
+            if r is not None and r.fit == "fit":
+                return
+
+
+def stream_bytes(dims: Dims) -> float:
+    """Bytes of block weights one streamed model call moves (bf16; the core counts the video
+    stream's weights, a lower bound of the audio-video block's)."""
+    mdims = _core.ModelDims()
+    mdims.blocks, mdims.heads, mdims.head_dim, mdims.context_dim = (
+        dims.blocks,
+        dims.heads,
+        dims.head_dim,
+        dims.context,
+    )
+    return float(dims.blocks * mdims.block_params() * 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    device = torch.device("cpu" if args.tiny or not torch.cuda.is_available() else "cuda")
+    args.dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+    dims = Dims.tiny() if args.tiny else Dims()
+    rows = plan_rows(args)
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    bench = Bench(args, device, dims, device_name)
+    if args.plan_only:
+        total = 0.0
+        for row in rows:
+            seconds = bench.expected_seconds(row)
+            total += seconds
+            print(f"{row.size} {row.config} {row.steps}x{row.cfg:g} cap {row.cap:g}: ~{seconds:.0f} s")
+        print(f"{len(rows)} rows, ~{total:.0f} s by the cost model (before implied fits and skips)")
+        return 0
+    if device.type == "cuda" and args.memory_cap_gb:
+        for cap in args.memory_cap_gb:  # validated against this GPU before anything runs
+            memory_cap_fraction(cap, torch.cuda.get_device_properties(device).total_memory)
+
+    t0 = time.perf_counter()
+    bench.model = build_model(dims, device, args.dtype)
+    bench.build_seconds = time.perf_counter() - t0
+    print(
+        f"model: {sum(p.numel() for p in bench.model.parameters()) / 1e9:.2f} B parameters on {device_name}, "
+        f"built in {bench.build_seconds:.1f} s; attention: {_core.cuda_status()}",
+        flush=True,
+    )
+    # Warm up kernels and the allocator on the smallest request.
+    warm = argparse.Namespace(**{**vars(args), "steps": 1})
+    run_one(bench.model, "640x352x121", "dense", warm, dims, device, False)
+    if args.reference is not None:
+        bench.load_earlier(args.reference, dense_only=True)
+    if args.resume is not None:
+        bench.load_earlier(args.resume, dense_only=False)
+
+    for row in (r for r in rows if not r.offload):
+        bench.execute(row)
+    streamed = [r for r in rows if r.offload]
+    if streamed:
+        run_streamed(bench, streamed)
+    bench.write()
     print()
-    print(table(results, device_name))
+    print(table(bench.results, device_name))
+    if any(r.offload for r in bench.results):
+        print(memory_table(bench.results, device_name, device.type == "cuda"))
     return 0
+
+
+def run_streamed(bench: Bench, rows: list[Row]) -> None:
+    """The streamed rows, cap by cap (smallest first); with --matrix each cap's longest-clip
+    probes follow its first group of rows."""
+    assert bench.model is not None
+    device = bench.device
+    bench.streamer = BlockStreamer(bench.model.transformer_blocks, device)
+    print(
+        f"offload: streaming {bench.streamer.stats.block_bytes / GIB:.1f} GiB of block weights per call",
+        flush=True,
+    )
+    caps = sorted({r.cap for r in rows if not math.isnan(r.cap)})
+    try:
+        for row in (r for r in rows if math.isnan(r.cap)):
+            bench.execute(row)
+        probe = bench.args.matrix and not bench.args.no_longest
+        for cap in caps:
+            if device.type == "cuda":
+                apply_memory_cap(cap, device)
+            capped = [r for r in rows if r.cap == cap]
+            # The longest clip right after the first group (its dense run sets the prediction).
+            first = len(matrix_configs()) if probe else len(capped)
+            for row in capped[:first]:
+                bench.execute(row)
+            if probe:
+                bench.longest(cap)
+            for row in capped[first:]:
+                bench.execute(row)
+    finally:
+        if device.type == "cuda":
+            torch.cuda.set_per_process_memory_fraction(1.0, device)
+        bench.streamer.remove()
 
 
 if __name__ == "__main__":

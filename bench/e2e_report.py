@@ -58,7 +58,7 @@ def render(files: list[Path]) -> str:
     for (size, config, offload), row in rows.items():
         dense = rows.get((size, "dense", offload))
         speedup = dense["seconds"] / row["seconds"] if dense else float("nan")
-        width, height, frames = bench.SIZES[size]
+        width, height, frames = bench.parse_size(size)
         pixels = bench._core.PixelShape(width, height, frames, bench.FPS)
         settings = run_settings(bench, row, config)
         predicted = bench.predicted_speedup(pixels, settings, row["steps"], bench.Dims(), _reused(row))

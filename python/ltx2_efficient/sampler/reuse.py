@@ -210,6 +210,11 @@ class StepReuse:
         self.record(x, out, key)
         return out
 
+    def release(self) -> None:
+        """Drops the cached outputs (after a length change they can never be reused, and after an
+        out-of-memory error they must not hold memory); the decisions made are kept."""
+        self._cache.clear()
+
     # ---- results ----
 
     @property

@@ -5,7 +5,9 @@
 - ``apply_efficient(model, settings, steps=N).model`` adds step reuse for sampling loops we do
   not own (ltx-pipelines): a drop-in :class:`ReusingModel`.
 - :func:`efficient_denoise` is ltx-core's Euler flow-matching loop with keyframe diffusion,
-  interpolation, refinement, step reuse per modality and the run report.
+  interpolation, refinement, step reuse per modality and the run report; an out-of-memory error
+  inside it frees the sampler's caches and raises :class:`SamplerOutOfMemory` naming the knobs
+  that lower the peak.
 - :func:`efficiency_check` runs it dense and with the settings on the same seed and reports
   speed and fidelity; :func:`efficiency_sweep` does that for several settings within a time
   budget and returns the Pareto table.
@@ -31,6 +33,7 @@ from ltx2_efficient.hosts.ltx_core.efficiency_check import (
 from ltx2_efficient.hosts.ltx_core.patch import EfficientHandle, apply_efficient
 from ltx2_efficient.hosts.ltx_core.positions import grid_from_positions, video_positions
 from ltx2_efficient.hosts.ltx_core.reuse_model import ReusingModel
+from ltx2_efficient.sampler.out_of_memory import SamplerOutOfMemory
 
 __all__ = [
     "AudioStream",
@@ -39,6 +42,7 @@ __all__ = [
     "EfficientHandle",
     "GuideTokens",
     "ReusingModel",
+    "SamplerOutOfMemory",
     "SamplingCancelled",
     "Sweep",
     "apply_efficient",

@@ -25,6 +25,10 @@ turn velocities into denoised latents (``x - v * timesteps``), combine
    cross-attention keys/values, step reuse per modality across the whole schedule (a step where
    the length changes is always computed), and the activation budget.
 
+An out-of-memory error inside a run leaves the patches removed and the sampler's caches freed,
+and comes out as one :class:`~ltx2_efficient.sampler.out_of_memory.SamplerOutOfMemory` that names
+the knobs lowering the peak of the phase that was running.
+
 The steps live in :mod:`.step` (one denoising step) and :mod:`.streams` (token layouts).
 With stride 1, window off and reuse off it is the plain loop, to the bit.
 """
@@ -51,6 +55,7 @@ from ltx2_efficient.hosts.ltx_core.streams import (
     video_stream,
 )
 from ltx2_efficient.sampler.keyframes import KeyframeLayout, plan_keyframes, refine_schedule, renoise
+from ltx2_efficient.sampler.out_of_memory import Where, free_after_out_of_memory, out_of_memory_error
 from ltx2_efficient.sampler.report import RunReport
 from ltx2_efficient.sampler.reuse import StepReuse
 from ltx2_efficient.sampler.settings import EfficientSettings
@@ -226,6 +231,19 @@ class _Run:
     total_steps: int = 0
     done: int = 0
     latest: torch.Tensor | None = None
+    where: Where = field(default_factory=lambda: Where("denoise"))  # what runs now (for OOM errors)
+    reuse_controllers: list[StepReuse] = field(default_factory=list)
+
+    def new_reuse(self, steps: int, modality: str) -> StepReuse:
+        controller = StepReuse.from_settings(self.settings, steps, modality, self.reuse_mode)
+        self.reuse_controllers.append(controller)
+        return controller
+
+    def release(self) -> None:
+        """Frees what the run holds between steps: reuse caches and the latest latent."""
+        for controller in self.reuse_controllers:
+            controller.release()
+        self.latest = None
 
     @property
     def full_grid(self) -> tuple[int, int, int]:
@@ -369,8 +387,10 @@ def _run_steps(
     """Steps ``steps`` of ``sigmas`` on ``grid``, the window on where ``window(step)`` says."""
     handle.set_grid(grid, run.global_tokens)
     start = time.perf_counter()
+    tokens = math.prod(grid) + run.global_tokens
     for i in steps:
         run.check_cancel()
+        run.where = Where(phase, i, len(sigmas) - 1, tokens, handle.chunk_tokens)
         handle.set_window(window(i))
         denoise_step(run.runner, video, audio, sigmas, i)
         run.latest = video_grid(video.x, grid)
@@ -412,6 +432,7 @@ def _expand(run: _Run, video: Stream, step: int) -> Stream:
     ``sigmas[step]`` with the request's noise for those frames."""
     start = time.perf_counter()
     assert video.denoised is not None
+    run.where = Where("interpolate")
     den = _interpolate(run, video_grid(video.denoised, run.key_grid))
     sigma = float(run.sigmas[step])
     noisy = renoise(den, run.seeded_noise(), sigma, run.mask)
@@ -433,17 +454,19 @@ def _main_phase(run: _Run, handle: EfficientHandle) -> tuple[Stream, Stream | No
         latent, mask, clean = (run.layout.select(t) for t in (latent, mask, clean))
     video = run.video_stream(latent, mask, clean, run.key_fps if first.keyframes else run.frame_rate)
     if settings.reuse_enabled:
-        video.reuse = StepReuse.from_settings(settings, steps, "video", run.reuse_mode)
+        video.reuse = run.new_reuse(steps, "video")
     audio = None
     if run.audio is not None:
         clean_audio = run.audio.clean_latent if run.audio.clean_latent is not None else run.audio.latent
         audio = audio_stream(run.audio, run.audio.latent, run.audio.denoise_mask, clean_audio)
         if settings.reuse_enabled:
-            audio.reuse = StepReuse.from_settings(settings, steps, "audio", run.reuse_mode)
+            audio.reuse = run.new_reuse(steps, "audio")
     previous: _Segment | None = None
     for segment in segments:
         run.check_cancel()
         if previous is not None:
+            if video.reuse is not None:
+                video.reuse.release()  # outputs of the other length: free them before the switch
             video = _restrict(run, video) if segment.keyframes else _expand(run, video, segment.begin)
         grid = run.key_grid if segment.keyframes else run.full_grid
         _run_steps(
@@ -496,6 +519,8 @@ def _sample(run: _Run, handle: EfficientHandle) -> DenoiseResult:
         # The last steps ran on the keyframes: interpolate, then refine (refine mode).
         run.check_cancel()
         start = time.perf_counter()
+        run.release()  # the main phase's reuse caches are done with
+        run.where = Where("interpolate")
         out = _interpolate(run, out)
         report.interpolation = run.settings.interpolation
         report.times["interpolate"] = report.times.get("interpolate", 0.0) + time.perf_counter() - start
@@ -506,6 +531,8 @@ def _sample(run: _Run, handle: EfficientHandle) -> DenoiseResult:
         else:
             report.add_note("no refine steps: interpolated frames are not refined")
     report.text_kv_reused, report.text_kv_computed = handle.text_kv_reuse
+    if (limited := handle.text_kv_limit_note) is not None:
+        report.add_note(limited)
     return DenoiseResult(video=out, audio=audio_out, report=report)
 
 
@@ -601,9 +628,15 @@ def efficient_denoise(
     )  # fmt: skip
     if settings.thermal_guard and thermal_guard is None:
         run.report.add_note("thermal guard asked for but none given: not paced")
-    with (
-        torch.no_grad(),
-        _paced_run(thermal_guard, run.report),
-        apply_efficient(model, settings, chunk_tokens=chunk_tokens) as handle,
-    ):
-        return _sample(run, handle)
+    try:
+        with (
+            torch.no_grad(),
+            _paced_run(thermal_guard, run.report),
+            apply_efficient(model, settings, chunk_tokens=chunk_tokens) as handle,
+        ):
+            return _sample(run, handle)
+    except torch.OutOfMemoryError as exc:
+        # Leaving the `with` removed the patches and freed the text K/V cache; free the rest.
+        run.release()
+        free_after_out_of_memory(exc)
+        raise out_of_memory_error(settings, run.where) from exc

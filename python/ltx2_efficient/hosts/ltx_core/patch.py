@@ -23,6 +23,15 @@ from ltx2_efficient.sampler.class_forward import ClassForward
 from ltx2_efficient.sampler.settings import EfficientSettings
 from ltx2_efficient.sampler.text_kv_cache import CachedProjection, ContextStore
 
+TEXT_KV_BUDGET_SHARE = 4  # the text K/V cache may hold 1/4 of the activation budget
+
+
+def text_kv_limit_bytes(activation_budget_mb: int) -> int | None:
+    """Bytes the text K/V cache may hold under ``activation_budget_mb`` (None: unbounded)."""
+    if activation_budget_mb <= 0:
+        return None
+    return activation_budget_mb * 2**20 // TEXT_KV_BUDGET_SHARE
+
 
 def _video_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
     blocks = getattr(model, "transformer_blocks", None)
@@ -69,7 +78,9 @@ class EfficientHandle:
     ) -> None:
         self._cache_text_kv = cache_text_kv
         self._kv: list[CachedProjection] = []
-        self._contexts = ContextStore()  # one copy of each prompt context for every block
+        # One copy of each prompt context for every block; under an activation budget the cached
+        # keys/values keep to their share of it (the memory bound, docs/BENCHMARKS.md).
+        self._contexts = ContextStore(max_output_bytes=text_kv_limit_bytes(settings.activation_budget_mb))
         self.model: torch.nn.Module = model
         self.patched = model
         self.settings = settings
@@ -212,6 +223,17 @@ class EfficientHandle:
         """(projections answered from the cache, projections computed) of the video text
         cross-attention keys and values (lossless reuse)."""
         return sum(c.hits for c in self._kv), sum(c.misses for c in self._kv)
+
+    @property
+    def text_kv_limit_note(self) -> str | None:
+        """What the activation budget's limit on the text K/V cache did (None when it had room)."""
+        limit = self._contexts.max_output_bytes
+        if limit is None or not self._contexts.declined:
+            return None
+        return (
+            f"text K/V cache kept to {limit / 2**20:g} MB (a quarter of the activation budget): "
+            f"{self._contexts.declined} projections not cached"
+        )
 
     def remove(self) -> None:
         """Restores every attention function and feed-forward and removes the hook (idempotent)."""
