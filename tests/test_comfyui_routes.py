@@ -88,35 +88,83 @@ def test_knob_overrides_change_the_plan_and_mark_it_customized():
     assert same["customized"] is False
 
 
+def _allowed(knob: str) -> str:
+    """The core's text for a knob's allowed values ("an integer in [1, 16]")."""
+    return next(row["allowed"] for row in _core.knob_table() if row["name"] == knob)
+
+
+_SIDE = f"[{_core.SPATIAL_FACTOR}, {_core.MAX_PIXEL_SIDE}]"
+_FPS = f"[{_core.MIN_FPS:g}, {_core.MAX_FPS:g}]"
+
+
 @pytest.mark.parametrize(
-    ("params", "parameter"),
+    ("params", "message"),
     [
-        ({"width": 1000}, "width"),
-        ({"height": 0}, "height"),
-        ({"width": "wide"}, "width"),
-        ({"frames": 120}, "frames"),
-        ({"frames": 12.5}, "frames"),
-        ({"fps": -1}, "fps"),
-        ({"fps": True}, "fps"),
-        ({"preset": "turbo"}, "preset"),
-        ({"steps": 0}, "steps"),
-        ({"calls_per_step": 9}, "calls_per_step"),
-        ({"knobs": {"frame_stride": 99}}, "frame_stride"),
-        ({"knobs": {"window": -7}}, "window"),
-        ({"knobs": {"reuse_start": 1.5}}, "reuse_start"),
-        ({"knobs": {"precision": "fp9"}}, "precision"),
-        ({"knobs": {"interpolation": 3}}, "interpolation"),
-        ({"knobs": {"thermal_guard": "yes"}}, "thermal_guard"),
-        ({"knobs": {"frame_stride": 2.5}}, "frame_stride"),
-        ({"knobs": {"turbo": 1}}, "knobs"),
-        ({"knobs": [1, 2]}, "knobs"),
-        ({"colour": "red"}, "unknown parameter"),
+        ({"width": 1000}, f"width must be a multiple of {_core.SPATIAL_FACTOR} in {_SIDE}, got 1000"),
+        ({"height": 0}, f"height must be an integer in {_SIDE}, got 0"),
+        ({"width": "wide"}, f"width must be an integer in {_SIDE}, got 'wide'"),
+        ({"frames": 120}, f"frames must be 8k+1 (1, 9, 17, ..., {_core.MAX_PIXEL_FRAMES}), got 120"),
+        ({"frames": 12.5}, f"frames must be an integer in [1, {_core.MAX_PIXEL_FRAMES}], got 12.5"),
+        ({"fps": -1}, f"fps must be a number in {_FPS}, got -1"),
+        ({"fps": True}, f"fps must be a number in {_FPS}, got True"),
+        ({"preset": "turbo"}, f"preset must be one of {' '.join(core.preset_names())}, got 'turbo'"),
+        # The sampling bounds are the core's (the limits make_plan checks), with its messages.
+        ({"steps": 0}, f"steps must be in [1, {_core.MAX_STEPS}], got 0"),
+        (
+            {"steps": _core.MAX_STEPS + 1},
+            f"steps must be in [1, {_core.MAX_STEPS}], got {_core.MAX_STEPS + 1}",
+        ),
+        ({"steps": 30.5}, f"steps must be an integer in [1, {_core.MAX_STEPS}], got 30.5"),
+        ({"steps": "30"}, f"steps must be an integer in [1, {_core.MAX_STEPS}], got '30'"),
+        ({"calls_per_step": 9}, f"calls_per_step must be in [1, {_core.MAX_CALLS_PER_STEP}], got 9"),
+        (
+            {"calls_per_step": True},
+            f"calls_per_step must be an integer in [1, {_core.MAX_CALLS_PER_STEP}], got True",
+        ),
+        ({"batch": 0}, f"batch must be in [1, {_core.MAX_BATCH}], got 0"),
+        (
+            {"batch": 10**30},
+            f"batch must be an integer in [1, {_core.MAX_BATCH}], got an integer of more than 63 bits",
+        ),
+        ({"knobs": {"frame_stride": 99}}, f"frame_stride must be {_allowed('frame_stride')}, got 99"),
+        ({"knobs": {"window": -7}}, f"window must be {_allowed('window')}, got -7"),
+        ({"knobs": {"reuse_start": 1.5}}, f"reuse_start must be {_allowed('reuse_start')}, got 1.5"),
+        ({"knobs": {"precision": "fp9"}}, f"precision must be {_allowed('precision')}, got 'fp9'"),
+        ({"knobs": {"interpolation": 3}}, f"interpolation must be {_allowed('interpolation')}, got 3"),
+        (
+            {"knobs": {"thermal_guard": "yes"}},
+            f"thermal_guard must be {_allowed('thermal_guard')}, got 'yes'",
+        ),
+        ({"knobs": {"frame_stride": 2.5}}, f"frame_stride must be {_allowed('frame_stride')}, got 2.5"),
+        ({"knobs": {"window_start": -0.5}}, f"window_start must be {_allowed('window_start')}, got -0.5"),
+        (
+            {"knobs": {"dense_first_blocks": _core.MAX_DENSE_BLOCKS + 1}},
+            f"dense_first_blocks must be {_allowed('dense_first_blocks')}, got {_core.MAX_DENSE_BLOCKS + 1}",
+        ),
+        ({"knobs": {"turbo": 1}}, f"knobs has unknown name(s) turbo; known: {', '.join(routes.KNOB_NAMES)}"),
+        ({"knobs": [1, 2]}, "knobs must be an object of knob values, got [1, 2]"),
+        ({"colour": "red"}, "unknown parameter(s) colour; known: batch, calls_per_step, fps, frames, height"),
     ],
 )
-def test_bad_input_raises_a_value_error_naming_the_parameter(params, parameter):
+def test_bad_input_raises_a_value_error_naming_the_parameter_and_its_range(params, message):
     with pytest.raises(ValueError) as info:
         routes.estimate(params)
-    assert str(info.value).startswith(parameter), str(info.value)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_the_sampling_bounds_are_the_cores():
+    top = routes.estimate(
+        {"steps": _core.MAX_STEPS, "calls_per_step": _core.MAX_CALLS_PER_STEP, "batch": _core.MAX_BATCH}
+    )
+    assert top["steps"] == _core.MAX_STEPS
+    assert top["plan"]["sampling"] == {
+        "steps": _core.MAX_STEPS,
+        "calls_per_step": _core.MAX_CALLS_PER_STEP,
+        "batch": _core.MAX_BATCH,
+        "global_tokens": 0,
+        "reused_steps": -1,
+    }
+    assert routes.estimate({"steps": 24.0, "batch": 2.0})["plan"]["sampling"]["batch"] == 2  # JSON's 2.0
 
 
 def test_presets_list_every_preset_with_its_description_and_values():
@@ -290,6 +338,9 @@ def test_estimate_route_answers_400_naming_the_parameter():
         response = await client.post("/ltx2eff/estimate", json={"knobs": {"window": -7}})
         assert response.status == 400
         assert (await response.json())["error"] == "window must be an integer in [-1, 256], got -7"
+        response = await client.post("/ltx2eff/estimate", json={"steps": 0})
+        assert response.status == 400
+        assert (await response.json())["error"] == f"steps must be in [1, {_core.MAX_STEPS}], got 0"
         response = await client.post(
             "/ltx2eff/estimate", data=b"{not json", headers={"Content-Type": "application/json"}
         )

@@ -99,3 +99,58 @@ def test_knobs_roundtrip_and_validation():
 def test_version_and_build_flags():
     assert le.__version__ == le.build_info()["version"]
     assert isinstance(_core.built_with_cuda, bool)
+
+
+def _allowed(knob: str) -> str:
+    return next(row["allowed"] for row in _core.knob_table() if row["name"] == knob)
+
+
+def test_cost_model_inputs_are_checked_by_their_knob_rows():
+    grid = _core.LatentShape(4, 8, 8)
+    window = _core.WindowPlan(grid, 0, _core.WindowSpec(1, False, 0))
+    dense = _core.WindowPlan(grid, 0, _core.WindowSpec())
+    too_many = _core.MAX_DENSE_BLOCKS + 1
+    for first, last, name in ((too_many, 0, "dense_first_blocks"), (0, -1, "dense_last_blocks")):
+        bad = first if name == "dense_first_blocks" else last
+        with pytest.raises(ValueError) as info:
+            _core.blended_call_cost(_core.ModelDims(), window, dense, first, last)
+        assert str(info.value) == f"{name} must be {_allowed(name)}, got {bad}"
+    with pytest.raises(ValueError) as info:
+        _core.model_call_cost(_core.ModelDims(), dense, activation_budget_mb=-1)
+    assert str(info.value) == f"activation_budget_mb must be {_allowed('activation_budget_mb')}, got -1"
+    with pytest.raises(ValueError) as info:
+        _core.reuse_forecast(30, 1.5, 2)
+    assert str(info.value) == f"reuse_start must be {_allowed('reuse_start')}, got 1.5"
+    with pytest.raises(ValueError) as info:
+        _core.reuse_forecast(30, 0.3, 99)
+    assert str(info.value) == f"max_consecutive_reuse must be {_allowed('max_consecutive_reuse')}, got 99"
+
+
+def test_sampling_limits_are_bound_with_their_check():
+    assert (_core.MAX_STEPS, _core.MAX_CALLS_PER_STEP, _core.MAX_BATCH) == (10000, 8, 4096)
+    assert _core.check_sampling("steps", _core.MAX_STEPS) == _core.MAX_STEPS
+    assert _core.check_sampling("batch", 2.0) == 2  # JSON numbers may arrive as floats
+    pixels = le.PixelShape(768, 512, 97, 24.0)
+    for name, top in (
+        ("steps", _core.MAX_STEPS),
+        ("calls_per_step", _core.MAX_CALLS_PER_STEP),
+        ("batch", _core.MAX_BATCH),
+    ):
+        with pytest.raises(ValueError, match=rf"^{name} must be in \[1, {top}\], got {top + 1}$"):
+            _core.check_sampling(name, top + 1)
+        with pytest.raises(ValueError, match=rf"^{name} must be in \[1, {top}\], got {top + 1}$"):
+            le.make_plan(pixels, le.resolve_preset("off"), le.SamplingSpec(**{name: top + 1}))
+        for bad, shown in (
+            (2.5, "2.5"),
+            ("2", "'2'"),
+            (True, "True"),
+            (2**70, "an integer of more than 63 bits"),
+        ):
+            with pytest.raises(ValueError) as info:
+                _core.check_sampling(name, bad)
+            assert str(info.value) == f"{name} must be an integer in [1, {top}], got {shown}"
+    with pytest.raises(ValueError, match="^sampling has no parameter 'colour'"):
+        _core.check_sampling("colour", 1)
+    spec = le.SamplingSpec(steps=0)
+    with pytest.raises(ValueError, match=r"^steps must be in \[1, 10000\], got 0$"):
+        spec.validate()

@@ -70,6 +70,8 @@ TensorView view_of(const nb::ndarray<>& array, const char* name, std::uintptr_t 
 }  // namespace
 
 void bind_attention(nb::module_& m) {
+  m.attr("MIN_ATTENTION_SCALE") = kMinAttentionScale;
+  m.attr("MAX_ATTENTION_SCALE") = kMaxAttentionScale;
   nb::enum_<KeySubset>(m, "KeySubset",
                        "Which of each query's keys an attention call uses (spatial freeze splits "
                        "the window into OWN_FRAME and OTHER_FRAMES).")

@@ -4,17 +4,23 @@
 #include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
+#include <cmath>
+#include <cstdint>
+
 #include "bindings.hpp"
 #include "ltx2eff/cost_model.hpp"
 #include "ltx2eff/plan.hpp"
 #include "ltx2eff/plan_report.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
 
 namespace ltx2eff::py {
 
-void bind_cost(nb::module_& m) {
+namespace {
+
+void bind_model_dims(nb::module_& m) {
   nb::class_<ModelDims>(m, "ModelDims", "Video-stream dimensions (LTX-2 19B by default).")
       .def(nb::init<>())
       .def_rw("blocks", &ModelDims::blocks)
@@ -28,7 +34,9 @@ void bind_cost(nb::module_& m) {
       .def_rw("activation_bytes", &ModelDims::activation_bytes)
       .def_prop_ro("width", &ModelDims::width)
       .def("block_params", &ModelDims::block_params);
+}
 
+void bind_call_cost(nb::module_& m) {
   nb::class_<PartCost>(m, "PartCost")
       .def_ro("flops", &PartCost::flops)
       .def_ro("bytes", &PartCost::bytes);
@@ -47,7 +55,9 @@ void bind_cost(nb::module_& m) {
       .def_ro("budget_met", &CallCost::budget_met)
       .def_prop_ro("total_flops", &CallCost::total_flops)
       .def_prop_ro("total_bytes", &CallCost::total_bytes);
+}
 
+void bind_device_profile(nb::module_& m) {
   auto profile =
       nb::class_<DeviceProfile>(m, "DeviceProfile", "Sustained rates of a device (H100 defaults).");
   profile.def(nb::init<>());
@@ -70,7 +80,9 @@ void bind_cost(nb::module_& m) {
   field("sustained_fraction", &DeviceProfile::sustained_fraction);
   profile.def_static("isolated_blocks", &DeviceProfile::isolated_blocks,
                      "The isolated-block profile (no per-call costs, full rate).");
+}
 
+void bind_cost_functions(nb::module_& m) {
   m.def("model_call_cost", &model_call_cost, "dims"_a, "plan"_a, "batch"_a = 1,
         "activation_budget_mb"_a = 0);
   m.def("blended_call_cost", &blended_call_cost, "dims"_a, "window_plan"_a, "dense_plan"_a,
@@ -78,7 +90,30 @@ void bind_cost(nb::module_& m) {
         "A call whose first/last blocks attend densely and the rest through the window plan.");
   m.def("predict_call_seconds", &predict_call_seconds, "cost"_a, "dims"_a, "device"_a,
         "windowed"_a);
+}
 
+// A Python value of a sampling parameter as the core's integer; any other type or size gets the
+// limit's message, never a binding TypeError. Integral floats count (JSON sends 30.0).
+std::int64_t sampling_value(std::string_view name, nb::handle value) {
+  PyObject* obj = value.ptr();
+  if (PyLong_Check(obj) && !PyBool_Check(obj)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow != 0) reject_sampling(name, shown(value));
+    return v;
+  }
+  if (PyFloat_Check(obj)) {
+    // Integral and far inside the 64-bit range, so the cast below is exact.
+    constexpr double kExact = 9.0e15;
+    const double v = PyFloat_AsDouble(obj);
+    if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) < kExact) {
+      return static_cast<std::int64_t>(v);
+    }
+  }
+  reject_sampling(name, shown(value));
+}
+
+void bind_sampling(nb::module_& m) {
   nb::class_<SamplingSpec>(m, "SamplingSpec")
       .def(
           "__init__",
@@ -92,8 +127,28 @@ void bind_cost(nb::module_& m) {
       .def_rw("calls_per_step", &SamplingSpec::calls_per_step)
       .def_rw("batch", &SamplingSpec::batch)
       .def_rw("global_tokens", &SamplingSpec::global_tokens)
-      .def_rw("reused_steps", &SamplingSpec::reused_steps);
+      .def_rw("reused_steps", &SamplingSpec::reused_steps)
+      .def("validate", &validate_sampling);
 
+  // A request's sampling bounds: steps in [1, MAX_STEPS], calls_per_step in
+  // [1, MAX_CALLS_PER_STEP], batch in [1, MAX_BATCH], global_tokens in [0, MAX_GLOBAL_TOKENS].
+  m.attr("MAX_STEPS") = kMaxSteps;
+  m.attr("MAX_CALLS_PER_STEP") = kMaxCallsPerStep;
+  m.attr("MAX_BATCH") = kMaxBatch;
+  m.attr("MAX_GLOBAL_TOKENS") = kMaxGlobalTokens;
+  m.def(
+      "check_sampling",
+      [](std::string_view name, nb::handle value) {
+        const std::int64_t v = sampling_value(find_sampling_limit(name).name, value);
+        check_sampling(name, v);
+        return v;
+      },
+      "name"_a, "value"_a.none(),
+      "A sampling parameter's value (steps, calls_per_step, batch, global_tokens) as an int; "
+      "ValueError naming it and its range unless it is an integer in range.");
+}
+
+void bind_generation_plan(nb::module_& m) {
   nb::class_<PhaseCost>(m, "PhaseCost")
       .def_ro("steps", &PhaseCost::steps)
       .def_ro("computed_steps", &PhaseCost::computed_steps)
@@ -142,7 +197,9 @@ void bind_cost(nb::module_& m) {
           "to_text",
           [](const GenerationPlan& p, std::string_view preset) { return plan_to_text(p, preset); },
           "preset"_a = "");
+}
 
+void bind_plan_functions(nb::module_& m) {
   m.def("max_reusable_steps", &max_reusable_steps, "steps"_a, "reuse_start"_a,
         "max_consecutive_reuse"_a);
   m.def("reuse_forecast", &reuse_forecast, "steps"_a, "reuse_start"_a, "max_consecutive_reuse"_a,
@@ -159,6 +216,18 @@ void bind_cost(nb::module_& m) {
       "pixels"_a, "knobs"_a, "sampling"_a = nb::none(), "dims"_a = nb::none(),
       "device"_a = nb::none(),
       "Plan a request: frames diffused, attention pairs, reuse bound, cost vs dense.");
+}
+
+}  // namespace
+
+void bind_cost(nb::module_& m) {
+  bind_model_dims(m);
+  bind_call_cost(m);
+  bind_device_profile(m);
+  bind_cost_functions(m);
+  bind_sampling(m);
+  bind_generation_plan(m);
+  bind_plan_functions(m);
 }
 
 }  // namespace ltx2eff::py

@@ -11,7 +11,9 @@ using namespace nb::literals;
 
 namespace ltx2eff::py {
 
-void bind_geometry(nb::module_& m) {
+namespace {
+
+void bind_limits(nb::module_& m) {
   m.attr("SPATIAL_FACTOR") = kSpatialFactor;
   m.attr("TEMPORAL_FACTOR") = kTemporalFactor;
   m.attr("LATENT_CHANNELS") = kLatentChannels;
@@ -21,7 +23,9 @@ void bind_geometry(nb::module_& m) {
   m.attr("MAX_PIXEL_FRAMES") = kMaxPixelFrames;
   m.attr("MIN_FPS") = kMinFps;
   m.attr("MAX_FPS") = kMaxFps;
+}
 
+void bind_cuda_device(nb::module_& m) {
   nb::class_<CudaDeviceInfo>(m, "CudaDeviceInfo")
       .def_ro("index", &CudaDeviceInfo::index)
       .def_ro("name", &CudaDeviceInfo::name)
@@ -34,7 +38,10 @@ void bind_geometry(nb::module_& m) {
   m.def("cuda_device_count", &cuda_device_count);
   m.def("cuda_device_info", &cuda_device_info, "index"_a = 0);
   m.def("cuda_status", &cuda_status, "One line: which CUDA path this build and machine have.");
+}
 
+// Pixel requests, latent grids and the conversions between them.
+void bind_shapes(nb::module_& m) {
   nb::class_<PixelShape>(m, "PixelShape", "A pixel-space video request.")
       .def(nb::init<>())
       .def(
@@ -83,7 +90,9 @@ void bind_geometry(nb::module_& m) {
   m.def("pixel_frames_for_latent_frames", &pixel_frames_for_latent_frames, "latent_frames"_a);
   m.def("latent_frames_for_pixel_frames", &latent_frames_for_pixel_frames, "pixel_frames"_a);
   m.def("validate_latent_shape", &validate_latent_shape, "latent"_a);
+}
 
+void bind_token_layout(nb::module_& m) {
   nb::class_<GridPosition>(m, "GridPosition")
       .def_ro("frame", &GridPosition::frame)
       .def_ro("h", &GridPosition::h)
@@ -101,6 +110,15 @@ void bind_geometry(nb::module_& m) {
       .def("token_index", &TokenLayout::token_index, "frame"_a, "h"_a, "w"_a)
       .def("is_global", &TokenLayout::is_global, "token"_a)
       .def("position", &TokenLayout::position, "token"_a);
+}
+
+}  // namespace
+
+void bind_geometry(nb::module_& m) {
+  bind_limits(m);
+  bind_cuda_device(m);
+  bind_shapes(m);
+  bind_token_layout(m);
 }
 
 }  // namespace ltx2eff::py

@@ -17,12 +17,9 @@ namespace nb = nanobind;
 using namespace nb::literals;
 
 namespace ltx2eff::py {
-namespace {
 
-constexpr std::size_t kMaxShownChars = 80;
-
-// repr() of a bad value, cut short so a huge value never floods a message.
 std::string shown(nb::handle value) {
+  constexpr std::size_t kMaxShownChars = 80;
   if (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
@@ -41,6 +38,8 @@ std::string shown(nb::handle value) {
   if (text.size() > kMaxShownChars) text = text.substr(0, kMaxShownChars) + "...";
   return text;
 }
+
+namespace {
 
 // Python value -> the row's number (choices: their index); rejects wrong types with the row's
 // message. Integral floats are integers (JSON sends 24.0).
@@ -135,9 +134,8 @@ nb::dict knobs_to_dict(const Knobs& knobs) {
   return d;
 }
 
-}  // namespace
-
-void bind_knobs(nb::module_& m) {
+// Knobs: one Python attribute per row of the table.
+void bind_knobs_class(nb::module_& m) {
   nb::enum_<Interpolation>(m, "Interpolation")
       .value("LERP", Interpolation::kLerp)
       .value("SLERP", Interpolation::kSlerp)
@@ -165,7 +163,9 @@ void bind_knobs(nb::module_& m) {
       .def("validate", [](const Knobs& k) { validate_knobs(k); })
       .def("to_dict", &knobs_to_dict, "Every knob's value by name, in the table's order.")
       .def("__copy__", [](const Knobs& k) { return k; });
+}
 
+void bind_knob_functions(nb::module_& m) {
   m.def(
       "knob_table",
       [] {
@@ -192,6 +192,18 @@ void bind_knobs(nb::module_& m) {
         row.check(number_of(row, value));
       },
       "name"_a, "value"_a.none(), "ValueError naming the knob and its range unless allowed.");
+  m.def("validate_knobs", &validate_knobs, "knobs"_a);
+  m.def("parse_interpolation", &parse_interpolation, "name"_a);
+  m.def("parse_precision", &parse_precision, "name"_a);
+  m.def(
+      "interpolation_name", [](Interpolation v) { return to_string(v); }, "value"_a);
+  m.def(
+      "precision_name", [](Precision v) { return to_string(v); }, "value"_a);
+  m.attr("MIN_COMPUTED_START_SHARE") = kMinComputedStartShare;
+  m.attr("MAX_DENSE_BLOCKS") = kMaxDenseBlocks;
+}
+
+void bind_preset_functions(nb::module_& m) {
   m.def("preset_names", &preset_names);
   m.def(
       "resolve_preset",
@@ -211,15 +223,14 @@ void bind_knobs(nb::module_& m) {
       "steps"_a, "calls_per_step"_a,
       "'distilled' for at most DISTILLED_MAX_STEPS steps with one call per step, else 'dev'.");
   m.attr("DISTILLED_MAX_STEPS") = kDistilledMaxSteps;
-  m.attr("MAX_DENSE_BLOCKS") = kMaxDenseBlocks;
-  m.def("validate_knobs", &validate_knobs, "knobs"_a);
-  m.def("parse_interpolation", &parse_interpolation, "name"_a);
-  m.def("parse_precision", &parse_precision, "name"_a);
-  m.def(
-      "interpolation_name", [](Interpolation v) { return to_string(v); }, "value"_a);
-  m.def(
-      "precision_name", [](Precision v) { return to_string(v); }, "value"_a);
-  m.attr("MIN_COMPUTED_START_SHARE") = kMinComputedStartShare;
+}
+
+}  // namespace
+
+void bind_knobs(nb::module_& m) {
+  bind_knobs_class(m);
+  bind_knob_functions(m);
+  bind_preset_functions(m);
 }
 
 }  // namespace ltx2eff::py

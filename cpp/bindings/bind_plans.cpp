@@ -11,7 +11,9 @@ using namespace nb::literals;
 
 namespace ltx2eff::py {
 
-void bind_plans(nb::module_& m) {
+namespace {
+
+void bind_keyframe_plan(nb::module_& m) {
   nb::class_<KeyframeSource>(m, "KeyframeSource")
       .def_ro("left", &KeyframeSource::left)
       .def_ro("right", &KeyframeSource::right)
@@ -36,7 +38,9 @@ void bind_plans(nb::module_& m) {
         return make_keyframe_plan(latent_frames, stride, fps, pinned);
       },
       "latent_frames"_a, "stride"_a, "fps"_a = 24.0, "pinned"_a = std::vector<int>{});
+}
 
+void bind_window_plan(nb::module_& m) {
   m.attr("WINDOW_OFF") = kWindowOff;
   m.attr("MAX_WINDOW") = kMaxWindow;
 
@@ -80,7 +84,9 @@ void bind_plans(nb::module_& m) {
       .def("pairs", &WindowPlan::pairs);
 
   m.def("window_range", &window_range, "frame"_a, "frames"_a, "window"_a);
+}
 
+void bind_frame_batches(nb::module_& m) {
   nb::class_<FrameBatch>(m, "FrameBatch",
                          "count windows; window i: q_frames query frames from q_first + i*q_step, "
                          "k_frames key frames from k_first + i*k_step")
@@ -93,6 +99,14 @@ void bind_plans(nb::module_& m) {
       .def_ro("k_frames", &FrameBatch::k_frames);
   m.def("frame_batches", &frame_batches, "plan"_a,
         "The plan's query frames as batches whose key spans advance evenly (near ranges only).");
+}
+
+}  // namespace
+
+void bind_plans(nb::module_& m) {
+  bind_keyframe_plan(m);
+  bind_window_plan(m);
+  bind_frame_batches(m);
 }
 
 }  // namespace ltx2eff::py

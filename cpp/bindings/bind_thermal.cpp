@@ -24,7 +24,8 @@ namespace ltx2eff::py {
 
 namespace {
 
-void bind_sensors(nb::module_& m) {
+// What every sensor reports: fixed limits and readings.
+void bind_readings(nb::module_& m) {
   nb::class_<ThermalLimits>(m, "ThermalLimits", "Fixed properties of a watched GPU.")
       .def_ro("name", &ThermalLimits::name)
       .def_ro("pci_bus_id", &ThermalLimits::pci_bus_id)
@@ -52,7 +53,9 @@ void bind_sensors(nb::module_& m) {
       .def_prop_ro("description", &Sensor::description)
       .def("limits", &Sensor::limits)
       .def("read", &Sensor::read);
+}
 
+void bind_simulated_gpu(nb::module_& m) {
   nb::class_<SimulatedGpuSpec>(m, "SimulatedGpuSpec", "Parameters of the simulated GPU.")
       .def(nb::init<>())
       .def_rw("name", &SimulatedGpuSpec::name)
@@ -91,7 +94,9 @@ void bind_sensors(nb::module_& m) {
       .def_prop_ro("work_done", &SimulatedGpu::work_done)
       .def("steady_power", &SimulatedGpu::steady_power, "duty"_a)
       .def("steady_temperature", &SimulatedGpu::steady_temperature, "duty"_a);
+}
 
+void bind_nvml(nb::module_& m) {
   nb::class_<NvmlStatus>(m, "NvmlStatus")
       .def_ro("available", &NvmlStatus::available)
       .def_ro("reason", &NvmlStatus::reason)
@@ -116,7 +121,7 @@ void bind_sensors(nb::module_& m) {
   m.def("describe_clock_event_reasons", &describe_clock_event_reasons, "reasons"_a);
 }
 
-void bind_governor(nb::module_& m) {
+void bind_governor_config(nb::module_& m) {
   nb::class_<PiGains>(m, "PiGains")
       .def(nb::init<>())
       .def(
@@ -149,7 +154,10 @@ void bind_governor(nb::module_& m) {
       .def("validate", &GovernorConfig::validate)
       .def("describe", &GovernorConfig::describe)
       .def_prop_ro("has_target", &GovernorConfig::has_target);
+}
 
+// What the governor decides per step and reports while it runs.
+void bind_governor_state(nb::module_& m) {
   nb::class_<PaceDecision>(m, "PaceDecision")
       .def_ro("wait_s", &PaceDecision::wait_s)
       .def_ro("duty", &PaceDecision::duty)
@@ -175,7 +183,9 @@ void bind_governor(nb::module_& m) {
       .def_prop_ro("clock_event_names", [](const GovernorState& s) {
         return clock_event_reason_names(s.clock_event_reasons.value_or(0));
       });
+}
 
+void bind_thermal_report(nb::module_& m) {
   nb::class_<ThermalReport>(m, "ThermalReport", "What a governed run cost.")
       .def_ro("available", &ThermalReport::available)
       .def_ro("unavailable_reason", &ThermalReport::unavailable_reason)
@@ -199,7 +209,9 @@ void bind_governor(nb::module_& m) {
       .def_prop_ro("paced_share", &ThermalReport::paced_share)
       .def("summary_line", &ThermalReport::summary_line)
       .def("to_json", &ThermalReport::to_json);
+}
 
+void bind_governor(nb::module_& m) {
   nb::class_<ThermalGovernor>(m, "ThermalGovernor",
                               "Paces work to hold a temperature or power target. Times are the "
                               "caller's clock in seconds (time.monotonic(), or simulated time).")
@@ -225,7 +237,12 @@ void bind_governor(nb::module_& m) {
 }  // namespace
 
 void bind_thermal(nb::module_& m) {
-  bind_sensors(m);
+  bind_readings(m);
+  bind_simulated_gpu(m);
+  bind_nvml(m);
+  bind_governor_config(m);
+  bind_governor_state(m);
+  bind_thermal_report(m);
   bind_governor(m);
 }
 

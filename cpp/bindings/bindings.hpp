@@ -3,7 +3,13 @@
 
 #include <nanobind/nanobind.h>
 
+#include <string>
+
 namespace ltx2eff::py {
+
+// repr() of a bad Python value for a message: cut short so a huge value never floods it, and an
+// integer beyond 64 bits named by its size rather than its digits.
+std::string shown(nanobind::handle value);
 
 void bind_geometry(nanobind::module_& m);
 void bind_plans(nanobind::module_& m);

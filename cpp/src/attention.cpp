@@ -123,16 +123,11 @@ void require_lse(std::string_view name, const TensorView& view, const TensorView
   require_same_device(name, view, ref);
 }
 
-// Larger scales overflow the float32 logits of ordinary inputs (1e308 gives NaN everywhere);
-// smaller ones round to 0 in float32 and make every key weigh the same.
-constexpr double kMinScale = 1e-12;
-constexpr double kMaxScale = 1e3;
-
 double resolved_scale(double scale, std::int64_t head_dim) {
-  if (!(scale == 0.0 || (scale >= kMinScale && scale <= kMaxScale))) {
+  if (!(scale == 0.0 || (scale >= kMinAttentionScale && scale <= kMaxAttentionScale))) {
     std::ostringstream os;
-    os << "must be 0 (meaning 1/sqrt(D)) or in [" << kMinScale << ", " << kMaxScale << "], got "
-       << scale;
+    os << "must be 0 (meaning 1/sqrt(D)) or in [" << kMinAttentionScale << ", "
+       << kMaxAttentionScale << "], got " << scale;
     fail("scale", os.str());
   }
   return scale > 0.0 ? scale : 1.0 / std::sqrt(static_cast<double>(head_dim));

@@ -201,98 +201,122 @@ std::vector<KeyRange> normalized(std::vector<KeyRange> exact, std::vector<KeyRan
   return out;
 }
 
-TilePlan make_tile_plan(const CpuAttentionCall& call) {
-  const AttentionOptions& o = call.options;
-  const WindowPlan window(o.grid, o.global_tokens, o.window);
+// Rows of the exact buffers (frames, then the global tokens, each padded to whole panels) and
+// their bias, and the pooled rows per frame.
+void lay_out_rows(const AttentionOptions& o, const WindowPlan& window, TilePlan& plan) {
   const int frames = o.grid.frames;
   const std::int64_t hw = o.grid.tokens_per_frame();
-  const std::int64_t grid_tokens = o.grid.tokens();
-  const std::int64_t tokens = grid_tokens + o.global_tokens;
-  const bool far_field = o.window.far_field > 0 && call.subset != KeySubset::kOwnFrame;
-
-  TilePlan plan;
+  const std::int64_t tokens = o.grid.tokens() + o.global_tokens;
   plan.frame_rows = round_up(hw, kPanel);
-  const std::int64_t fr = plan.frame_rows;
-  const std::int64_t global_begin = frames * fr;
-  const std::int64_t global_end = global_begin + round_up(o.global_tokens, kPanel);
-  plan.exact_rows = global_end;
+  plan.exact_rows = frames * plan.frame_rows + round_up(o.global_tokens, kPanel);
   plan.exact_bias.assign(static_cast<std::size_t>(plan.exact_rows), kNegInf);
   for (std::int64_t t = 0; t < tokens; ++t) {
     plan.exact_bias[static_cast<std::size_t>(plan.row_of(t, hw, frames))] = 0.0f;
   }
   plan.cells_per_frame = window.pooled_tokens_per_frame();
   plan.pooled_frame_rows = round_up(plan.cells_per_frame, kPanel);
+}
+
+// The key ranges the queries of frame f visit; sets `any_far` when they include pooled keys.
+std::vector<KeyRange> frame_ranges(const CpuAttentionCall& call, const FramePlan& fp, int f,
+                                   const TilePlan& plan, bool far_field, bool& any_far) {
+  const std::int64_t fr = plan.frame_rows;
   const std::int64_t pr = plan.pooled_frame_rows;
-
-  bool any_far = false;
-  plan.ranges.reserve(static_cast<std::size_t>(frames) + 1);
-  for (int f = 0; f < frames; ++f) {
-    const FramePlan& fp = window.frame(f);
-    std::vector<KeyRange> exact;
-    std::vector<KeyRange> pooled;
-    const std::int64_t near_begin = fp.near.begin * fr;
-    const std::int64_t near_end = fp.near.end * fr;
-    const std::int64_t own_begin = f * fr;
-    const std::int64_t own_end = own_begin + fr;
-    switch (call.subset) {
-      case KeySubset::kAll:
-        add_range(exact, near_begin, near_end, false);
-        break;
-      case KeySubset::kOwnFrame:
-        add_range(exact, own_begin, own_end, false);
-        break;
-      case KeySubset::kOtherFrames:
-        add_range(exact, near_begin, own_begin, false);
-        add_range(exact, own_end, near_end, false);
-        break;
-    }
-    if (call.subset != KeySubset::kOwnFrame) {
-      if (fp.anchor) add_range(exact, 0, fr, false);
-      add_range(exact, global_begin, global_end, false);
-    }
-    if (far_field) {
-      // Runs of consecutive far frames are contiguous in the frame-major pooled buffers.
-      for (std::size_t i = 0; i < fp.far.size();) {
-        std::size_t j = i + 1;
-        while (j < fp.far.size() && fp.far[j] == fp.far[j - 1] + 1) ++j;
-        add_range(pooled, fp.far[i] * pr, (fp.far[j - 1] + 1) * pr, true);
-        any_far = true;
-        i = j;
-      }
-    }
-    plan.ranges.push_back(normalized(std::move(exact), std::move(pooled)));
+  const std::int64_t global_begin = call.options.grid.frames * fr;
+  const std::int64_t global_end = plan.exact_rows;
+  std::vector<KeyRange> exact;
+  std::vector<KeyRange> pooled;
+  const std::int64_t near_begin = fp.near.begin * fr;
+  const std::int64_t near_end = fp.near.end * fr;
+  const std::int64_t own_begin = f * fr;
+  const std::int64_t own_end = own_begin + fr;
+  switch (call.subset) {
+    case KeySubset::kAll:
+      add_range(exact, near_begin, near_end, false);
+      break;
+    case KeySubset::kOwnFrame:
+      add_range(exact, own_begin, own_end, false);
+      break;
+    case KeySubset::kOtherFrames:
+      add_range(exact, near_begin, own_begin, false);
+      add_range(exact, own_end, near_end, false);
+      break;
   }
-  std::vector<KeyRange> global_list;
-  if (call.subset != KeySubset::kOwnFrame) add_range(global_list, 0, global_end, false);
-  plan.ranges.push_back(std::move(global_list));
+  if (call.subset != KeySubset::kOwnFrame) {
+    if (fp.anchor) add_range(exact, 0, fr, false);
+    add_range(exact, global_begin, global_end, false);
+  }
+  if (far_field) {
+    // Runs of consecutive far frames are contiguous in the frame-major pooled buffers.
+    for (std::size_t i = 0; i < fp.far.size();) {
+      std::size_t j = i + 1;
+      while (j < fp.far.size() && fp.far[j] == fp.far[j - 1] + 1) ++j;
+      add_range(pooled, fp.far[i] * pr, (fp.far[j - 1] + 1) * pr, true);
+      any_far = true;
+      i = j;
+    }
+  }
+  return normalized(std::move(exact), std::move(pooled));
+}
 
+// Tiles of up to kQueryTile queries: each frame's, then the global tokens'.
+std::vector<QueryTile> query_tiles(const AttentionOptions& o) {
+  const int frames = o.grid.frames;
+  const std::int64_t hw = o.grid.tokens_per_frame();
+  const std::int64_t grid_tokens = o.grid.tokens();
+  const std::int64_t tokens = grid_tokens + o.global_tokens;
+  std::vector<QueryTile> tiles;
   for (int f = 0; f < frames; ++f) {
     for (std::int64_t t = 0; t < hw; t += kQueryTile) {
-      plan.tiles.push_back(
+      tiles.push_back(
           {f * hw + t, static_cast<int>(std::min<std::int64_t>(kQueryTile, hw - t)), f});
     }
   }
   for (std::int64_t t = grid_tokens; t < tokens; t += kQueryTile) {
-    plan.tiles.push_back(
-        {t, static_cast<int>(std::min<std::int64_t>(kQueryTile, tokens - t)), frames});
+    tiles.push_back({t, static_cast<int>(std::min<std::int64_t>(kQueryTile, tokens - t)), frames});
   }
+  return tiles;
+}
 
-  if (any_far) {
-    plan.pooled_rows = frames * pr;
-    plan.pooled_bias.assign(static_cast<std::size_t>(plan.pooled_rows), kNegInf);
-    const int p = o.window.far_field;
-    const int cells_w = (o.grid.width + p - 1) / p;
-    for (int f = 0; f < frames; ++f) {
-      for (std::int64_t cell = 0; cell < plan.cells_per_frame; ++cell) {
-        const int ch = static_cast<int>(cell / cells_w);
-        const int cw = static_cast<int>(cell % cells_w);
-        const int count_h = std::min(p, o.grid.height - ch * p);
-        const int count_w = std::min(p, o.grid.width - cw * p);
-        plan.pooled_bias[static_cast<std::size_t>(f * pr + cell)] =
-            std::log(static_cast<float>(count_h * count_w));
-      }
+// log(count) of every pooled key (a pooled key stands for the tokens of its cell), -inf for the
+// padding rows.
+void lay_out_pooled_rows(const AttentionOptions& o, TilePlan& plan) {
+  const int frames = o.grid.frames;
+  const std::int64_t pr = plan.pooled_frame_rows;
+  plan.pooled_rows = frames * pr;
+  plan.pooled_bias.assign(static_cast<std::size_t>(plan.pooled_rows), kNegInf);
+  const int p = o.window.far_field;
+  const int cells_w = (o.grid.width + p - 1) / p;
+  for (int f = 0; f < frames; ++f) {
+    for (std::int64_t cell = 0; cell < plan.cells_per_frame; ++cell) {
+      const int ch = static_cast<int>(cell / cells_w);
+      const int cw = static_cast<int>(cell % cells_w);
+      const int count_h = std::min(p, o.grid.height - ch * p);
+      const int count_w = std::min(p, o.grid.width - cw * p);
+      plan.pooled_bias[static_cast<std::size_t>(f * pr + cell)] =
+          std::log(static_cast<float>(count_h * count_w));
     }
   }
+}
+
+TilePlan make_tile_plan(const CpuAttentionCall& call) {
+  const AttentionOptions& o = call.options;
+  const WindowPlan window(o.grid, o.global_tokens, o.window);
+  const int frames = o.grid.frames;
+  const bool far_field = o.window.far_field > 0 && call.subset != KeySubset::kOwnFrame;
+
+  TilePlan plan;
+  lay_out_rows(o, window, plan);
+  bool any_far = false;
+  plan.ranges.reserve(static_cast<std::size_t>(frames) + 1);
+  for (int f = 0; f < frames; ++f) {
+    plan.ranges.push_back(frame_ranges(call, window.frame(f), f, plan, far_field, any_far));
+  }
+  std::vector<KeyRange> global_list;
+  if (call.subset != KeySubset::kOwnFrame) add_range(global_list, 0, plan.exact_rows, false);
+  plan.ranges.push_back(std::move(global_list));
+  plan.tiles = query_tiles(o);
+  if (any_far) lay_out_pooled_rows(o, plan);
   return plan;
 }
 
@@ -507,117 +531,159 @@ LTX2EFF_ALWAYS_INLINE float row_max(const float* row, int keys) {
   return from_order_key(top);
 }
 
+// The working set of one query tile: views into its worker's Scratch.
+struct TileState {
+  float* q;    // [padded_rows][dp] scaled queries
+  float* q8;   // the same, 8-bit quantised (far field with 8-bit QK)
+  float* s;    // [padded_rows][kKeyBlock] scores, then weights
+  float* acc;  // [padded_rows][dp]
+  float* m;    // running max per query
+  float* l;    // running denominator per query
+  int rows;
+  int padded_rows;
+  // A run-time stride: with the constant the compiler loads P through vector loads plus
+  // broadcasts instead of broadcasting from memory, which costs a fifth of the throughput.
+  std::int64_t score_stride;
+};
+
+// A tile without keys contributes nothing to a merge: zero rows, lse -inf.
+void store_empty_tile(const CpuAttentionCall& call, std::int64_t b, std::int64_t h,
+                      const QueryTile& tile, const float* zeros, int d, float* lse) {
+  for (int r = 0; r < tile.count; ++r) {
+    store_row(call.out, row_offset(call.out, b, h, tile.begin + r), d, zeros, 1.0f);
+    if (lse != nullptr) lse[tile.begin + r] = kNegInf;
+  }
+}
+
+// The tile's queries scaled (and 8-bit quantised where pooled keys use them); the accumulators
+// and the softmax statistics reset.
+LTX2EFF_ALWAYS_INLINE void start_tile(const KernelContext& ctx, std::int64_t b, std::int64_t h,
+                                      const QueryTile& tile, bool quantise, const TileState& st) {
+  const CpuAttentionCall& call = *ctx.call;
+  const int d = ctx.d;
+  const int dp = ctx.dp;
+  const float scale = static_cast<float>(call.options.scale);
+  std::fill(st.q, st.q + st.padded_rows * dp, 0.0f);
+  for (int r = 0; r < st.rows; ++r) {
+    load_row(call.q, row_offset(call.q, b, h, tile.begin + r), d, ctx.rounding, scale,
+             st.q + r * dp);
+  }
+  if (quantise) {
+    std::copy(st.q, st.q + st.padded_rows * dp, st.q8);
+    for (int r = 0; r < st.rows; ++r) quantize_row_8bit(st.q8 + r * dp, d);
+  }
+  std::fill(st.acc, st.acc + st.padded_rows * dp, 0.0f);
+  std::fill(st.m, st.m + st.padded_rows, kNegInf);
+  std::fill(st.l, st.l + st.padded_rows, 0.0f);
+}
+
+// S = Q K^T + bias for the `keys` keys from row `block`. The bias is log(count) for pooled keys
+// (a pooled key stands for the tokens of its cell), -inf for padding rows, 0 for tokens.
+template <int kRows, bool kFma>
+LTX2EFF_ALWAYS_INLINE void block_scores(const float* q_used, const float* k_panels,
+                                        const float* bias, std::int64_t block, int keys, int dp,
+                                        const TileState& st) {
+  for (int panel = 0; panel < keys / kPanel; ++panel) {
+    const float* k_panel = k_panels + (block / kPanel + panel) * dp * kPanel;
+    for (int r0 = 0; r0 < st.padded_rows; r0 += kRows) {
+      micro_kernel<kRows, kFma>(q_used + r0 * dp, dp, k_panel, kPanel, dp,
+                                st.s + r0 * kKeyBlock + panel * kPanel, kKeyBlock, false);
+    }
+  }
+  for (int r = 0; r < st.padded_rows; ++r) {
+    float* s_row = st.s + r * kKeyBlock;
+    for (int j = 0; j < keys; ++j) s_row[j] += bias[j];
+  }
+}
+
+// Online softmax over one block: the new running max, what was accumulated rescaled to it, and
+// the block's scores turned into weights.
+LTX2EFF_ALWAYS_INLINE void softmax_step(int keys, int dp, const TileState& st) {
+  for (int r = 0; r < st.padded_rows; ++r) {
+    float* s_row = st.s + r * kKeyBlock;
+    const float block_max = row_max(s_row, keys);
+    // Finite unless the inputs hold NaN/inf: a block always holds a real key, since padding
+    // comes in runs of fewer than 16 rows.
+    const float new_max = order_key(block_max) > order_key(st.m[r]) ? block_max : st.m[r];
+    const float correction = exp_nonpositive(st.m[r] - new_max);
+    float lane_sum[kPanel] = {};
+    for (int j0 = 0; j0 < keys; j0 += kPanel) {
+      for (int j = 0; j < kPanel; ++j) {
+        const float weight = exp_nonpositive(s_row[j0 + j] - new_max);
+        s_row[j0 + j] = weight;
+        lane_sum[j] += weight;
+      }
+    }
+    float block_sum = 0.0f;
+    for (int j = 0; j < kPanel; ++j) block_sum += lane_sum[j];
+    st.l[r] = st.l[r] * correction + block_sum;
+    st.m[r] = new_max;
+    float* acc_row = st.acc + r * dp;
+    for (int i = 0; i < dp; ++i) acc_row[i] *= correction;
+  }
+}
+
+// acc += P V for the block.
+template <int kRows, bool kFma>
+LTX2EFF_ALWAYS_INLINE void accumulate_values(const float* v_rows, std::int64_t block, int keys,
+                                             int dp, const TileState& st) {
+  for (int d0 = 0; d0 < dp; d0 += kPanel) {
+    const float* v_block = v_rows + block * dp + d0;
+    for (int r0 = 0; r0 < st.padded_rows; r0 += kRows) {
+      micro_kernel<kRows, kFma>(st.s + r0 * st.score_stride, st.score_stride, v_block, dp, keys,
+                                st.acc + r0 * dp + d0, dp, true);
+    }
+  }
+}
+
+// Every key of one range, block by block.
+template <int kRows, bool kFma>
+LTX2EFF_ALWAYS_INLINE void attend_range(const KernelContext& ctx, const HeadBuffers& buf,
+                                        const KeyRange& range, const TileState& st) {
+  const TilePlan& plan = *ctx.plan;
+  const int dp = ctx.dp;
+  const float* k_panels = range.pooled ? buf.kp_panels.data() : buf.k_panels.data();
+  const float* v_rows = range.pooled ? buf.vp_rows.data() : buf.v_rows.data();
+  const float* q_used = range.pooled && ctx.far_8bit ? st.q8 : st.q;
+  const float* bias_rows = range.pooled ? plan.pooled_bias.data() : plan.exact_bias.data();
+  for (std::int64_t block = range.begin; block < range.end; block += kKeyBlock) {
+    const int keys = static_cast<int>(std::min<std::int64_t>(kKeyBlock, range.end - block));
+    block_scores<kRows, kFma>(q_used, k_panels, bias_rows + block, block, keys, dp, st);
+    softmax_step(keys, dp, st);
+    accumulate_values<kRows, kFma>(v_rows, block, keys, dp, st);
+  }
+}
+
 template <int kRows, bool kFma>
 LTX2EFF_ALWAYS_INLINE void attend_tile_impl(const KernelContext& ctx, const HeadBuffers& buf,
                                             std::int64_t bh, const QueryTile& tile,
                                             Scratch& scratch) {
   const CpuAttentionCall& call = *ctx.call;
-  const TilePlan& plan = *ctx.plan;
   const std::int64_t heads = call.q.size(1);
   const std::int64_t b = bh / heads;
   const std::int64_t h = bh % heads;
-  const int d = ctx.d;
-  const int dp = ctx.dp;
-  const int rows = tile.count;
-  const int padded_rows = static_cast<int>(round_up(rows, kRows));
-  const std::vector<KeyRange>& ranges = plan.ranges[static_cast<std::size_t>(tile.ranges)];
+  const std::vector<KeyRange>& ranges = ctx.plan->ranges[static_cast<std::size_t>(tile.ranges)];
   float* lse =
       call.lse != nullptr ? static_cast<float*>(call.lse->data) + bh * ctx.tokens : nullptr;
-
-  if (ranges.empty()) {  // no keys: contributes nothing to a merge
-    for (int r = 0; r < rows; ++r) {
-      store_row(call.out, row_offset(call.out, b, h, tile.begin + r), d, scratch.zeros.data(),
-                1.0f);
-      if (lse != nullptr) lse[tile.begin + r] = kNegInf;
-    }
+  if (ranges.empty()) {
+    store_empty_tile(call, b, h, tile, scratch.zeros.data(), ctx.d, lse);
     return;
   }
 
-  float* q = scratch.q.data();
-  float* q8 = scratch.q8.data();
-  float* s = scratch.s.data();
-  float* acc = scratch.acc.data();
-  float* m = scratch.m.data();
-  float* l = scratch.l.data();
-  const float scale = static_cast<float>(call.options.scale);
-  // A run-time stride: with the constant the compiler loads P through vector loads plus
-  // broadcasts instead of broadcasting from memory, which costs a fifth of the throughput.
-  const std::int64_t score_stride = scratch.score_stride;
-  std::fill(q, q + padded_rows * dp, 0.0f);
-  for (int r = 0; r < rows; ++r) {
-    load_row(call.q, row_offset(call.q, b, h, tile.begin + r), d, ctx.rounding, scale, q + r * dp);
-  }
+  const TileState st{scratch.q.data(),    scratch.q8.data(),
+                     scratch.s.data(),    scratch.acc.data(),
+                     scratch.m.data(),    scratch.l.data(),
+                     tile.count,          static_cast<int>(round_up(tile.count, kRows)),
+                     scratch.score_stride};
   bool has_pooled = false;
   for (const KeyRange& range : ranges) has_pooled = has_pooled || range.pooled;
-  if (has_pooled && ctx.far_8bit) {
-    std::copy(q, q + padded_rows * dp, q8);
-    for (int r = 0; r < rows; ++r) quantize_row_8bit(q8 + r * dp, d);
-  }
-  std::fill(acc, acc + padded_rows * dp, 0.0f);
-  std::fill(m, m + padded_rows, kNegInf);
-  std::fill(l, l + padded_rows, 0.0f);
+  start_tile(ctx, b, h, tile, has_pooled && ctx.far_8bit, st);
+  for (const KeyRange& range : ranges) attend_range<kRows, kFma>(ctx, buf, range, st);
 
-  for (const KeyRange& range : ranges) {
-    const float* k_panels = range.pooled ? buf.kp_panels.data() : buf.k_panels.data();
-    const float* v_rows = range.pooled ? buf.vp_rows.data() : buf.v_rows.data();
-    const float* q_used = range.pooled && ctx.far_8bit ? q8 : q;
-    for (std::int64_t block = range.begin; block < range.end; block += kKeyBlock) {
-      const int keys = static_cast<int>(std::min<std::int64_t>(kKeyBlock, range.end - block));
-
-      // S = Q K^T for the block.
-      for (int panel = 0; panel < keys / kPanel; ++panel) {
-        const float* k_panel = k_panels + (block / kPanel + panel) * dp * kPanel;
-        for (int r0 = 0; r0 < padded_rows; r0 += kRows) {
-          micro_kernel<kRows, kFma>(q_used + r0 * dp, dp, k_panel, kPanel, dp,
-                                    s + r0 * kKeyBlock + panel * kPanel, kKeyBlock, false);
-        }
-      }
-      // Logit bias: log(count) for pooled keys (a pooled key stands for the tokens of its
-      // cell), -inf for padding rows, 0 for tokens.
-      const float* bias = (range.pooled ? plan.pooled_bias.data() : plan.exact_bias.data()) + block;
-      for (int r = 0; r < padded_rows; ++r) {
-        float* s_row = s + r * kKeyBlock;
-        for (int j = 0; j < keys; ++j) s_row[j] += bias[j];
-      }
-
-      // Online softmax: new running max, rescale what was accumulated, weights of this block.
-      for (int r = 0; r < padded_rows; ++r) {
-        float* s_row = s + r * kKeyBlock;
-        const float block_max = row_max(s_row, keys);
-        // Finite unless the inputs hold NaN/inf: a block always holds a real key, since
-        // padding comes in runs of fewer than 16 rows.
-        const float new_max = order_key(block_max) > order_key(m[r]) ? block_max : m[r];
-        const float correction = exp_nonpositive(m[r] - new_max);
-        float lane_sum[kPanel] = {};
-        for (int j0 = 0; j0 < keys; j0 += kPanel) {
-          for (int j = 0; j < kPanel; ++j) {
-            const float weight = exp_nonpositive(s_row[j0 + j] - new_max);
-            s_row[j0 + j] = weight;
-            lane_sum[j] += weight;
-          }
-        }
-        float block_sum = 0.0f;
-        for (int j = 0; j < kPanel; ++j) block_sum += lane_sum[j];
-        l[r] = l[r] * correction + block_sum;
-        m[r] = new_max;
-        float* acc_row = acc + r * dp;
-        for (int i = 0; i < dp; ++i) acc_row[i] *= correction;
-      }
-
-      // acc += P V for the block.
-      for (int d0 = 0; d0 < dp; d0 += kPanel) {
-        const float* v_block = v_rows + block * dp + d0;
-        for (int r0 = 0; r0 < padded_rows; r0 += kRows) {
-          micro_kernel<kRows, kFma>(s + r0 * score_stride, score_stride, v_block, dp, keys,
-                                    acc + r0 * dp + d0, dp, true);
-        }
-      }
-    }
-  }
-
-  for (int r = 0; r < rows; ++r) {
-    store_row(call.out, row_offset(call.out, b, h, tile.begin + r), d, acc + r * dp, 1.0f / l[r]);
-    if (lse != nullptr) lse[tile.begin + r] = m[r] + std::log(l[r]);
+  for (int r = 0; r < st.rows; ++r) {
+    store_row(call.out, row_offset(call.out, b, h, tile.begin + r), ctx.d, st.acc + r * ctx.dp,
+              1.0f / st.l[r]);
+    if (lse != nullptr) lse[tile.begin + r] = st.m[r] + std::log(st.l[r]);
   }
 }
 

@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "ltx2eff/error.hpp"
+#include "ltx2eff/knobs.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
 namespace {
@@ -60,8 +62,8 @@ double CallCost::total_bytes() const {
 CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batch,
                          int activation_budget_mb) {
   validate_dims(dims);
-  require_in_range("batch", batch, 1, 4096);
-  require_in_range("activation_budget_mb", activation_budget_mb, 0, 1 << 20);
+  check_sampling("batch", batch);
+  check_knob("activation_budget_mb", activation_budget_mb);
 
   const double d = static_cast<double>(dims.width());
   const double t = static_cast<double>(plan.grid().tokens() + plan.global_tokens());
@@ -113,8 +115,8 @@ CallCost model_call_cost(const ModelDims& dims, const WindowPlan& plan, int batc
 CallCost blended_call_cost(const ModelDims& dims, const WindowPlan& window_plan,
                            const WindowPlan& dense_plan, int dense_first, int dense_last, int batch,
                            int activation_budget_mb) {
-  require_in_range("dense_first_blocks", dense_first, 0, 1 << 20);
-  require_in_range("dense_last_blocks", dense_last, 0, 1 << 20);
+  check_knob("dense_first_blocks", dense_first);
+  check_knob("dense_last_blocks", dense_last);
   if (window_plan.grid().tokens() + window_plan.global_tokens() !=
       dense_plan.grid().tokens() + dense_plan.global_tokens()) {
     fail("dense_plan", "must cover the window plan's tokens");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -306,145 +307,143 @@ void motion_frame(const float* a, const float* b, const FieldPair& fields, doubl
   }
 }
 
-}  // namespace
+// ---- block matching (estimate_motion's steps) ----
 
-void validate_motion_options(const MotionOptions& options) {
-  require_in_range("motion.block", options.block, 1, 16);
-  require_in_range("motion.search_radius", options.search_radius, 0, 16);
-  require_in_range("motion.motion_penalty", options.motion_penalty, 0.0, 10.0);
-  require_in_range("motion.consistency_tau", options.consistency_tau, 1e-3, 1e3);
-}
-
-MotionField estimate_motion(const float* a, const float* b, int channels, int height, int width,
-                            const MotionOptions& options) {
-  validate_motion_options(options);
-  require_in_range("channels", channels, 1, 1 << 16);
-  require_in_range("height", height, 1, 1 << 14);
-  require_in_range("width", width, 1, 1 << 14);
-  if (a == nullptr || b == nullptr) fail("frame", "has no data");
-
-  const int tokens = height * width;
-  const std::vector<float> at = token_major(a, channels, tokens);
-  const std::vector<float> bt = token_major(b, channels, tokens);
-  const auto cs = static_cast<std::size_t>(channels);
-
+// Mean squared value of both frames; scales the motion penalty to the latent's magnitude.
+double mean_energy(const std::vector<float>& at, const std::vector<float>& bt) {
   double energy = 0.0;
   for (float v : at) energy += static_cast<double>(v) * v;
   for (float v : bt) energy += static_cast<double>(v) * v;
-  energy /= 2.0 * static_cast<double>(at.size());
+  return energy / (2.0 * static_cast<double>(at.size()));
+}
 
-  const int bs = options.block;
-  const int r = options.search_radius;
-  const int side = 2 * r + 1;
-  const int blocks_h = (height + bs - 1) / bs;
-  const int blocks_w = (width + bs - 1) / bs;
-  std::vector<float> block_dy(static_cast<std::size_t>(blocks_h) * blocks_w);
-  std::vector<float> block_dx(block_dy.size());
-  std::vector<double> cost(static_cast<std::size_t>(side) * side);
-  const double inf = std::numeric_limits<double>::infinity();
+// Two token-major frames and the block search run over them.
+struct MotionSearch {
+  const std::vector<float>& at;  // [H*W, C]
+  const std::vector<float>& bt;
+  int channels;
+  int height;
+  int width;
+  int block;       // block side in tokens
+  int radius;      // integer search radius in tokens
+  double penalty;  // motion_penalty * mean energy, per squared token of displacement
+  bool subtoken;   // parabolic sub-token refinement
+  [[nodiscard]] int side() const { return 2 * radius + 1; }
+};
 
-  for (int by = 0; by < blocks_h; ++by) {
-    for (int bx = 0; bx < blocks_w; ++bx) {
-      const int y0 = by * bs;
-      const int x0 = bx * bs;
-      const int y1 = std::min(y0 + bs, height);
-      const int x1 = std::min(x0 + bs, width);
-      const int block_tokens = (y1 - y0) * (x1 - x0);
-      int best = -1;
-      for (int dy = -r; dy <= r; ++dy) {
-        for (int dx = -r; dx <= r; ++dx) {
-          double sum = 0.0;
-          int count = 0;
-          for (int y = y0; y < y1; ++y) {
-            const int yy = y + dy;
-            if (yy < 0 || yy >= height) continue;
-            for (int x = x0; x < x1; ++x) {
-              const int xx = x + dx;
-              if (xx < 0 || xx >= width) continue;
-              const float* pa = at.data() + static_cast<std::size_t>(y * width + x) * cs;
-              const float* pb = bt.data() + static_cast<std::size_t>(yy * width + xx) * cs;
-              float s = 0.0F;
-              for (std::size_t c = 0; c < cs; ++c) {
-                const float d = pa[c] - pb[c];
-                s += d * d;
-              }
-              sum += s;
-              ++count;
-            }
-          }
-          const std::size_t k = static_cast<std::size_t>((dy + r) * side + (dx + r));
-          if (2 * count < block_tokens || count == 0) {
-            cost[k] = inf;
-            continue;
-          }
-          cost[k] = sum / (static_cast<double>(count) * channels) +
-                    options.motion_penalty * energy * static_cast<double>(dy * dy + dx * dx);
-          if (best < 0 || cost[k] < cost[static_cast<std::size_t>(best)])
-            best = static_cast<int>(k);
-        }
+// Cost of matching block [y0, y1) x [x0, x1) of a to its displacement by (dy, dx) in b: the mean
+// squared difference plus the motion penalty; none when under half the block lands inside b.
+std::optional<double> displaced_cost(const MotionSearch& s, int y0, int y1, int x0, int x1, int dy,
+                                     int dx) {
+  const auto cs = static_cast<std::size_t>(s.channels);
+  double sum = 0.0;
+  int count = 0;
+  for (int y = y0; y < y1; ++y) {
+    const int yy = y + dy;
+    if (yy < 0 || yy >= s.height) continue;
+    for (int x = x0; x < x1; ++x) {
+      const int xx = x + dx;
+      if (xx < 0 || xx >= s.width) continue;
+      const float* pa = s.at.data() + static_cast<std::size_t>(y * s.width + x) * cs;
+      const float* pb = s.bt.data() + static_cast<std::size_t>(yy * s.width + xx) * cs;
+      float d2 = 0.0F;
+      for (std::size_t c = 0; c < cs; ++c) {
+        const float d = pa[c] - pb[c];
+        d2 += d * d;
       }
-      double fy = 0.0;
-      double fx = 0.0;
-      if (best >= 0) {
-        const int iy = best / side - r;
-        const int ix = best % side - r;
-        fy = iy;
-        fx = ix;
-        if (options.subtoken) {
-          auto refine = [&](int k_minus, int k_plus, bool has_minus, bool has_plus) {
-            if (!has_minus || !has_plus) return 0.0;
-            const double cm = cost[static_cast<std::size_t>(k_minus)];
-            const double cp = cost[static_cast<std::size_t>(k_plus)];
-            const double c0 = cost[static_cast<std::size_t>(best)];
-            if (!std::isfinite(cm) || !std::isfinite(cp)) return 0.0;
-            const double denom = cm - 2.0 * c0 + cp;
-            if (denom <= 0.0) return 0.0;
-            return std::clamp((cm - cp) / (2.0 * denom), -0.5, 0.5);
-          };
-          fy += refine(best - side, best + side, iy > -r, iy < r);
-          fx += refine(best - 1, best + 1, ix > -r, ix < r);
-        }
-      }
-      const auto bi = static_cast<std::size_t>(by * blocks_w + bx);
-      block_dy[bi] = static_cast<float>(fy);
-      block_dx[bi] = static_cast<float>(fx);
+      sum += d2;
+      ++count;
     }
   }
+  const int block_tokens = (y1 - y0) * (x1 - x0);
+  if (2 * count < block_tokens || count == 0) return std::nullopt;
+  return sum / (static_cast<double>(count) * s.channels) +
+         s.penalty * static_cast<double>(dy * dy + dx * dx);
+}
 
-  // 3x3 component-wise median over blocks removes isolated mismatches.
-  auto median_filter = [&](const std::vector<float>& in) {
-    std::vector<float> out(in.size());
-    for (int by = 0; by < blocks_h; ++by) {
-      for (int bx = 0; bx < blocks_w; ++bx) {
-        std::array<float, 9> v{};
-        int n = 0;
-        for (int oy = -1; oy <= 1; ++oy) {
-          for (int ox = -1; ox <= 1; ++ox) {
-            const int yy = by + oy;
-            const int xx = bx + ox;
-            if (yy < 0 || yy >= blocks_h || xx < 0 || xx >= blocks_w) continue;
-            v[static_cast<std::size_t>(n++)] = in[static_cast<std::size_t>(yy * blocks_w + xx)];
-          }
-        }
-        out[static_cast<std::size_t>(by * blocks_w + bx)] = median9(v, n);
+// Vertex of the parabola through the costs either side of the best displacement along one axis,
+// in [-0.5, 0.5]; 0 at the edge of the search or where the costs bracket no minimum.
+double subtoken_offset(const std::vector<double>& cost, int best, int step, bool has_minus,
+                       bool has_plus) {
+  if (!has_minus || !has_plus) return 0.0;
+  const double cm = cost[static_cast<std::size_t>(best - step)];
+  const double cp = cost[static_cast<std::size_t>(best + step)];
+  const double c0 = cost[static_cast<std::size_t>(best)];
+  if (!std::isfinite(cm) || !std::isfinite(cp)) return 0.0;
+  const double denom = cm - 2.0 * c0 + cp;
+  if (denom <= 0.0) return 0.0;
+  return std::clamp((cm - cp) / (2.0 * denom), -0.5, 0.5);
+}
+
+// The displacement (dy, dx) of block (by, bx) with the lowest cost; `cost` is scratch space of
+// side() * side() entries.
+std::pair<double, double> match_block(const MotionSearch& s, int by, int bx,
+                                      std::vector<double>& cost) {
+  const int r = s.radius;
+  const int side = s.side();
+  const int y0 = by * s.block;
+  const int x0 = bx * s.block;
+  const int y1 = std::min(y0 + s.block, s.height);
+  const int x1 = std::min(x0 + s.block, s.width);
+  int best = -1;
+  for (int dy = -r; dy <= r; ++dy) {
+    for (int dx = -r; dx <= r; ++dx) {
+      const auto k = static_cast<std::size_t>((dy + r) * side + (dx + r));
+      const std::optional<double> c = displaced_cost(s, y0, y1, x0, x1, dy, dx);
+      if (!c) {
+        cost[k] = std::numeric_limits<double>::infinity();
+        continue;
       }
+      cost[k] = *c;
+      if (best < 0 || cost[k] < cost[static_cast<std::size_t>(best)]) best = static_cast<int>(k);
     }
-    return out;
-  };
-  block_dy = median_filter(block_dy);
-  block_dx = median_filter(block_dx);
+  }
+  if (best < 0) return {0.0, 0.0};
+  const int iy = best / side - r;
+  const int ix = best % side - r;
+  double fy = iy;
+  double fx = ix;
+  if (s.subtoken) {
+    fy += subtoken_offset(cost, best, side, iy > -r, iy < r);
+    fx += subtoken_offset(cost, best, 1, ix > -r, ix < r);
+  }
+  return {fy, fx};
+}
 
-  // Token-resolution field: bilinear between block centres.
+// 3x3 component-wise median over a [blocks_h, blocks_w] field: removes isolated mismatches.
+std::vector<float> median_filter(const std::vector<float>& in, int blocks_h, int blocks_w) {
+  std::vector<float> out(in.size());
+  for (int by = 0; by < blocks_h; ++by) {
+    for (int bx = 0; bx < blocks_w; ++bx) {
+      std::array<float, 9> v{};
+      int n = 0;
+      for (int oy = -1; oy <= 1; ++oy) {
+        for (int ox = -1; ox <= 1; ++ox) {
+          const int yy = by + oy;
+          const int xx = bx + ox;
+          if (yy < 0 || yy >= blocks_h || xx < 0 || xx >= blocks_w) continue;
+          v[static_cast<std::size_t>(n++)] = in[static_cast<std::size_t>(yy * blocks_w + xx)];
+        }
+      }
+      out[static_cast<std::size_t>(by * blocks_w + bx)] = median9(v, n);
+    }
+  }
+  return out;
+}
+
+// A per-block field at token resolution: bilinear between the block centres.
+MotionField token_field(const std::vector<float>& block_dy, const std::vector<float>& block_dx,
+                        int blocks_h, int blocks_w, int block, int height, int width) {
   MotionField field;
   field.height = height;
   field.width = width;
-  field.dy.resize(static_cast<std::size_t>(tokens));
-  field.dx.resize(static_cast<std::size_t>(tokens));
-  const double centre = (bs - 1) / 2.0;
+  field.dy.resize(static_cast<std::size_t>(height) * static_cast<std::size_t>(width));
+  field.dx.resize(field.dy.size());
+  const double centre = (block - 1) / 2.0;
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
-      const double u = (y - centre) / bs;
-      const double v = (x - centre) / bs;
+      const double u = (y - centre) / block;
+      const double v = (x - centre) / block;
       const auto i = static_cast<std::size_t>(y * width + x);
       field.dy[i] = sample_field(block_dy, blocks_h, blocks_w, u, v);
       field.dx[i] = sample_field(block_dx, blocks_h, blocks_w, u, v);
@@ -453,8 +452,10 @@ MotionField estimate_motion(const float* a, const float* b, int channels, int he
   return field;
 }
 
-void interpolate_frames(const TensorView& keyframes, const KeyframePlan& plan,
-                        const TensorView& out, const InterpolationOptions& options) {
+// ---- interpolate_frames' steps ----
+
+void validate_interpolation(const TensorView& keyframes, const KeyframePlan& plan,
+                            const TensorView& out, const InterpolationOptions& options) {
   validate_view("keyframes", keyframes);
   validate_view("out", out);
   validate_plan(plan);
@@ -486,49 +487,146 @@ void interpolate_frames(const TensorView& keyframes, const KeyframePlan& plan,
   if (overlaps_itself(out)) {
     fail("out", "must not overlap itself (a stride of 0, or frames or rows sharing memory)");
   }
+}
+
+// The shape of one [C, H, W] frame.
+struct FrameShape {
+  int channels = 0;
+  int height = 0;
+  int width = 0;
+  [[nodiscard]] std::int64_t tokens() const { return static_cast<std::int64_t>(height) * width; }
+  [[nodiscard]] std::size_t elements() const {
+    return static_cast<std::size_t>(channels * tokens());
+  }
+};
+
+// The neighbouring keyframe pairs that frames between them are warped from, sorted and unique:
+// each pair's motion fields are estimated once and shared by those frames.
+std::vector<std::pair<int, int>> motion_pairs(const KeyframePlan& plan) {
+  std::vector<std::pair<int, int>> pairs;
+  for (const KeyframeSource& src : plan.map) {
+    if (src.left != src.right && src.t > 0.0 && src.t < 1.0)
+      pairs.emplace_back(src.left, src.right);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  return pairs;
+}
+
+// Forward and backward fields of every pair, one estimate per worker item.
+std::vector<FieldPair> pair_fields(const std::vector<std::pair<int, int>>& pairs,
+                                   const std::vector<std::vector<float>>& slots,
+                                   const FrameShape& shape, const MotionOptions& options,
+                                   int threads) {
+  std::vector<FieldPair> fields(pairs.size());
+  parallel_for(
+      static_cast<std::int64_t>(pairs.size()) * 2, threads, [&](std::int64_t item, int /*worker*/) {
+        const auto [l, r] = pairs[static_cast<std::size_t>(item / 2)];
+        const float* a = slots[static_cast<std::size_t>(l)].data();
+        const float* b = slots[static_cast<std::size_t>(r)].data();
+        FieldPair& pair = fields[static_cast<std::size_t>(item / 2)];
+        if (item % 2 == 0) {
+          pair.forward = estimate_motion(a, b, shape.channels, shape.height, shape.width, options);
+        } else {
+          pair.backward = estimate_motion(b, a, shape.channels, shape.height, shape.width, options);
+        }
+      });
+  return fields;
+}
+
+// Frame `src` of the full length between keyframes a and b (0 < t < 1) into `result`.
+void blend_frame(const float* a, const float* b, const KeyframeSource& src, const FrameShape& shape,
+                 const InterpolationOptions& options, const std::vector<std::pair<int, int>>& pairs,
+                 const std::vector<FieldPair>& fields, float* result) {
+  switch (options.method) {
+    case Interpolation::kLerp:
+      lerp_frame(a, b, src.t, static_cast<std::int64_t>(shape.elements()), result);
+      break;
+    case Interpolation::kSlerp:
+      slerp_frame(a, b, src.t, shape.channels, shape.tokens(), options.slerp_parallel_cos, result);
+      break;
+    case Interpolation::kMotion: {
+      const auto key = std::make_pair(src.left, src.right);
+      const auto it = std::lower_bound(pairs.begin(), pairs.end(), key);
+      const FieldPair& pair = fields[static_cast<std::size_t>(it - pairs.begin())];
+      motion_frame(a, b, pair, src.t, shape.channels, shape.height, shape.width,
+                   options.motion.consistency_tau, result);
+      break;
+    }
+    case Interpolation::kUpsampler:
+      break;  // rejected by validate_interpolation
+  }
+}
+
+}  // namespace
+
+void validate_motion_options(const MotionOptions& options) {
+  require_in_range("motion.block", options.block, 1, 16);
+  require_in_range("motion.search_radius", options.search_radius, 0, 16);
+  require_in_range("motion.motion_penalty", options.motion_penalty, 0.0, 10.0);
+  require_in_range("motion.consistency_tau", options.consistency_tau, 1e-3, 1e3);
+}
+
+MotionField estimate_motion(const float* a, const float* b, int channels, int height, int width,
+                            const MotionOptions& options) {
+  validate_motion_options(options);
+  require_in_range("channels", channels, 1, 1 << 16);
+  require_in_range("height", height, 1, 1 << 14);
+  require_in_range("width", width, 1, 1 << 14);
+  if (a == nullptr || b == nullptr) fail("frame", "has no data");
+
+  const int tokens = height * width;
+  const std::vector<float> at = token_major(a, channels, tokens);
+  const std::vector<float> bt = token_major(b, channels, tokens);
+  const MotionSearch search{at,
+                            bt,
+                            channels,
+                            height,
+                            width,
+                            options.block,
+                            options.search_radius,
+                            options.motion_penalty * mean_energy(at, bt),
+                            options.subtoken};
+
+  const int bs = options.block;
+  const int blocks_h = (height + bs - 1) / bs;
+  const int blocks_w = (width + bs - 1) / bs;
+  std::vector<float> block_dy(static_cast<std::size_t>(blocks_h) * blocks_w);
+  std::vector<float> block_dx(block_dy.size());
+  std::vector<double> cost(static_cast<std::size_t>(search.side()) * search.side());
+  for (int by = 0; by < blocks_h; ++by) {
+    for (int bx = 0; bx < blocks_w; ++bx) {
+      const auto [fy, fx] = match_block(search, by, bx, cost);
+      const auto bi = static_cast<std::size_t>(by * blocks_w + bx);
+      block_dy[bi] = static_cast<float>(fy);
+      block_dx[bi] = static_cast<float>(fx);
+    }
+  }
+  block_dy = median_filter(block_dy, blocks_h, blocks_w);
+  block_dx = median_filter(block_dx, blocks_h, blocks_w);
+  return token_field(block_dy, block_dx, blocks_h, blocks_w, bs, height, width);
+}
+
+void interpolate_frames(const TensorView& keyframes, const KeyframePlan& plan,
+                        const TensorView& out, const InterpolationOptions& options) {
+  validate_interpolation(keyframes, plan, out, options);
 
   const std::int64_t batch = keyframes.size(0);
-  const auto channels = static_cast<int>(keyframes.size(1));
-  const auto height = static_cast<int>(keyframes.size(3));
-  const auto width = static_cast<int>(keyframes.size(4));
-  const std::int64_t tokens = static_cast<std::int64_t>(height) * width;
-  const auto frame_elems = static_cast<std::size_t>(channels * tokens);
+  const FrameShape shape{static_cast<int>(keyframes.size(1)), static_cast<int>(keyframes.size(3)),
+                         static_cast<int>(keyframes.size(4))};
+  const std::vector<std::pair<int, int>> pairs = options.method == Interpolation::kMotion
+                                                     ? motion_pairs(plan)
+                                                     : std::vector<std::pair<int, int>>{};
 
   const int threads = cpu_thread_count();
   std::vector<std::vector<float>> slots(static_cast<std::size_t>(plan.diffused_frames()));
   std::vector<std::vector<float>> scratch(static_cast<std::size_t>(threads));
   for (std::int64_t b = 0; b < batch; ++b) {
     for (std::size_t s = 0; s < slots.size(); ++s) {
-      slots[s].resize(frame_elems);
+      slots[s].resize(shape.elements());
       load_frame(keyframes, b, static_cast<std::int64_t>(s), slots[s].data());
     }
-    // Motion fields per neighbouring keyframe pair, estimated once and shared by the frames
-    // between them.
-    std::vector<std::pair<int, int>> pairs;
-    if (options.method == Interpolation::kMotion) {
-      for (const KeyframeSource& src : plan.map) {
-        if (src.left != src.right && src.t > 0.0 && src.t < 1.0) {
-          pairs.emplace_back(src.left, src.right);
-        }
-      }
-      std::sort(pairs.begin(), pairs.end());
-      pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-    }
-    std::vector<FieldPair> fields(pairs.size());
-    parallel_for(static_cast<std::int64_t>(pairs.size()) * 2, threads,
-                 [&](std::int64_t item, int /*worker*/) {
-                   const auto [l, r] = pairs[static_cast<std::size_t>(item / 2)];
-                   const float* a = slots[static_cast<std::size_t>(l)].data();
-                   const float* bb = slots[static_cast<std::size_t>(r)].data();
-                   FieldPair& pair = fields[static_cast<std::size_t>(item / 2)];
-                   if (item % 2 == 0) {
-                     pair.forward = estimate_motion(a, bb, channels, height, width, options.motion);
-                   } else {
-                     pair.backward =
-                         estimate_motion(bb, a, channels, height, width, options.motion);
-                   }
-                 });
-
+    const std::vector<FieldPair> fields = pair_fields(pairs, slots, shape, options.motion, threads);
     parallel_for(plan.full_frames, threads, [&](std::int64_t item, int worker) {
       const auto f = static_cast<int>(item);
       const KeyframeSource& src = plan.map[static_cast<std::size_t>(f)];
@@ -543,25 +641,8 @@ void interpolate_frames(const TensorView& keyframes, const KeyframePlan& plan,
         return;
       }
       std::vector<float>& result = scratch[static_cast<std::size_t>(worker)];
-      result.resize(frame_elems);
-      switch (options.method) {
-        case Interpolation::kLerp:
-          lerp_frame(a, bb, src.t, static_cast<std::int64_t>(frame_elems), result.data());
-          break;
-        case Interpolation::kSlerp:
-          slerp_frame(a, bb, src.t, channels, tokens, options.slerp_parallel_cos, result.data());
-          break;
-        case Interpolation::kMotion: {
-          const auto key = std::make_pair(src.left, src.right);
-          const auto it = std::lower_bound(pairs.begin(), pairs.end(), key);
-          const FieldPair& pair = fields[static_cast<std::size_t>(it - pairs.begin())];
-          motion_frame(a, bb, pair, src.t, channels, height, width, options.motion.consistency_tau,
-                       result.data());
-          break;
-        }
-        case Interpolation::kUpsampler:
-          break;  // rejected above
-      }
+      result.resize(shape.elements());
+      blend_frame(a, bb, src, shape, options, pairs, fields, result.data());
       store_frame(out, b, f, result.data());
     });
   }

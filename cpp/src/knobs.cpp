@@ -38,6 +38,7 @@ void from_number(T& field, double v) {
   .get = [](const Knobs& k) { return to_number(k.member); }, \
   .set = [](Knobs& k, double v) { from_number(k.member, v); }
 
+// The knob table's data: one row per knob (a long function, but data rather than steps).
 std::vector<KnobRow> make_table() {
   return {
       {.name = "frame_stride",

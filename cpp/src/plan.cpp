@@ -119,7 +119,7 @@ void cost_main_phase(GenerationPlan& p, const CallVariants& v) {
 }  // namespace
 
 int max_reusable_steps(int steps, double reuse_start, int max_consecutive_reuse) {
-  require_in_range("steps", steps, 1, 10000);
+  check_sampling("steps", steps);
   check_knob("reuse_start", reuse_start);
   check_knob("max_consecutive_reuse", max_consecutive_reuse);
   if (reuse_start >= 1.0 || max_consecutive_reuse == 0) return 0;
@@ -145,9 +145,9 @@ double GenerationPlan::flops_ratio() const {
 
 std::vector<bool> reuse_forecast(int steps, double reuse_start, int max_consecutive_reuse,
                                  const std::vector<int>& must_compute) {
-  require_in_range("steps", steps, 1, 10000);
-  require_in_range("reuse_start", reuse_start, 0.0, 1.0);
-  require_in_range("max_consecutive_reuse", max_consecutive_reuse, 0, kMaxConsecutiveReuse);
+  check_sampling("steps", steps);
+  check_knob("reuse_start", reuse_start);
+  check_knob("max_consecutive_reuse", max_consecutive_reuse);
   std::vector<bool> out(static_cast<std::size_t>(steps), false);
   if (reuse_start >= 1.0 || max_consecutive_reuse == 0) return out;
   const int first =
@@ -190,13 +190,17 @@ std::string GenerationPlan::summary() const {
   return os.str();
 }
 
+void validate_sampling(const SamplingSpec& sampling) {
+  check_sampling("steps", sampling.steps);
+  check_sampling("calls_per_step", sampling.calls_per_step);
+  check_sampling("batch", sampling.batch);
+  check_sampling("global_tokens", sampling.global_tokens);
+  require_in_range("reused_steps", sampling.reused_steps, -1, sampling.steps - 1);
+}
+
 GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs, const SamplingSpec& sampling,
                          const ModelDims& dims, const DeviceProfile& device) {
-  require_in_range("steps", sampling.steps, 1, 10000);
-  require_in_range("calls_per_step", sampling.calls_per_step, 1, 8);
-  require_in_range("batch", sampling.batch, 1, 4096);
-  require_in_range("global_tokens", sampling.global_tokens, 0, 1 << 20);
-  require_in_range("reused_steps", sampling.reused_steps, -1, sampling.steps - 1);
+  validate_sampling(sampling);
   validate_knobs(knobs);
 
   GenerationPlan p;

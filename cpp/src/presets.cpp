@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "ltx2eff/error.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
 namespace {
@@ -44,8 +45,8 @@ std::vector<std::string> preset_names() {
 }
 
 Regime regime_for(int steps, int calls_per_step) {
-  require_in_range("steps", steps, 1, 10000);
-  require_in_range("calls_per_step", calls_per_step, 1, 8);
+  check_sampling("steps", steps);
+  check_sampling("calls_per_step", calls_per_step);
   return steps <= kDistilledMaxSteps && calls_per_step == 1 ? Regime::kDistilled : Regime::kDev;
 }
 

@@ -6,11 +6,12 @@
 
 #include "ltx2eff/error.hpp"
 #include "ltx2eff/presets.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
 
 ReusePolicy::ReusePolicy(const ReusePolicyConfig& config) : config_(config) {
-  require_in_range("steps", config.steps, 1, 10000);
+  check_sampling("steps", config.steps);
   check_knob("reuse_start", config.reuse_start);
   check_knob("reuse_threshold", config.threshold);
   check_knob("max_consecutive_reuse", config.max_consecutive_reuse);

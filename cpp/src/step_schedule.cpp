@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ltx2eff/error.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
 namespace {
@@ -63,7 +64,7 @@ std::string StepSchedule::summary(int blocks) const {
 }
 
 StepSchedule make_step_schedule(const Knobs& knobs, int steps) {
-  require_in_range("steps", steps, 1, 10000);
+  check_sampling("steps", steps);
   validate_knobs(knobs);
   StepSchedule s;
   s.steps = steps;

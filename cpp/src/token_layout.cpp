@@ -1,16 +1,14 @@
 #include "ltx2eff/token_layout.hpp"
 
 #include "ltx2eff/error.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
-
-// Appended conditioning tokens are at most a few full frames; a million is far beyond any use.
-constexpr std::int64_t kMaxGlobalTokens = 1 << 20;
 
 TokenLayout::TokenLayout(LatentShape grid, std::int64_t global_tokens)
     : grid_(grid), global_tokens_(global_tokens) {
   validate_latent_shape(grid_);
-  require_in_range("global_tokens", global_tokens, std::int64_t{0}, kMaxGlobalTokens);
+  check_sampling("global_tokens", global_tokens);
 }
 
 std::int64_t TokenLayout::frame_begin(int frame) const {

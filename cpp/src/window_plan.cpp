@@ -4,6 +4,7 @@
 
 #include "ltx2eff/error.hpp"
 #include "ltx2eff/knobs.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 
 namespace ltx2eff {
 
@@ -25,7 +26,7 @@ void validate_window_spec(const WindowSpec& spec) {
 WindowPlan::WindowPlan(LatentShape grid, std::int64_t global_tokens, WindowSpec spec)
     : grid_(grid), global_tokens_(global_tokens), spec_(spec), dense_(true) {
   validate_latent_shape(grid_);
-  require_in_range("global_tokens", global_tokens, std::int64_t{0}, std::int64_t{1} << 20);
+  check_sampling("global_tokens", global_tokens);
   validate_window_spec(spec_);
   frames_.resize(static_cast<std::size_t>(grid_.frames));
   for (int f = 0; f < grid_.frames; ++f) {

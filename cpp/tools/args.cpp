@@ -1,5 +1,6 @@
 #include "args.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -72,10 +73,7 @@ std::optional<long long> Args::integer(const std::string& name, long long lo, lo
   return v;
 }
 
-namespace {
-
-// A plain decimal number: [+-]digits[.digits][e[+-]digits]. strtod alone would also take
-// leading blanks, hexadecimal, "inf" and "nan".
+// strtod alone would also take leading blanks, hexadecimal, "inf" and "nan".
 bool is_decimal_number(const std::string& s) {
   std::size_t i = 0;
   auto digits = [&] {
@@ -98,7 +96,26 @@ bool is_decimal_number(const std::string& s) {
   return i == s.size();
 }
 
-}  // namespace
+std::string wrap(const std::string& text, std::size_t indent, std::size_t width) {
+  std::string out;
+  std::size_t column = indent;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t end = std::min(text.find(' ', i), text.size());
+    const std::size_t length = end - i;
+    if (column > indent && column + 1 + length > width) {
+      out += "\n" + std::string(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      out += ' ';
+      ++column;
+    }
+    out.append(text, i, length);
+    column += length;
+    i = end + 1;
+  }
+  return out;
+}
 
 std::optional<double> Args::number(const std::string& name) const {
   auto s = str(name);

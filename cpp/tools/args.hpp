@@ -2,6 +2,7 @@
 // Unknown options and malformed numbers are errors that name the option.
 #pragma once
 
+#include <cstddef>
 #include <limits>
 #include <map>
 #include <optional>
@@ -38,5 +39,12 @@ class Args {
   std::map<std::string, bool> flags_;
   std::vector<std::string> positional_;
 };
+
+// A plain decimal number: [+-]digits[.digits][e[+-]digits] (no blanks, hexadecimal, inf or nan).
+bool is_decimal_number(const std::string& s);
+
+// `text` broken into lines of at most `width` columns at spaces, every line after the first
+// indented by `indent` spaces (the first is the caller's to place).
+std::string wrap(const std::string& text, std::size_t indent, std::size_t width = 100);
 
 }  // namespace ltx2eff::cli

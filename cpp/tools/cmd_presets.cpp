@@ -1,5 +1,6 @@
-// `ltx2eff presets`: the named presets and the knob values they resolve to.
+// `ltx2eff presets`: the named presets and the value each gives every knob of the knob table.
 #include <iostream>
+#include <string>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -8,11 +9,27 @@
 #include "ltx2eff/presets.hpp"
 
 namespace ltx2eff::cli {
+namespace {
+
+constexpr std::size_t kIndent = 4;
+
+// "frame_stride=1, window=-1, anchor_frame=false, ..." in the table's order and spelling.
+std::string knob_values(const Knobs& knobs) {
+  std::string out;
+  for (const KnobRow& row : knob_table()) {
+    if (!out.empty()) out += ", ";
+    out += std::string(row.name) + "=" + row.format(row.get(knobs));
+  }
+  return out;
+}
+
+}  // namespace
 
 int run_presets(const std::vector<std::string>& argv) {
   const Args args(argv, {}, {"json", "help"});
   if (args.flag("help").value_or(false)) {
-    std::cout << "usage: ltx2eff presets [--json]\n\nLists the presets and their knob values.\n";
+    std::cout << "usage: ltx2eff presets [--json]\n\nLists the presets and the value each gives "
+                 "every knob.\n";
     return 0;
   }
   const bool json = args.flag("json").value_or(false);
@@ -28,15 +45,7 @@ int run_presets(const std::vector<std::string>& argv) {
       j.end_object();
     } else {
       std::cout << name << ": " << describe_preset(name) << "\n"
-                << "    stride " << k.frame_stride << ", window "
-                << (k.attention.window < 0 ? std::string("off")
-                                           : std::to_string(k.attention.window))
-                << (k.attention.anchor_frame ? " +anchor" : "") << ", far field "
-                << k.attention.far_field << ", reuse from " << k.reuse_start << " (threshold "
-                << k.reuse_threshold << ", max " << k.max_consecutive_reuse << " in a row), "
-                << to_string(k.interpolation) << ", refine " << k.refine_steps << " @ "
-                << k.refine_strength << ", budget " << k.activation_budget_mb << " MiB"
-                << (k.thermal_guard ? ", thermal guard" : "") << "\n";
+                << std::string(kIndent, ' ') << wrap(knob_values(k), kIndent) << "\n";
     }
   }
   j.end_array();

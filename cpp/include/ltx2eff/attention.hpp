@@ -24,6 +24,12 @@
 
 namespace ltx2eff {
 
+// The softmax scales a call may ask for (besides 0, which means 1 / sqrt(D)): larger ones overflow
+// the float32 logits of ordinary inputs (1e308 gives NaN everywhere); smaller ones round to 0 in
+// float32 and make every key weigh the same.
+inline constexpr double kMinAttentionScale = 1e-12;
+inline constexpr double kMaxAttentionScale = 1e3;
+
 struct AttentionOptions {
   LatentShape grid;                        // (F, H, W) of the first F*H*W tokens
   std::int64_t global_tokens = 0;          // appended tokens after the grid

@@ -49,8 +49,9 @@ struct CallCost {
   [[nodiscard]] double total_bytes() const;
 };
 
-// Rates a device sustains. The rates are one H100's (bf16) in isolated video blocks (the design
-// brief's measurements); the last three fields calibrate them to complete LTX-2 audio-video
+// Rates a device sustains. The rates are one H100's (bf16) in isolated video blocks (one
+// LTX-2-sized video block timed alone, dense, torch 2.11 SDPA: 5.2 / 15.9 / 50.7 ms at 5,824 /
+// 14,080 / 32,640 tokens); the last three fields calibrate them to complete LTX-2 audio-video
 // sampling loops, fitted to bench/e2e.py on an H200 (docs/BENCHMARKS.md, "End to end"):
 // measured seconds per call = per_call_overhead_s + block-level prediction / sustained_fraction,
 // with windowed attention at window_efficiency of the dense attention rate.
@@ -64,8 +65,9 @@ struct DeviceProfile {
   double per_call_overhead_s = 0.178;   // audio stream, AV cross-attention, per-call launches
   double sustained_fraction = 0.772;    // share of the isolated-block rate a full model call keeps
 
-  // One LTX-2-sized video block timed alone on an H100 (bf16, dense: 5.2 / 15.9 / 50.7 ms at
-  // 5,824 / 14,080 / 32,640 tokens): no per-call costs, full rate, windowed attention at 0.80.
+  // One LTX-2-sized video block timed alone on an H100 (bf16, torch 2.11 SDPA, dense: 5.2 / 15.9
+  // / 50.7 ms at 5,824 / 14,080 / 32,640 tokens): no per-call costs, full rate, windowed
+  // attention at 0.80.
   static DeviceProfile isolated_blocks() {
     DeviceProfile p;
     p.window_efficiency = 0.80;

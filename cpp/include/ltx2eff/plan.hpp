@@ -10,11 +10,13 @@
 #include "ltx2eff/geometry.hpp"
 #include "ltx2eff/keyframe_plan.hpp"
 #include "ltx2eff/presets.hpp"
+#include "ltx2eff/sampling_limits.hpp"
 #include "ltx2eff/step_schedule.hpp"
 #include "ltx2eff/window_plan.hpp"
 
 namespace ltx2eff {
 
+// Each field's range is its row of kSamplingLimits (sampling_limits.hpp).
 struct SamplingSpec {
   int steps = 30;
   int calls_per_step = 2;  // 1 = no guidance (distilled), 2 = CFG, 3 = CFG + STG
@@ -84,6 +86,9 @@ int max_reusable_steps(int steps, double reuse_start, int max_consecutive_reuse)
 // latent changes length, so no earlier output fits) always computed.
 std::vector<bool> reuse_forecast(int steps, double reuse_start, int max_consecutive_reuse,
                                  const std::vector<int>& must_compute = {});
+
+// Every field against kSamplingLimits; reused_steps in [-1, steps - 1].
+void validate_sampling(const SamplingSpec& sampling);
 
 GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs,
                          const SamplingSpec& sampling = {}, const ModelDims& dims = {},

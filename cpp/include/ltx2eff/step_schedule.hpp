@@ -58,7 +58,7 @@ struct StepSchedule {
 // The step index of fraction `share` of `steps` (round(share * steps)).
 int step_at(double share, int steps);
 
-// steps in [1, 10000]; the knobs are validated first.
+// steps in [1, kMaxSteps] (sampling_limits.hpp); the knobs are validated first.
 StepSchedule make_step_schedule(const Knobs& knobs, int steps);
 
 }  // namespace ltx2eff

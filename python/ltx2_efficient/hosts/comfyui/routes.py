@@ -36,10 +36,6 @@ DEFAULT_REQUEST: dict[str, Any] = {"width": 1280, "height": 704, "frames": 121, 
 # Knob names in the order of the core's knob table (and GenerationPlan.to_json()["knobs"]).
 KNOB_NAMES: tuple[str, ...] = tuple(row["name"] for row in _core.knob_table())
 
-_MAX_STEPS = 1000
-_MAX_CALLS_PER_STEP = 4
-_MAX_BATCH = 64
-
 
 def _shown(value: object) -> str:
     """A bad value in a message: at most ~80 characters, and never a huge integer's digits."""
@@ -150,9 +146,10 @@ def estimate(params: Mapping[str, object]) -> dict[str, Any]:
     overrides = params.get("knobs", {})
     if not isinstance(overrides, Mapping):
         raise ValueError(f"knobs must be an object of knob values, got {_shown(overrides)}")
-    steps = _as_int("steps", params.get("steps", 30), 1, _MAX_STEPS)
-    calls = _as_int("calls_per_step", params.get("calls_per_step", 2), 1, _MAX_CALLS_PER_STEP)
-    batch = _as_int("batch", params.get("batch", 1), 1, _MAX_BATCH)
+    # The core's bounds (MAX_STEPS, MAX_CALLS_PER_STEP, MAX_BATCH) and its messages.
+    steps = _core.check_sampling("steps", params.get("steps", 30))
+    calls = _core.check_sampling("calls_per_step", params.get("calls_per_step", 2))
+    batch = _core.check_sampling("batch", params.get("batch", 1))
 
     knobs = apply_knob_overrides(core.resolve_preset(preset), overrides)
     pixels = core.PixelShape(width, height, frames, fps)
