@@ -110,10 +110,11 @@ def last_backend() -> str:
 def subset_backend(grid: tuple[int, int, int]) -> str:
     """Which backend serves the key subsets of spatial freeze for CUDA tensors here."""
     from ltx2_efficient.torch_glue.attention import window_attention_subset
+    from ltx2_efficient.torch_glue.attention_call import AttentionCall
 
     t = grid[0] * grid[1] * grid[2]
     x = torch.randn(1, 1, t, HEAD_DIM, device="cuda", dtype=DTYPE)
-    window_attention_subset(x, x, x, subset="other_frames", grid=grid, window=1)
+    window_attention_subset(x, x, x, AttentionCall(grid, 1), subset="other_frames")
     return last_backend()
 
 

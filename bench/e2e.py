@@ -150,7 +150,10 @@ TECHNIQUES: dict[str, dict[str, Any]] = {
 # model's measured model-call ratios match it) and the cost model's forecast. Random weights never
 # settle under the preset's own threshold, so the plain preset runs at dense speed here.
 SCHEDULE_SUFFIX = "-schedule"
-REUSE_THRESHOLD_BOUND = 10.0  # the largest reuse_threshold the core accepts
+# The largest reuse_threshold the core accepts: its knob row's maximum.
+REUSE_THRESHOLD_BOUND: float = next(
+    row["max"] for row in _core.knob_table() if row["name"] == "reuse_threshold"
+)
 
 
 def config_settings(name: str) -> EfficientSettings:

@@ -110,7 +110,9 @@ def test_batched_refuses_what_it_does_not_compute(kwargs, match):
     with pytest.raises(ValueError, match=f"backend 'batched' cannot run this call: .*{match}"):
         ltx2_efficient.window_attention(q, k, v, grid=(5, 2, 2), window=1, backend="batched", **kwargs)
     with pytest.raises(ValueError, match="subset"):
-        glue.window_attention_subset(q, k, v, subset="own_frame", grid=(5, 2, 2), window=1, backend="batched")
+        glue.window_attention_subset(
+            q, k, v, glue.AttentionCall((5, 2, 2), 1), subset="own_frame", backend="batched"
+        )
 
 
 def test_attention_with_lse_returns_the_log_sum_exp():
@@ -166,17 +168,8 @@ def test_in_place_executor_writes_every_batch_into_the_result(token_major, ancho
     grid = (9, 2, 3)
     q, k, v = random_qkv((2, 3, 9 * 6 + g, 16), torch.float32, seed=21, token_major=token_major)
     calls: list[tuple[int, ...]] = []
-    out, lse = batched.frame_batched_attention(
-        q,
-        k,
-        v,
-        grid=grid,
-        window=1,
-        global_tokens=g,
-        anchor_frame=anchor,
-        need_lse=True,
-        in_place=_sdpa_into(calls),
-    )
+    call = glue.AttentionCall(grid, 1, g, anchor, need_lse=True)
+    out, lse = batched.frame_batched_attention(q, k, v, call, in_place=_sdpa_into(calls))
     # Two batches (interior, borders) per batch element, each written in place: no ATen copy.
     assert sorted(calls) == sorted([(5, 3, 6, 16), (2, 3, 12, 16)] * 2)
     ref_out, ref_lse = reference(q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=anchor)
@@ -198,9 +191,8 @@ def test_a_declining_in_place_executor_leaves_the_batch_to_aten(need_lse):
             lse.fill_(math.nan)
         return False
 
-    out, lse = batched.frame_batched_attention(
-        q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False, need_lse=need_lse, in_place=decline
-    )
+    call = glue.AttentionCall(grid, 1, need_lse=need_lse)
+    out, lse = batched.frame_batched_attention(q, k, v, call, in_place=decline)
     assert len(declined) == 2
     ref, ref_lse = reference(q, k, v, grid=grid, window=1, global_tokens=0, anchor_frame=False)
     assert relative_error(out, ref) <= 1e-5

@@ -95,3 +95,20 @@ def test_device_profile_zero_means_none_where_documented():
     )
     assert math.isfinite(plan.plan_seconds) and plan.plan_seconds > 0
     assert plan.predicted_speedup > 1.0
+
+
+@pytest.mark.parametrize("backend", ["cpu", "torch", "batched"])
+@pytest.mark.parametrize("scale", [5000.0, 1e-13])
+def test_every_backend_takes_the_same_scale_range(backend, scale):
+    """The Python glue checks the scale against the core's range, so no backend accepts a scale
+    another refuses."""
+    from ltx2_efficient.torch_glue import attention as glue
+
+    q, k, v = _qkv()
+    message = rf"scale must be a number in \[{_core.MIN_ATTENTION_SCALE:g}, {_core.MAX_ATTENTION_SCALE:g}\]"
+    with pytest.raises(ValueError, match=message):
+        glue.window_attention(q, k, v, grid=(3, 2, 2), window=1, scale=scale, backend=backend)
+    out = glue.window_attention(
+        q, k, v, grid=(3, 2, 2), window=1, scale=_core.MAX_ATTENTION_SCALE, backend=backend
+    )
+    assert out.shape == q.shape

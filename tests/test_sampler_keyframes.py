@@ -193,7 +193,7 @@ def test_refine_schedule_is_the_tail_of_the_schedule():
     assert refine_schedule(shifted, 1.0, 2)[0] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="refine_steps must be an integer >= 1, got 0"):
         refine_schedule(linear, 0.3, 0)
-    with pytest.raises(ValueError, match="refine_strength must be in \\(0, 1\\], got 0.0"):
+    with pytest.raises(ValueError, match="refine_strength must be above 0 for a refine phase, got 0"):
         refine_schedule(linear, 0.0, 2)
     with pytest.raises(ValueError, match="sigmas must be non-increasing"):
         refine_schedule(torch.tensor([0.1, 0.5, 0.0]), 0.3, 2)

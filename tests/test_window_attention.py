@@ -212,16 +212,9 @@ def test_cast_precision_computes_on_cast_inputs(backend, precision, narrow):
 def test_own_and_other_frame_subsets_merge_into_the_window(backend):
     grid, g = (5, 3, 7), 3
     q, k, v = random_qkv((2, 2, 108, 32), torch.bfloat16, seed=5)
-    args = {
-        "grid": grid,
-        "window": 1,
-        "global_tokens": g,
-        "anchor_frame": True,
-        "far_field": 2,
-        "backend": backend,
-    }
-    own = glue.window_attention_subset(q, k, v, subset="own_frame", **args)
-    other = glue.window_attention_subset(q, k, v, subset="other_frames", **args)
+    call = glue.AttentionCall(grid, 1, g, anchor_frame=True, far_field=2)
+    own = glue.window_attention_subset(q, k, v, call, subset="own_frame", backend=backend)
+    other = glue.window_attention_subset(q, k, v, call, subset="other_frames", backend=backend)
     for subset, (out, lse) in (("own_frame", own), ("other_frames", other)):
         ref_out, ref_lse = reference(
             q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=True, far_field=2, subset=subset
@@ -374,9 +367,8 @@ def test_anchor_and_global_tokens_on_the_torch_path_use_the_rolling_buffer(monke
     grid, g = (9, 2, 3), 3
     tokens = 9 * 6 + g
     q, k, v = (torch.randn(1, 2, tokens, 16, generator=torch.Generator().manual_seed(i)) for i in range(3))
-    out, _ = attention_fallback.torch_window_attention(
-        q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=True
-    )
+    call = glue.AttentionCall(grid, 1, g, anchor_frame=True)
+    out, _ = attention_fallback.torch_window_attention(q, k, v, call)
     want, _ = reference(q, k, v, grid=grid, window=1, global_tokens=g, anchor_frame=True)
     assert made and made[0].copied_frames <= 4 + 9  # not 4 frames for every query frame
     assert float((out.double() - want).abs().max() / want.abs().max()) < BOUND[torch.float32]

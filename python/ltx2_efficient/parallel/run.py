@@ -37,8 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="where rank 0 saves the latent (.pt)")
     parser.add_argument("--json", type=Path, default=None, help="where rank 0 writes the summary")
     args = parser.parse_args(argv)
-    if not (args.window == _core.WINDOW_OFF or 0 <= args.window <= _core.MAX_WINDOW):
-        parser.error(f"--window must be -1 or in [0, {_core.MAX_WINDOW}], got {args.window}")
+    try:
+        _core.check_knob("window", args.window)
+    except ValueError as error:  # the core's message names the knob and its range
+        parser.error(f"--{error}")
     if not 1 <= args.steps <= 200:
         parser.error(f"--steps must be in [1, 200], got {args.steps}")
     if not 1.0 <= args.guidance <= 20.0:

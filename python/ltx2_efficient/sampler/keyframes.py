@@ -217,8 +217,9 @@ def refine_schedule(sigmas: torch.Tensor | list[float], strength: float, steps: 
         raise ValueError("sigmas must be non-increasing")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"refine_steps must be an integer >= 1, got {steps!r}")
-    if not 0.0 < float(strength) <= 1.0:
-        raise ValueError(f"refine_strength must be in (0, 1], got {strength!r}")
+    _core.check_knob("refine_strength", float(strength))
+    if float(strength) == 0.0:  # 0 is the knob's "no refine phase"; a refine phase needs a start
+        raise ValueError("refine_strength must be above 0 for a refine phase, got 0")
     n = values.numel() - 1
     start = min(float(strength), float(values[0]))
     if start <= float(values[-1]):

@@ -47,30 +47,21 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
 from ltx2_efficient import _core, config
 from ltx2_efficient.torch_glue import attention_backends as backends
 from ltx2_efficient.torch_glue import cuda_autotune
-from ltx2_efficient.torch_glue.attention_call import (
-    DTYPES,
-    MAX_FAR_FIELD,
-    MAX_GLOBAL_TOKENS,
-    MAX_WINDOW,
-    PRECISIONS,
-    SUBSETS,
-    AttentionCall,
-)
+from ltx2_efficient.torch_glue.attention_call import DTYPES, PRECISIONS, SUBSETS, AttentionCall
 
 log = logging.getLogger(__name__)
 
 BACKENDS = config.ATTENTION_BACKENDS
 BACKEND_ENV = config.ATTENTION_BACKEND_ENV
 __all__ = [
-    "BACKENDS", "BACKEND_ENV", "MAX_FAR_FIELD", "MAX_GLOBAL_TOKENS", "MAX_WINDOW", "PRECISIONS", "SUBSETS",
-    "AttentionCall", "AttentionResult", "attend", "last_backend", "merge_attention", "window_attention",
+    "BACKENDS", "BACKEND_ENV", "PRECISIONS", "SUBSETS", "AttentionCall", "AttentionResult", "attend", "last_backend", "merge_attention", "window_attention",
     "window_attention_subset",
 ]  # fmt: skip
 
@@ -219,25 +210,21 @@ def window_attention_subset(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
+    call: AttentionCall,
     *,
     subset: str,
-    grid: tuple[int, int, int],
-    window: int,
-    global_tokens: int = 0,
-    anchor_frame: bool = False,
-    far_field: int = 0,
-    precision: str = "auto",
     backend: str | None = None,
-    scale: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Window attention over a subset of each query's keys; returns (out, lse).
+    """``call``'s window attention over a subset of each query's keys; returns (out, lse).
 
     subset "own_frame": grid queries see only their own frame, global queries nothing (out 0,
     lse -inf); "other_frames": the window's keys minus the own frame (global queries see all);
-    "all": the whole window. merge_attention(own_frame, other_frames) equals "all".
+    "all": the whole window. merge_attention(own_frame, other_frames) equals "all". The subset
+    and the log-sum-exp replace the call's own ``subset`` and ``need_lse``.
     """
-    call = AttentionCall(grid, window, global_tokens, anchor_frame, far_field, precision, scale, subset, True)
-    result = attend(q, k, v, call, backend)
+    if not isinstance(call, AttentionCall):
+        raise ValueError(f"call must be an AttentionCall, got {type(call).__name__}")
+    result = attend(q, k, v, replace(call, subset=subset, need_lse=True), backend)
     assert result.lse is not None
     return result.out, result.lse
 

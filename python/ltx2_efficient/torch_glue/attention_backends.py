@@ -61,15 +61,10 @@ class FrameBatched:
     name: str = "batched"
 
     def why_not(self, q: torch.Tensor, call: AttentionCall) -> str | None:
-        return attention_batched.supports(
-            far_field=call.far_field, subset=call.subset, far_8bit=call.far_8bit
-        )
+        return attention_batched.supports(call)
 
     def run(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall) -> Result:
-        return frame_batched_attention(
-            q, k, v, grid=call.grid, window=call.window, global_tokens=call.global_tokens,
-            anchor_frame=call.anchor_frame, need_lse=call.need_lse, scale=call.scale,
-        )  # fmt: skip
+        return frame_batched_attention(q, k, v, call)
 
 
 @dataclass(frozen=True)
@@ -82,11 +77,7 @@ class ChunkedTorch:
         return None
 
     def run(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall) -> Result:
-        return torch_window_attention(
-            q, k, v, grid=call.grid, window=call.window, global_tokens=call.global_tokens,
-            anchor_frame=call.anchor_frame, far_field=call.far_field, subset=call.subset,
-            need_lse=call.need_lse, far_8bit=call.far_8bit, scale=call.scale,
-        )  # fmt: skip
+        return torch_window_attention(q, k, v, call)
 
 
 CPU_KERNEL = CoreKernel("cpu")

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from ltx2_efficient import _core
 from ltx2_efficient.torch_glue import cudnn_graph
+from ltx2_efficient.torch_glue.attention_call import AttentionCall
 from ltx2_efficient.torch_glue.nan_propagation import keep_nan, keep_nan_with_lse
 
 SdpaFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
@@ -40,12 +41,12 @@ InPlaceFn = Callable[
 ]
 
 
-def supports(*, far_field: int, subset: str, far_8bit: bool) -> str | None:
-    """None when the frame-batched path computes this case, else why not."""
-    if far_field > 0 or far_8bit:
+def supports(call: AttentionCall) -> str | None:
+    """None when the frame-batched path computes this call, else why not."""
+    if call.far_field > 0 or call.far_8bit:
         return "the far field (far_field > 0) is not batched"
-    if subset != "all":
-        return f"key subset {subset!r} is not batched"
+    if call.subset != "all":
+        return f"key subset {call.subset!r} is not batched"
     return None
 
 
@@ -160,23 +161,21 @@ def frame_batched_attention(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
+    call: AttentionCall,
     *,
-    grid: tuple[int, int, int],
-    window: int,
-    global_tokens: int,
-    anchor_frame: bool,
-    need_lse: bool,
-    scale: float | None = None,
     in_place: InPlaceFn | None = cudnn_graph.attend_into,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Window attention of validated [B, heads, T, D] tensors (no far field): (out, lse or None).
+    """``call`` on validated [B, heads, T, D] tensors (one that ``supports``): (out, lse or None).
     ``in_place`` serves a batch directly into the result's views when it can (None: never)."""
+    if (reason := supports(call)) is not None:
+        raise ValueError(f"frame-batched attention cannot run this call: {reason}")
+    grid, global_tokens, need_lse = call.grid, call.global_tokens, call.need_lse
     frames, height, width = grid
     hw = height * width
     grid_tokens = frames * hw
     batch, heads, tokens, d = q.shape
-    scale = 1.0 / math.sqrt(d) if scale is None else scale
-    plan = _plan(grid, window, anchor_frame)
+    scale = 1.0 / math.sqrt(d) if call.scale is None else call.scale
+    plan = _plan(grid, call.window, call.anchor_frame)
     first_anchored = _first_anchored(plan)
     extras = first_anchored < frames or global_tokens > 0
     with_lse = need_lse or extras

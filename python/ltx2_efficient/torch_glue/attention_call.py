@@ -9,18 +9,19 @@ itself (:meth:`check_tensors`); every backend takes it instead of a list of keyw
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from ltx2_efficient import _core
 
-PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32", "fp8-far-field")
+# The precision choices are the core's "precision" knob row; window, far field and precision are
+# checked by the core's knob rows (_core.check_knob), the grid and the global-token count by the
+# core's token layout, so every limit and message here is the core's.
+PRECISIONS: tuple[str, ...] = tuple(
+    next(row["choices"] for row in _core.knob_table() if row["name"] == "precision")
+)
 SUBSETS: tuple[str, ...] = ("all", "own_frame", "other_frames")
-MAX_WINDOW = 256
-MAX_FAR_FIELD = 16
-MAX_GLOBAL_TOKENS = 1 << 20
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _CAST = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _SUBSET_ENUM = {
@@ -34,9 +35,28 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: object, lo: int, hi: int, note: str = "") -> None:
-    if not _is_int(value) or not lo <= value <= hi:  # type: ignore[operator]
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]{note}, got {value!r}")
+def _check_layout(grid: object, global_tokens: object) -> tuple[int, int, int]:
+    """The grid as a tuple, after the core's checks of the latent grid and the global-token count
+    (``TokenLayout``: the limits the C++ kernel and every window plan apply)."""
+    if not isinstance(grid, (tuple, list)) or len(grid) != 3 or not all(_is_int(x) for x in grid):
+        raise ValueError(f"grid must be (F, H, W) with three integers, got {grid!r}")
+    if not _is_int(global_tokens):
+        raise ValueError(f"global_tokens must be an integer, got {global_tokens!r}")
+    try:
+        shape = _core.LatentShape(*grid)
+    except TypeError:  # past the binding's integer range
+        raise ValueError(f"grid must be a latent grid (F, H, W) the core accepts, got {grid!r}") from None
+    try:
+        _core.validate_latent_shape(shape)
+    except ValueError as error:
+        raise ValueError(f"grid must be a latent grid (F, H, W) the core accepts: {error}") from None
+    try:
+        _core.TokenLayout(shape, global_tokens)
+    except TypeError:
+        raise ValueError(
+            f"global_tokens must be an integer the core accepts, got {global_tokens!r}"
+        ) from None
+    return (int(grid[0]), int(grid[1]), int(grid[2]))
 
 
 @dataclass(frozen=True)
@@ -57,29 +77,20 @@ class AttentionCall:
     need_lse: bool = False
 
     def __post_init__(self) -> None:
-        grid = self.grid
-        if (
-            not isinstance(grid, (tuple, list))
-            or len(grid) != 3
-            or not all(_is_int(x) and x >= 1 for x in grid)
-        ):
-            raise ValueError(f"grid must be (F, H, W) with integers >= 1, got {grid!r}")
-        object.__setattr__(self, "grid", tuple(int(x) for x in grid))
-        _check_int("global_tokens", self.global_tokens, 0, MAX_GLOBAL_TOKENS)
-        _check_int("window", self.window, -1, MAX_WINDOW, " (-1 = dense)")
-        _check_int("far_field", self.far_field, 0, MAX_FAR_FIELD, " (0 = off)")
-        if not isinstance(self.anchor_frame, bool):
-            raise ValueError(f"anchor_frame must be True or False, got {self.anchor_frame!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {' '.join(PRECISIONS)}, got {self.precision!r}")
+        object.__setattr__(self, "grid", _check_layout(self.grid, self.global_tokens))
+        for knob in ("window", "anchor_frame", "far_field", "precision"):
+            _core.check_knob(knob, getattr(self, knob))  # InvalidArgument (a ValueError) naming it
         if self.subset not in SUBSETS:
             raise ValueError(f"subset must be one of {' '.join(SUBSETS)}, got {self.subset!r}")
         if self.scale is not None and (
             isinstance(self.scale, bool)
             or not isinstance(self.scale, (int, float))
-            or not (math.isfinite(self.scale) and 0.0 < self.scale <= 1e6)
+            or not (_core.MIN_ATTENTION_SCALE <= self.scale <= _core.MAX_ATTENTION_SCALE)
         ):
-            raise ValueError(f"scale must be a number in (0, 1e6] or None (1/sqrt(D)), got {self.scale!r}")
+            raise ValueError(
+                f"scale must be a number in [{_core.MIN_ATTENTION_SCALE:g}, {_core.MAX_ATTENTION_SCALE:g}] "
+                f"or None (1/sqrt(D)), got {self.scale!r}"
+            )
         if not isinstance(self.need_lse, bool):
             raise ValueError(f"need_lse must be True or False, got {self.need_lse!r}")
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ltx2_efficient import _core
+from ltx2_efficient.torch_glue.attention_call import AttentionCall
 from ltx2_efficient.torch_glue.nan_propagation import keep_nan
 
 # Score matrices of the explicit (LSE) path are kept under this many bytes per chunk.
@@ -54,24 +55,19 @@ def _runs(frames: list[int]) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in runs)
 
 
-def key_sets(
-    grid: tuple[int, int, int],
-    global_tokens: int,
-    window: int,
-    anchor_frame: bool,
-    far_field: int,
-    subset: str = "all",
-) -> tuple[list[KeySet], KeySet]:
-    """Key sets of every query frame and of the global queries for a subset of the window plan.
+def key_sets(call: AttentionCall) -> tuple[list[KeySet], KeySet]:
+    """Key sets of every query frame and of the global queries for the call's subset of its
+    window plan.
 
     subset "all" is the window plan; "own_frame" keeps each grid query's own frame only (global
     queries see nothing); "other_frames" is the plan minus the own frame (global queries see all).
     """
-    frames, height, width = grid
+    frames, height, width = call.grid
+    global_tokens, far_field, subset = call.global_tokens, call.far_field, call.subset
     plan = _core.WindowPlan(
         _core.LatentShape(frames, height, width),
         global_tokens,
-        _core.WindowSpec(window, anchor_frame, far_field),
+        _core.WindowSpec(call.window, call.anchor_frame, far_field),
     )
     sets: list[KeySet] = []
     for f in range(frames):
@@ -241,30 +237,20 @@ def _attend_math(
 
 
 def torch_window_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    grid: tuple[int, int, int],
-    window: int,
-    global_tokens: int = 0,
-    anchor_frame: bool = False,
-    far_field: int = 0,
-    subset: str = "all",
-    need_lse: bool = False,
-    far_8bit: bool = False,
-    scale: float | None = None,
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Window attention of validated [B, heads, T, D] tensors; (out in q's dtype, lse or None)."""
+    """``call`` on validated [B, heads, T, D] tensors; (out in q's dtype, lse or None)."""
+    grid, global_tokens, subset = call.grid, call.global_tokens, call.subset
+    need_lse, far_8bit = call.need_lse, call.far_8bit
     frames, height, width = grid
     hw = height * width
     grid_tokens = frames * hw
     b, heads, tokens, d = q.shape
-    scale = 1.0 / math.sqrt(d) if scale is None else scale
-    sets, global_set = key_sets(grid, global_tokens, window, anchor_frame, far_field, subset)
+    scale = 1.0 / math.sqrt(d) if call.scale is None else call.scale
+    sets, global_set = key_sets(call)
     out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     lse = torch.empty((b, heads, tokens), dtype=torch.float32, device=q.device) if need_lse else None
-    pooled = _Pooled(k, v, grid, far_field) if any(s.far for s in sets) else None
+    pooled = _Pooled(k, v, grid, call.far_field) if any(s.far for s in sets) else None
     scattered = [s for s in sets if len(_slices(s, hw, grid_tokens, tokens)) > 1]
     buffer = None
     if scattered:

@@ -8,12 +8,19 @@ the op runs :func:`ltx2_efficient.torch_glue.attention.attend` as usual. Its gra
 training through a compiled model) recomputes the call on the chunked-torch backend and
 differentiates that.
 
-The op returns (out, lse); lse is float32 [B, heads, T] when ``need_lse`` is set and an empty
-float32 tensor otherwise (an op returns tensors only); both are contiguous whatever q's strides. The optional arguments take the same
-values as :class:`AttentionCall`'s fields, ``backend`` "" meaning the environment's choice.
+An op's schema takes primitive types only, so its arguments after q, k, v are the fields of an
+:class:`AttentionCall` in order (grid as a list) and the backend ("" meaning the environment's
+choice), all required: :func:`op_arguments` flattens a call into them and :func:`call_of` builds
+the call back (the op, its fake kernel and its autograd context all use it). The op returns
+(out, lse); lse is float32 [B, heads, T] when ``need_lse`` is set and an empty float32 tensor
+otherwise (an op returns tensors only); both are contiguous whatever q's strides.
 """
 
 # No `from __future__ import annotations`: torch.library reads the annotations as types.
+
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
 
 import torch
 
@@ -21,6 +28,22 @@ from ltx2_efficient.torch_glue.attention import attend
 from ltx2_efficient.torch_glue.attention_call import AttentionCall
 
 OP_NAME = "ltx2eff::window_attention"
+# The op's arguments after q, k, v: these fields of AttentionCall in this order (grid as a list,
+# since a schema takes no tuples), then the backend.
+CALL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AttentionCall))
+
+
+def op_arguments(call: AttentionCall, backend: str | None = None) -> tuple[Any, ...]:
+    """The op's arguments after q, k, v for ``call`` on ``backend`` (None: the environment's)."""
+    values = [getattr(call, name) for name in CALL_FIELDS]
+    return (list(call.grid), *values[1:], backend or "")
+
+
+def call_of(options: Sequence[Any]) -> tuple[AttentionCall, str | None]:
+    """The validated call and the backend (None: the environment's) that the op's arguments after
+    q, k, v stand for: what the op, its fake kernel and its autograd context all build."""
+    grid, *values, backend = options
+    return AttentionCall(tuple(grid), *values), backend or None
 
 
 @torch.library.custom_op(OP_NAME, mutates_args=())
@@ -30,59 +53,44 @@ def window_attention_op(
     v: torch.Tensor,
     grid: list[int],
     window: int,
-    global_tokens: int = 0,
-    anchor_frame: bool = False,
-    far_field: int = 0,
-    precision: str = "auto",
-    scale: float | None = None,
-    subset: str = "all",
-    need_lse: bool = False,
-    backend: str = "",
+    global_tokens: int,
+    anchor_frame: bool,
+    far_field: int,
+    precision: str,
+    scale: float | None,
+    subset: str,
+    need_lse: bool,
+    backend: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    call = AttentionCall(
-        tuple(grid), window, global_tokens, anchor_frame, far_field, precision, scale, subset, need_lse
-    )  # fmt: skip
-    result = attend(q, k, v, call, backend or None)
+    call, chosen = call_of(
+        (grid, window, global_tokens, anchor_frame, far_field, precision, scale, subset, need_lse, backend)
+    )
+    result = attend(q, k, v, call, chosen)
     lse = result.lse if result.lse is not None else q.new_empty((0,), dtype=torch.float32)
     return result.out.contiguous(), lse.contiguous()  # the layout the fake kernel promises
 
 
 @window_attention_op.register_fake
 def _window_attention_fake(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    grid: list[int],
-    window: int,
-    global_tokens: int = 0,
-    anchor_frame: bool = False,
-    far_field: int = 0,
-    precision: str = "auto",
-    scale: float | None = None,
-    subset: str = "all",
-    need_lse: bool = False,
-    backend: str = "",
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *options: Any
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    call, _ = call_of(options)  # a bad call fails while tracing, as it would when run
     batch, heads, tokens, _ = q.shape
-    lse_shape = (batch, heads, tokens) if need_lse else (0,)
+    lse_shape = (batch, heads, tokens) if call.need_lse else (0,)
     return q.new_empty(q.shape), q.new_empty(lse_shape, dtype=torch.float32)  # contiguous
 
 
-def _setup_context(ctx: object, inputs: tuple, output: tuple) -> None:
-    q, k, v, grid, window, global_tokens, anchor_frame, far_field, precision, scale, subset, need_lse, _ = (
-        inputs
-    )
-    ctx.save_for_backward(q, k, v)  # type: ignore[attr-defined]
-    ctx.call = AttentionCall(  # type: ignore[attr-defined]
-        tuple(grid), window, global_tokens, anchor_frame, far_field, precision, scale, subset, need_lse
-    )  # fmt: skip
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[torch.Tensor, torch.Tensor]) -> None:
+    q, k, v, *options = inputs
+    ctx.save_for_backward(q, k, v)
+    ctx.call, _ = call_of(options)
 
 
-def _backward(ctx: object, grad_out: torch.Tensor, grad_lse: torch.Tensor) -> tuple:
+def _backward(ctx: Any, grad_out: torch.Tensor, grad_lse: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
     """Gradients by recomputing the call on the chunked-torch backend (plain differentiable torch
     ops, the same function as every backend) and differentiating that."""
-    q, k, v = ctx.saved_tensors  # type: ignore[attr-defined]
-    call: AttentionCall = ctx.call  # type: ignore[attr-defined]
+    q, k, v = ctx.saved_tensors
+    call: AttentionCall = ctx.call
     with torch.enable_grad():
         leaves = [t.detach().requires_grad_(t.requires_grad) for t in (q, k, v)]
         result = attend(*leaves, call, "torch")
@@ -93,7 +101,7 @@ def _backward(ctx: object, grad_out: torch.Tensor, grad_lse: torch.Tensor) -> tu
         wanted = [t for t in leaves if t.requires_grad]
         found = iter(torch.autograd.grad(outputs, wanted, grads, allow_unused=True) if wanted else ())
     dq, dk, dv = (next(found) if t.requires_grad else None for t in leaves)
-    return (dq, dk, dv) + (None,) * 10
+    return (dq, dk, dv) + (None,) * (len(CALL_FIELDS) + 1)  # nothing for the call and the backend
 
 
 window_attention_op.register_autograd(_backward, setup_context=_setup_context)
@@ -101,8 +109,5 @@ window_attention_op.register_autograd(_backward, setup_context=_setup_context)
 
 def call_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, call: AttentionCall) -> torch.Tensor:
     """``call``'s output through the custom op (what compiled code runs)."""
-    out, _ = torch.ops.ltx2eff.window_attention(
-        q, k, v, list(call.grid), call.window, call.global_tokens, call.anchor_frame, call.far_field,
-        call.precision, call.scale, call.subset, call.need_lse,
-    )  # fmt: skip
+    out, _ = torch.ops.ltx2eff.window_attention(q, k, v, *op_arguments(call))
     return out

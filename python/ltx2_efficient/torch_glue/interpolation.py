@@ -23,7 +23,10 @@ import torch
 
 from ltx2_efficient import _core
 
-METHODS: tuple[str, ...] = ("lerp", "slerp", "motion", "upsampler")
+# The choices of the core's "interpolation" knob row.
+METHODS: tuple[str, ...] = tuple(
+    next(row["choices"] for row in _core.knob_table() if row["name"] == "interpolation")
+)
 _KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _MAX_UPSAMPLER_PASSES = 4
 

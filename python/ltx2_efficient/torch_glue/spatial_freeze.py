@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from ltx2_efficient.torch_glue.attention import merge_attention, window_attention_subset
+from ltx2_efficient.torch_glue.attention_call import AttentionCall
 
 log = logging.getLogger(__name__)
 
@@ -84,23 +85,15 @@ class SpatialFreeze:
         """Window attention of [B, heads, T, D] tensors with the intra-frame part frozen.
 
         The arguments are window_attention's (backend too); the result has q's dtype."""
-        options = {
-            "grid": grid,
-            "window": window,
-            "global_tokens": global_tokens,
-            "anchor_frame": anchor_frame,
-            "far_field": far_field,
-            "precision": precision,
-            "backend": backend,
-        }
+        call = AttentionCall(grid, window, global_tokens, anchor_frame, far_field, precision)
         # The intra-frame part depends on the layout, not on the window, anchor or far field.
-        config = (tuple(q.shape), q.dtype, q.device, tuple(grid), global_tokens, precision)
+        config = (tuple(q.shape), q.dtype, q.device, call.grid, call.global_tokens, call.precision)
         entry = self._entries.get(layer)
         if self._refresh or entry is None or entry.config != config:
             if not self._refresh:
                 self.stats.stale_misses += 1
                 log.info("spatial freeze: no cached intra-frame partial for %r; recomputing it", layer)
-            own_out, own_lse = window_attention_subset(q, k, v, subset="own_frame", **options)
+            own_out, own_lse = window_attention_subset(q, k, v, call, subset="own_frame", backend=backend)
             if entry is not None:
                 self.stats.cached_bytes -= _bytes(entry)
             entry = _Entry(config, own_out, own_lse)
@@ -109,7 +102,7 @@ class SpatialFreeze:
             self.stats.full_calls += 1
         else:
             self.stats.reused_calls += 1
-        cross_out, cross_lse = window_attention_subset(q, k, v, subset="other_frames", **options)
+        cross_out, cross_lse = window_attention_subset(q, k, v, call, subset="other_frames", backend=backend)
         out, _ = merge_attention(entry.out, entry.lse, cross_out, cross_lse, backend=backend)
         return out
 
