@@ -1,6 +1,7 @@
 # Which CUDA architectures a build compiles, chosen so that a source build takes the builder's
 # time only for kernels the machine can run:
-#   - CMAKE_CUDA_ARCHITECTURES given: exactly that list (CI and release wheels ask this way);
+#   - CMAKE_CUDA_ARCHITECTURES given: exactly that list; the value "release" stands for the
+#     release list below, so CI (scripts/test.sh) asks for every architecture without a copy of it;
 #   - LTX2EFF_CUDA=ON without a list: the release list, every supported GPU generation + PTX;
 #   - LTX2EFF_CUDA=AUTO (the default): the architectures of the GPUs visible now; with none
 #     visible, no CUDA kernels at all (the CPU core and torch's fallbacks).
@@ -81,7 +82,16 @@ endfunction()
 macro(ltx2eff_choose_cuda_archs explicit_archs)
   set(LTX2EFF_CUDA_ARCHS "")
   set(LTX2EFF_CUDA_ARCH_REASON "")
-  if(NOT "${explicit_archs}" STREQUAL "")
+  if("${explicit_archs}" STREQUAL "release")
+    set(LTX2EFF_CUDA_ARCHS ${LTX2EFF_CUDA_RELEASE_ARCHS})
+    ltx2eff_keep_supported(LTX2EFF_CUDA_ARCHS _ltx2eff_dropped)
+    set(LTX2EFF_CUDA_ARCH_REASON "the release list, asked for with CMAKE_CUDA_ARCHITECTURES=release")
+    if(_ltx2eff_dropped)
+      string(APPEND LTX2EFF_CUDA_ARCH_REASON "; this nvcc cannot build ${_ltx2eff_dropped}")
+    endif()
+    # CMake itself knows no "release": enable_language(CUDA) and the targets get the list.
+    set(CMAKE_CUDA_ARCHITECTURES "${LTX2EFF_CUDA_ARCHS}" CACHE STRING "CUDA architectures" FORCE)
+  elseif(NOT "${explicit_archs}" STREQUAL "")
     set(LTX2EFF_CUDA_ARCHS ${explicit_archs})
     set(LTX2EFF_CUDA_ARCH_REASON "asked for with CMAKE_CUDA_ARCHITECTURES")
   elseif(LTX2EFF_CUDA STREQUAL "ON")
@@ -116,7 +126,8 @@ function(ltx2eff_report_kernels)
   endif()
   message(STATUS "ltx2eff: building ${what}")
   message(STATUS "ltx2eff: to change it: -DCMAKE_CUDA_ARCHITECTURES=\"86-real\" (one GPU), "
-                 "-DLTX2EFF_CUDA=ON (every supported GPU: ${LTX2EFF_CUDA_RELEASE_ARCHS}), "
+                 "-DLTX2EFF_CUDA=ON or -DCMAKE_CUDA_ARCHITECTURES=release (every supported GPU: "
+                 "${LTX2EFF_CUDA_RELEASE_ARCHS}), "
                  "-DLTX2EFF_CUDA=OFF (CPU only); with pip: -Ccmake.define.NAME=VALUE")
 endfunction()
 
@@ -143,3 +154,7 @@ function(ltx2eff_write_build_config path hopper_kernel)
   set(LTX2EFF_HOPPER_KERNEL_VALUE ${hopper_kernel})
   configure_file("${PROJECT_SOURCE_DIR}/cpp/src/build_config.hpp.in" "${path}" @ONLY)
 endfunction()
+
+# CMakeLists.txt includes this module only; the source fingerprint every Python build installs
+# comes with it.
+include(SourceHash)

