@@ -61,6 +61,17 @@ def test_demo_rejects_bad_arguments_naming_them(tmp_path):
     assert done.returncode == 2 and "steps must be in [1, 200], got 0" in done.stderr
 
 
+def test_out_paths_the_file_system_refuses_are_one_line_errors(tmp_path):
+    long_out = tmp_path / ("x" * 300)
+    for verb in ("demo", "eval"):
+        done = _verb(verb, "--out", str(long_out))
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"ltx2eff {verb}: --out "), done.stderr
+        assert lines[0].endswith(": File name too long") and len(lines[0]) < 140
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_eval_quick_writes_the_pareto_table(tmp_path):
     done = _verb("eval", "--quick", "--seeds", "1", "--steps", "3", "--repeats", "2", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr

@@ -4,14 +4,17 @@ and timings repeated, interleaved and summarised by median and spread."""
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,6 +101,161 @@ def test_an_unwritable_parent_is_a_one_line_error(tmp_path):
         locked.chmod(0o755)
 
 
+def _one_line_usage_error(capsys, out: str) -> str:
+    assert run_verb("demo", out, False, lambda: None, lambda _c, _f: "never") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_permission_problems_are_one_line_errors_as_any_user(tmp_path, monkeypatch, capsys):
+    # Root passes every permission check, so the refusals are simulated (CI runs as root).
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setattr(output_folder.os, "access", lambda *_a, **_k: False)
+    with pytest.raises(OutputFolderError, match=re.escape(f"cannot write in {tmp_path} (permission denied)")):
+        check_output_folder(str(tmp_path / "run"), force=False)
+    monkeypatch.undo()
+
+    real_iterdir = Path.iterdir
+
+    def unreadable(self):
+        if self == mine:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", unreadable)
+    with pytest.raises(OutputFolderError, match=re.escape(f"--out {mine}: Permission denied")):
+        check_output_folder(str(mine), force=False)
+    assert _one_line_usage_error(capsys, str(mine)) == f"ltx2eff demo: --out {mine}: Permission denied"
+    monkeypatch.undo()
+
+    def refused(self, *_a, **_k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    target = tmp_path / "new" / "run"
+    assert check_output_folder(str(target), force=False) == target
+    assert run_verb("demo", str(target), False, lambda: None, lambda _c, _f: "never") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"ltx2eff demo: --out {target}: cannot create it (Permission denied)"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def _can_drop_privileges() -> bool:
+    if os.name == "nt" or os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run(
+        ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", sys.executable, "-c",
+         "import ltx2_efficient.demo.cli"],
+        capture_output=True, cwd="/", timeout=60, check=False,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_drop_privileges(), reason="needs root, setpriv and a package nobody can import")
+def test_folders_nobody_may_use_are_one_line_errors_for_nobody():
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        base.chmod(0o755)
+        (base / "locked").mkdir(mode=0o000)
+        (base / "readonly").mkdir(mode=0o555)
+        try:
+            for out, message in [
+                (base / "locked", f"--out {base / 'locked'}: Permission denied"),
+                (base / "locked" / "run", f"--out {base / 'locked' / 'run'}: Permission denied"),
+                (base / "readonly" / "run", f"cannot write in {base / 'readonly'} (permission denied)"),
+            ]:
+                done = subprocess.run(
+                    ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                     sys.executable, "-m", "ltx2_efficient", "demo", "--out", str(out)],
+                    capture_output=True, text=True, cwd="/", timeout=120, check=False,
+                )  # fmt: skip
+                assert done.returncode == 2, done.stderr
+                lines = done.stderr.strip().splitlines()
+                assert len(lines) == 1 and message in lines[0], done.stderr
+            assert sorted(p.name for p in base.iterdir()) == ["locked", "readonly"]
+            assert not any((base / "readonly").iterdir())
+        finally:
+            (base / "locked").chmod(0o755)
+
+
+def test_a_name_too_long_is_a_one_line_error_quoting_it_shortened(tmp_path, capsys):
+    long_name = "x" * 300
+    for out in (tmp_path / long_name, tmp_path / long_name / "run"):
+        with pytest.raises(OutputFolderError) as caught:
+            check_output_folder(str(out), force=False)
+        message = str(caught.value)
+        assert message.startswith("--out ") and message.endswith(": File name too long")
+        assert "\n" not in message and len(message) < 120, message
+        assert "..." in message and str(out).endswith(message.split("...")[1].rsplit(":", 1)[0])
+        line = _one_line_usage_error(capsys, str(out))
+        assert line == f"ltx2eff demo: {message}"
+    assert list(tmp_path.iterdir()) == []
+    assert output_folder.shorten("short/path") == "short/path"
+    assert len(output_folder.shorten("a" * 200)) == 80
+
+
+@pytest.mark.parametrize("method", ["exists", "is_dir", "iterdir", "is_file"])
+def test_any_file_system_error_while_checking_is_a_one_line_error(tmp_path, monkeypatch, capsys, method):
+    earlier = tmp_path / "run"
+    _staged_run(earlier, {"report.md": "earlier"})
+    real = getattr(Path, method)
+
+    def failing(self, *args, **kwargs):
+        if self == earlier or self.parent == earlier:
+            raise OSError(errno.EIO, "Input/output error", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, failing)
+    with pytest.raises(OutputFolderError, match=re.escape(f"--out {earlier}: Input/output error")):
+        check_output_folder(str(earlier), force=True)
+    assert run_verb("demo", str(earlier), True, lambda: None, lambda _c, _f: "never") == 2
+    assert capsys.readouterr().err.strip() == f"ltx2eff demo: --out {earlier}: Input/output error"
+    monkeypatch.undo()
+    assert (earlier / "report.md").read_text() == "earlier"
+
+
+def test_an_error_above_a_new_folder_is_a_one_line_error(tmp_path, monkeypatch):
+    real_exists = Path.exists
+    above = tmp_path / "new"
+
+    def failing(self, *args, **kwargs):
+        if self == above:
+            raise OSError(errno.EIO, "Input/output error", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", failing)
+    with pytest.raises(OutputFolderError, match=re.escape(f"--out {above}: Input/output error")):
+        check_output_folder(str(above / "run"), force=False)
+
+
+def test_a_failed_move_into_place_keeps_the_earlier_run_and_leaves_nothing_else(
+    tmp_path, monkeypatch, capsys
+):
+    target = tmp_path / "run"
+    _staged_run(target, {"report.md": "earlier"})
+    real_replace = os.replace
+
+    def failing(src, dst, *args, **kwargs):
+        if Path(src).name.startswith(".run.partial-"):
+            raise OSError(errno.EXDEV, "Invalid cross-device link", str(src))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(output_folder.os, "replace", failing)
+    with pytest.raises(OutputFolderError, match=re.escape(f"--out {target}: Invalid cross-device link")):
+        _staged_run(target, {"report.md": "later"})
+    assert run_verb("demo", str(target), True, lambda: None, lambda _c, _f: "done") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"ltx2eff demo: --out {target}: Invalid cross-device link"]
+    assert (target / "report.md").read_text() == "earlier"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    fresh = tmp_path / "new" / "deeper" / "run"
+    with pytest.raises(OutputFolderError):
+        _staged_run(fresh, {"report.md": "later"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def _staged_run(target: Path, files: dict[str, str], fail: type[BaseException] | None = None) -> None:
     with StagedRun(target, "demo") as staged:
         assert staged.folder.parent == target.parent and staged.folder != target
@@ -127,6 +285,44 @@ def test_a_run_appears_whole_and_marked_or_not_at_all(tmp_path):
     assert (target / "report.md").read_text() == "second"
     assert not (target / "videos").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_failed_run_into_a_new_nested_folder_removes_the_folders_it_made(tmp_path, monkeypatch, capsys):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for target in (tmp_path / "newp" / "a" / "run", kept / "newp" / "a" / "run"):
+        for failure in (KeyboardInterrupt, ValueError, OSError):
+            with pytest.raises(failure):
+                _staged_run(target, {"report.md": "half"}, failure)
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+            assert list(kept.iterdir()) == []
+
+    def interrupted(_checked, folder):
+        (folder / "report.md").write_text("half")
+        raise KeyboardInterrupt
+
+    target = tmp_path / "newp" / "a" / "run"
+    assert run_verb("demo", str(target), False, lambda: None, interrupted) == 130
+    assert capsys.readouterr().err.strip() == f"ltx2eff demo: interrupted; nothing written to {target}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+    # A folder that something else wrote into during the run is not removed.
+    def shared(_checked, folder):
+        (tmp_path / "newp" / "theirs.txt").write_text("theirs")
+        raise KeyboardInterrupt
+
+    assert run_verb("demo", str(target), False, lambda: None, shared) == 130
+    assert sorted(p.name for p in (tmp_path / "newp").iterdir()) == ["theirs.txt"]
+    shutil.rmtree(tmp_path / "newp")
+
+    # The staging folder cannot be made: the folders made for it go too.
+    def refused(*_a, **_k):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(output_folder.tempfile, "mkdtemp", refused)
+    with pytest.raises(OutputFolderError, match=re.escape("cannot create it (Permission denied)")):
+        _staged_run(target, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
 
 
 def test_an_existing_empty_folder_is_filled(tmp_path):
@@ -196,10 +392,10 @@ def test_missing_packages_are_named_with_the_commands_that_install_them(monkeypa
     )
     assert requirements.missing_packages() == ["ltx-core", "safetensors"]
     with pytest.raises(requirements.MissingPackages) as caught:
-        requirements.require_packages("ltx2eff demo")
+        requirements.require_packages()
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith("ltx2eff demo needs ltx-core, safetensors, not installed here: ")
+    assert message.startswith("needs ltx-core, safetensors, not installed here: ")
     assert "pip install 'ltx2-efficient[demo]'" in message
     assert f"pip install --no-deps {requirements.LTX_CORE_SPEC}" in message
 
@@ -213,7 +409,7 @@ def test_demo_without_ltx_core_says_so_in_one_line_without_starting(monkeypatch,
     )
     assert cli.main(["--out", str(tmp_path / "run"), "--steps", "2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("ltx2eff demo: ltx2eff demo needs ltx-core")
+    assert len(err) == 1 and err[0].startswith("ltx2eff demo: needs ltx-core, not installed here: ")
     assert not (tmp_path / "run").exists()
 
 
@@ -265,7 +461,7 @@ def test_timing_summary_takes_medians_and_flags_a_wide_spread():
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupting_the_demo_leaves_nothing_and_says_so_in_one_line(tmp_path, sig):
-    target = tmp_path / "run"
+    target = tmp_path / "new" / "nested" / "run"  # the folders made for the run go too
     proc = subprocess.Popen(
         [
             sys.executable,

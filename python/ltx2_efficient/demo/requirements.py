@@ -48,10 +48,9 @@ def install_hint(missing: list[str]) -> str:
     return "; ".join(steps)
 
 
-def require_packages(verb: str) -> None:
-    """Raises MissingPackages naming every missing package and the commands that install them."""
+def require_packages() -> None:
+    """Raises MissingPackages naming every missing package and the commands that install them.
+    The message does not name the verb: the caller's one-line report starts with it."""
     missing = missing_packages()
     if missing:
-        raise MissingPackages(
-            f"{verb} needs {', '.join(missing)}, not installed here: {install_hint(missing)}"
-        )
+        raise MissingPackages(f"needs {', '.join(missing)}, not installed here: {install_hint(missing)}")

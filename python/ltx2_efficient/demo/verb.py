@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ltx2_efficient.demo.output_folder import OutputFolderError, StagedRun, check_output_folder
+from ltx2_efficient.demo.output_folder import OutputFolderError, StagedRun, check_output_folder, shorten
 from ltx2_efficient.demo.requirements import MissingPackages, require_packages
 
 Checked = TypeVar("Checked")
@@ -37,13 +37,16 @@ def run_verb(
     ``default_out``, which gives way to a new numbered folder when an earlier run is there."""
     try:
         checked = check()
-        require_packages(f"ltx2eff {verb}")
+        require_packages()
         given = out if out is not None else (default_out or "")
         target = check_output_folder(given, force, numbered=out is None)
         if out is None and target != Path(given).absolute():
             print(f"ltx2eff {verb}: {given} holds an earlier run: writing {target} instead", file=sys.stderr)
-    except (ValueError, MissingPackages) as error:
+    except (ValueError, MissingPackages) as error:  # OutputFolderError included
         return _fail(verb, error, EXIT_USAGE)
+    except OSError as error:  # from check(); the output folder's own are OutputFolderErrors
+        where = f" {shorten(error.filename)}" if isinstance(error.filename, str) else ""
+        return _fail(verb, f"cannot check{where}: {error.strerror or error}", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail(verb, "interrupted before starting; nothing written", EXIT_INTERRUPTED)
     try:
