@@ -12,6 +12,7 @@ ComfyUI's are importable.
 
 from __future__ import annotations
 
+import enum
 import importlib.util
 import sys
 import types
@@ -184,7 +185,39 @@ Sampler = _socket_type("SAMPLER")
 Sigmas = _socket_type("SIGMAS")
 LatentUpscaleModel = _socket_type("LATENT_UPSCALE_MODEL")
 Image = _socket_type("IMAGE")
-String = _socket_type("STRING")
+
+
+class String:
+    io_type = "STRING"
+
+    class Input(WidgetInput):
+        io_type = "STRING"
+
+        def __init__(self, id: str, display_name=None, optional=False, tooltip=None, lazy=None, multiline=False,
+                     placeholder=None, default=None, dynamic_prompts=None, socketless=None, force_input=None,
+                     extra_dict=None, raw_link=None, advanced=None):  # fmt: skip
+            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input,
+                             extra_dict, raw_link, advanced)  # fmt: skip
+            self.multiline, self.placeholder, self.dynamic_prompts = multiline, placeholder, dynamic_prompts
+
+        def as_dict(self) -> dict[str, Any]:
+            return super().as_dict() | prune_dict(
+                {
+                    "multiline": self.multiline,
+                    "placeholder": self.placeholder,
+                    "dynamicPrompts": self.dynamic_prompts,
+                }
+            )
+
+    class Output(Output):
+        io_type = "STRING"
+
+
+class Hidden(str, enum.Enum):
+    """The hidden inputs ComfyUI passes to a node (the ones output nodes get)."""
+
+    prompt = "PROMPT"
+    extra_pnginfo = "EXTRA_PNGINFO"
 
 
 def create_input_dict_v1(inputs: list[Input]) -> dict[str, Any]:
@@ -221,8 +254,15 @@ class Schema:
         if len(ids) != len(set(ids)):
             raise ValueError(f"Ids must be unique between inputs, got {ids}")
 
+    def finalize(self) -> None:
+        """Output nodes get the prompt and the workflow as hidden inputs, as in ComfyUI."""
+        if self.is_output_node:
+            self.hidden += [h for h in (Hidden.prompt, Hidden.extra_pnginfo) if h not in self.hidden]
+
     def get_v1_info(self, cls: type) -> dict[str, Any]:
         inputs = create_input_dict_v1(self.inputs)
+        for hidden in self.hidden:
+            inputs.setdefault("hidden", {})[hidden.name] = (hidden.value,)
         return {
             "input": inputs,
             "input_order": {key: list(value) for key, value in inputs.items()},
@@ -278,6 +318,7 @@ class ComfyNode:
     @classmethod
     def GET_SCHEMA(cls) -> Schema:
         schema = cls.define_schema()
+        schema.finalize()
         schema.validate()
         return schema
 
@@ -301,7 +342,7 @@ class ComfyExtension:
 def make_modules() -> dict[str, types.ModuleType]:
     io = types.ModuleType("comfy_api.latest.io")
     for name in ("Input", "WidgetInput", "Output", "Int", "Float", "Boolean", "Combo", "Custom", "Model", "Latent",
-                 "Vae", "Noise", "Guider", "Sampler", "Sigmas", "LatentUpscaleModel", "Image", "String", "Schema",
+                 "Vae", "Noise", "Guider", "Sampler", "Sigmas", "LatentUpscaleModel", "Image", "String", "Hidden", "Schema",
                  "NodeOutput", "ComfyNode"):  # fmt: skip
         setattr(io, name, globals()[name])
     latest = types.ModuleType("comfy_api.latest")

@@ -3,7 +3,8 @@
 The check samples through the sampler node's own ``sample_efficient`` (the fakes run ComfyUI's
 code path), so these tests look at what the check adds: identical outputs for preset off, a lower
 PSNR for a lossy setting, the keyframe/interpolated split, one progress bar, the audio metrics of
-an LTX-2 latent, cancel leaving the last result untouched, and clear errors for bad inputs.
+an LTX-2 latent, the untimed warm-up, the sweep against one dense run within its time budget,
+cancel leaving the last result untouched, and clear errors for bad inputs.
 """
 
 from __future__ import annotations
@@ -114,7 +115,17 @@ def test_schema_has_the_sampler_inputs_with_the_same_defaults(node):
     for name in sampler["optional"]:
         assert ours[name].optional
     assert ours["audio_vae"].optional and schema.is_output_node
-    assert [o.id for o in schema.outputs] == ["dense", "efficient", "comparison", "report_json"]
+    assert [o.id for o in schema.outputs] == [
+        "dense",
+        "efficient",
+        "comparison",
+        "report_json",
+        "pareto_table",
+    ]
+    # Saved workflows store widget values by position: the sweep inputs come after all others.
+    assert [i.id for i in schema.inputs][-3:] == ["temporal_upsampler", "sweep", "time_budget_s"]
+    assert ours["sweep"].optional and ours["sweep"].get_io_type() == "STRING"
+    assert ours["time_budget_s"].optional and ours["time_budget_s"].default > 0
 
 
 def test_preset_off_reports_identical_outputs(fakes, node):
@@ -126,7 +137,8 @@ def test_preset_off_reports_identical_outputs(fakes, node):
         SIGMAS, latent,
     )  # fmt: skip
     out = _check(fakes, node, latent, "off", vae=VideoVAE())
-    dense, efficient, image, report_json = out.args
+    dense, efficient, image, report_json, table = out.args
+    assert table == ""  # no sweep
     assert torch.equal(dense["samples"], base["samples"])  # the reference is SamplerCustomAdvanced
     assert torch.equal(efficient["samples"], dense["samples"])
     report = json.loads(report_json)
@@ -227,6 +239,19 @@ def test_a_cancelled_check_leaves_the_last_result_untouched(fakes, node, cancel_
         ({"comparison": "mosaic"}, "comparison must be one of"),
         ({"audio_vae": AudioVAE()}, "audio_vae is connected but latent_image has no audio"),
         ({"vae": object()}, "vae must be a VAE"),
+        ({"sweep": "turbo"}, "sweep takes preset names from"),
+        ({"sweep": "fast, fast"}, "sweep names 'fast' twice"),
+        ({"sweep": "fast frame_stride=two"}, "frame_stride takes a number"),
+        ({"sweep": "fast anchor_frame=maybe"}, "anchor_frame takes on or off"),
+        ({"sweep": "fast speed=3"}, "unknown knob 'speed'"),
+        ({"sweep": "fast frame_stride"}, "'frame_stride' is not a knob=value setting"),
+        ({"sweep": "fast frame_stride=99"}, "sweep entry 'fast frame_stride=99': .*frame_stride"),
+        ({"sweep": 3}, "sweep must be text"),
+        ({"sweep": "fast", "vae": VideoVAE(), "time_budget_s": 0.0}, "time_budget_s must be a positive"),
+        ({"time_budget_s": float("nan")}, "time_budget_s must be a positive"),
+        ({"time_budget_s": 1e12}, "time_budget_s must be at most"),
+        ({"sweep": "fast"}, "a sweep needs SSIM, and latent frames of 2x3"),
+        ({"sweep": "fast interpolation=upsampler", "vae": VideoVAE()}, "connect temporal_upsampler"),
     ],
 )
 def test_bad_inputs_give_clear_errors(fakes, node, change, message):
@@ -251,15 +276,70 @@ def test_a_vae_that_cannot_decode_the_video_keeps_both_runs_and_says_why(fakes, 
 
 
 def test_bad_sigmas_and_latent_are_named(fakes, node):
-    from ltx2_efficient.hosts.comfyui.efficiency_check import run_check
+    from ltx2_efficient.hosts.comfyui.check_runs import run_node_check
     from ltx2_efficient.sampler.settings import EfficientSettings
 
     guider = _guider(fakes, fakes.LTXVModel(seed=1))
     args = (fakes.Noise_RandomNoise(SEED), guider, fakes.sampler_object("euler"))
     with pytest.raises(ValueError, match="sigmas must be a 1-D"):
-        run_check(*args, torch.tensor([1.0]), _video_latent(), EfficientSettings.off())
+        run_node_check(*args, torch.tensor([1.0]), _video_latent(), EfficientSettings.off())
     with pytest.raises(ValueError, match="latent_image must be a LATENT"):
-        run_check(*args, SIGMAS, torch.zeros(1), EfficientSettings.off())
+        run_node_check(*args, SIGMAS, torch.zeros(1), EfficientSettings.off())
+    with pytest.raises(ValueError, match="sweep entry 'x' must be an EfficientSettings"):
+        run_node_check(*args, SIGMAS, _video_latent(), EfficientSettings.off(), sweep={"x": "fast"},
+                       time_budget_s=10.0, vae=VideoVAE())  # fmt: skip
+
+
+def test_an_untimed_warm_up_loads_the_model_before_the_timed_runs(fakes, node):
+    model = fakes.LTXVModel(seed=1)
+    out = _check(fakes, node, _video_latent(), "off", model=model)
+    report = json.loads(out.args[3])
+    # One warm-up call (the schedule's first step), then the two timed runs of STEPS calls each.
+    sigmas = [call["sigma"] for call in model.calls]
+    assert len(sigmas) == 1 + 2 * STEPS and sigmas[0] == sigmas[1] == float(SIGMAS[0])
+    assert report["dense"]["model_calls"] == STEPS and report["warmup_s"] > 0
+    assert "warm-up before the timed runs" in out.ui["text"][0]
+
+
+def test_a_sweep_compares_every_setting_with_one_dense_run(fakes, node):
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
+
+    model = fakes.LTXVModel(seed=1)
+    entries = ["off window=1", "off frame_stride=2 interpolation=lerp refine_steps=1 refine_strength=0.3",
+               "reuse_start=0.5"]  # fmt: skip
+    out = _check(fakes, node, _video_latent(), "off", model=model, vae=VideoVAE(), sweep=", ".join(entries),
+                 time_budget_s=3600.0, **_lossy())  # fmt: skip
+    dense, efficient, _, report_json, table = out.args
+    report = json.loads(report_json)
+    own = "off frame_stride=2 window=1 interpolation=lerp refine_steps=2 refine_strength=0.4"
+    labels = [row["label"] for row in report["sweep"]["rows"]]
+    assert labels == [own, *entries]
+    assert report["sweep"]["skipped"] == [] and set(report["sweep"]["predicted_s"]) == set(labels[1:])
+    # The dense run happened once: warm-up, dense, the node's settings, then the three entries
+    # (the last one is the node's settings with reuse_start=0.5: its refine steps too).
+    own_calls = STEPS + 2  # keyframe steps + 2 refine steps
+    assert len(model.calls) == 1 + STEPS + own_calls + STEPS + (STEPS + 1) + own_calls
+    assert table == report["sweep"]["table"] and table.startswith("| point | speedup (CPU)")
+    assert all(label in table for label in labels[1:]) and table in out.ui["text"][0]
+    # The node's outputs are its own settings' check (the sweep only adds the table).
+    assert report["keyframes"] == [0, 2, 4, 6] and not torch.equal(dense["samples"], efficient["samples"])
+    assert last_check() == report
+
+
+def test_a_sweep_skips_what_would_not_fit_the_budget(fakes, node, monkeypatch):
+    import ltx2_efficient.hosts.comfyui.check_runs as check_runs
+
+    # A forecast far beyond any budget: every entry is skipped, the node's own check still runs.
+    monkeypatch.setattr(check_runs, "predicted_speedup", lambda *args: 1e-9)
+    model = fakes.LTXVModel(seed=1)
+    out = _check(fakes, node, _video_latent(), "off", model=model, vae=VideoVAE(), sweep="fast, quality",
+                 time_budget_s=60.0, attention_window=1)  # fmt: skip
+    report = json.loads(out.args[3])
+    assert report["sweep"]["skipped"] == ["fast", "quality"]
+    assert [row["label"] for row in report["sweep"]["rows"]] == ["off window=1"]
+    assert all(seconds > 60.0 for seconds in report["sweep"]["predicted_s"].values())
+    assert any("fast, quality left out" in note for note in report["notes"])
+    assert len(model.calls) == 1 + 2 * STEPS
 
 
 def test_registered_next_to_the_sampler(fakes):
@@ -284,3 +364,37 @@ def test_the_last_check_route_serves_the_last_finished_report(fakes, node):
     assert served() == {"available": False}
     report = json.loads(_check(fakes, node, _video_latent(), "off", attention_window=1).args[3])
     assert served() == {"available": True, "report": report}
+
+
+def test_the_panels_report_fixture_has_the_fields_of_a_real_report(fakes, node):
+    """frontend/tests/check_report.json, what the panel's tests show, is a report of today: the
+    same run (LTX-2 audio-video latent, both VAEs, a lossy setting, a one-entry sweep) gives every
+    field it has, with the same kind of value."""
+    from tests.conftest import REPO_ROOT
+
+    fixture = json.loads((REPO_ROOT / "frontend" / "tests" / "check_report.json").read_text())
+    latent = {
+        "samples": fakes.NestedTensor(
+            (torch.zeros((BATCH, 128, FRAMES, HEIGHT, WIDTH)), torch.zeros((BATCH, 8, 9, 16)))
+        )
+    }
+    out = _check(fakes, node, latent, "off", model=fakes.LTXAVModel(seed=2), vae=VideoVAE(), audio_vae=AudioVAE(),
+                 sweep="fast", time_budget_s=600.0, **_lossy())  # fmt: skip
+    real = json.loads(out.args[3])
+
+    def same_shape(ours, theirs, path):
+        if isinstance(ours, dict):
+            assert isinstance(theirs, dict), path
+            for key, value in ours.items():
+                assert key in theirs, f"{path}.{key} is not in a real report"
+                same_shape(value, theirs[key], f"{path}.{key}")
+        elif isinstance(ours, list):
+            assert isinstance(theirs, list) and len(ours) == len(theirs), path
+            for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+                same_shape(a, b, f"{path}[{i}]")
+        elif isinstance(ours, (int, float)) and not isinstance(ours, bool):
+            assert isinstance(theirs, (int, float)) and not isinstance(theirs, bool), path
+        else:
+            assert type(ours) is type(theirs), path
+
+    same_shape(fixture, real, "report")

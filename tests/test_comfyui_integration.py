@@ -14,6 +14,7 @@ torch 2.13.0 on the CPU.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from types import SimpleNamespace
@@ -348,8 +349,14 @@ def test_cancel_stops_the_run_and_logs_it(comfy, ltxv, caplog):
 
 
 def test_preset_ladder_does_less_work(comfy, ltxv):
+    """Each preset's schedule, with its reuse threshold at the table's bound: a random-weight model
+    never settles under the presets' own thresholds (on it balanced and fast would reuse the same
+    steps), so the ladder is checked on what a trained model reaches, each preset's reuse start
+    and cap."""
     from ltx2_efficient.hosts.comfyui.efficient_sampling import sample_efficient
-    from ltx2_efficient.sampler.settings import EfficientSettings
+    from ltx2_efficient.sampler.settings import KNOB_ROWS, EfficientSettings
+
+    bound = next(row["max"] for row in KNOB_ROWS if row["name"] == "reuse_threshold")
 
     latent = comfy.lt.EmptyLTXVLatentVideo.execute(WIDTH, HEIGHT, 97, 1).args[0]  # 13 latent frames
     sigmas = comfy.lt.LTXVScheduler.execute(30, 2.05, 0.95, True, 0.1).args[0]  # 30 steps, as LTX-2 runs
@@ -357,7 +364,7 @@ def test_preset_ladder_does_less_work(comfy, ltxv):
     for preset in ("off", "quality", "balanced", "fast"):
         result = sample_efficient(
             comfy.custom.Noise_RandomNoise(7), _guider(comfy, ltxv, 16), comfy.samplers.sampler_object("euler"),
-            sigmas, latent, EfficientSettings.from_preset(preset),
+            sigmas, latent, EfficientSettings.from_preset(preset, reuse_threshold=bound if preset != "off" else 0.0),
         )  # fmt: skip
         reports[preset] = result.report
     work = {p: r.token_passes for p, r in reports.items()}
@@ -668,8 +675,11 @@ def test_efficiency_check_schema_is_a_valid_v3_node(comfy):
         assert name in inputs["required"], name
         if len(spec) > 1 and "default" in spec[1]:
             assert inputs["required"][name][1]["default"] == spec[1]["default"], name
-    assert {"vae", "audio_vae", "thermal_guard", "temporal_upsampler"} <= set(inputs["optional"])
-    assert tuple(LTX2EfficiencyCheck.RETURN_TYPES) == ("LATENT", "LATENT", "IMAGE", "STRING")
+    # New inputs come last: saved workflows store widget values by position.
+    optional = list(inputs["optional"])
+    assert optional == ["vae", "audio_vae", "thermal_guard", "temporal_upsampler", "sweep", "time_budget_s"]
+    assert inputs["optional"]["sweep"][0] == "STRING" and inputs["optional"]["time_budget_s"][0] == "FLOAT"
+    assert tuple(LTX2EfficiencyCheck.RETURN_TYPES) == ("LATENT", "LATENT", "IMAGE", "STRING", "STRING")
     assert LTX2EfficiencyCheck.OUTPUT_NODE is True
 
 
@@ -683,6 +693,8 @@ def test_efficiency_check_off_is_identical_and_lossy_is_not(comfy, ltxv):
     assert torch.equal(out.args[1]["samples"], base_out["samples"])
     assert report["video_latent"]["identical"] and report["video_latent"]["psnr_db"] is None
     assert report["dense"]["model_calls"] == STEPS  # cond + uncond batched in one call per step
+    assert report["warmup_s"] > 0  # ComfyUI loaded the model in the untimed warm-up
+    assert out.args[4] == ""  # no sweep, no Pareto table
     # No VAE: the comparison image is ComfyUI's latent-to-RGB preview of both runs.
     frames, height, width = out.args[0]["samples"].shape[2:]
     assert out.args[2].shape == (BATCH * frames, height, 3 * width, 3)
@@ -705,10 +717,24 @@ def test_efficiency_check_ltx2_audio_video(comfy, ltxav):
     out, same = _efficiency_check(comfy, _guider(comfy, ltxav, 32), latent, "off")
     assert same["audio"]["space"] == "latent" and same["audio"]["identical"]
     out, lossy = _efficiency_check(comfy, _guider(comfy, ltxav, 32), latent, "off", attention_window=1)
-    assert lossy["audio"]["relative_error"] >= 0.0 and lossy["audio"]["rms_ratio"] is not None
+    # The window changes the video, and through the cross-modal attention the audio too.
+    assert lossy["audio"]["relative_error"] > 0.0 and lossy["audio"]["rms_ratio"] is not None
+    video = lossy["video_latent"]
+    assert same["video_latent"]["psnr_db"] is None  # identical: infinite PSNR
+    assert video["psnr_db"] is not None and math.isfinite(video["psnr_db"]) and not video["identical"]
     assert any("no audio VAE" in note for note in lossy["notes"])
     for a, b in zip(out.args[1]["samples"].unbind(), latent["samples"].unbind(), strict=True):
         assert a.shape == b.shape
+
+
+def test_efficiency_check_sweep_needs_ssim_and_says_so_before_running(comfy, ltxv):
+    from ltx2_efficient.hosts.comfyui.check_results import last_check
+
+    # The tiny model's latent frames (2x4) are smaller than SSIM's window and there is no VAE.
+    before = last_check()
+    with pytest.raises(ValueError, match="a sweep needs SSIM"):
+        _efficiency_check(comfy, _guider(comfy, ltxv, 16), _video_latent(comfy), "off", sweep="fast, quality")
+    assert last_check() == before
 
 
 def test_cancelled_efficiency_check_publishes_nothing(comfy, ltxv):

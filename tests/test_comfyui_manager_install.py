@@ -10,7 +10,7 @@ same with a copy of this checkout, in a new virtualenv that sees this environmen
 built from this checkout (or LTX2EFF_TEST_WHEELHOUSE). It starts ComfyUI on that venv
 (``--base-directory`` with its own custom_nodes/) and checks over HTTP:
 
-- installed: the five nodes are listed as the real ones, and torch was not touched;
+- installed: every node of the manifest is listed as the real one, and torch was not touched;
 - not installed (a second fresh venv, install.py not run): the same node ids with the same
   inputs, a run of one fails with the one message naming install.py, the panel's routes answer
   503 with it, and a workflow of ComfyUI's own nodes still runs.
@@ -40,12 +40,13 @@ COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
 pytestmark = pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set to a ComfyUI checkout")
 
 PORT = int(os.environ.get("LTX2EFF_TEST_COMFY_PORT", "8193"))
+# Every node the pack registers, from the manifest its placeholders are made from (kept equal to
+# the node ids and the real nodes by tests/test_pack_without_core.py).
 NODE_IDS = [
-    "LTX2EfficientVideoSampler",
-    "LTX2EfficientModelPatch",
-    "LTX2LatentInterpolate",
-    "LTX2ThermalGuard",
-    "LTX2ThermalGuardModel",
+    node["name"]
+    for node in json.loads(
+        (REPO_ROOT / "python" / "ltx2_efficient" / "hosts" / "comfyui" / "node_manifest.json").read_text()
+    )["nodes"]
 ]
 
 

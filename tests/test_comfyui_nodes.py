@@ -13,7 +13,7 @@ from ltx2_efficient.hosts.comfyui.registry import node_mappings
 
 KNOWN_TYPES = {
     "INT", "FLOAT", "COMBO", "NOISE", "GUIDER", "SAMPLER", "SIGMAS", "LATENT", "MODEL", "VAE",
-    "LATENT_UPSCALE_MODEL", "LTX2_THERMAL_GUARD",
+    "LATENT_UPSCALE_MODEL", "LTX2_THERMAL_GUARD", "STRING",
 }  # fmt: skip
 ROWS = {row["name"]: row for row in _core.knob_table()}
 
@@ -37,8 +37,10 @@ def test_registry_lists_every_node_under_its_id_and_display_name():
 def test_input_types_are_well_formed_with_a_tooltip_each(name):
     node = _nodes()[0][name]
     spec = node.GET_NODE_INFO_V1()["input"]
-    assert set(spec) <= {"required", "optional"}
-    for section in spec.values():
+    assert set(spec) <= {"required", "optional", "hidden"}
+    # ComfyUI's own hidden inputs (an output node's prompt and workflow) carry no options.
+    assert set(spec.get("hidden", {})) <= {"prompt", "extra_pnginfo"}
+    for section in (spec[key] for key in ("required", "optional") if key in spec):
         for input_id, definition in section.items():
             kind, options = definition
             assert isinstance(options.get("tooltip"), str) and len(options["tooltip"]) > 10, input_id

@@ -4,8 +4,9 @@
 // at /extensions/<pack>/, object_info from our real node classes, our real /ltx2eff routes),
 // opens the app, adds our sampler node, and checks that the panel shows up, that choosing a
 // preset changes the node's widgets and the estimate, that connecting and resizing a latent
-// changes the token count, that a slider writes its widget, and that removing the node
-// unmounts the panel. Saves screenshots to build/artifacts/ (and, with
+// changes the token count, that a slider writes its widget, that the efficiency check node's
+// panel shows the last check (fetched again when the host reports the node executed) and its
+// report text, and that removing the node unmounts the panel. Saves screenshots to build/artifacts/ (and, with
 // LTX2EFF_E2E_DOCS_SCREENSHOT=1, the final one to docs/frontend-panel.png for the README).
 //
 // Environment: PY (Python with the package installed; default python3), CHROMIUM
@@ -399,6 +400,51 @@ async function run() {
       JSON.stringify(patchKnobs)
     )
     await page.evaluate((id) => window.app.graph.remove(window.app.graph.getNodeById(id)), patchId)
+    await page.waitForFunction(() => document.querySelectorAll('[data-ltx2eff="panel"]').length === 1)
+
+    // The efficiency check node: its panel ends with the last check's result (none yet on this
+    // server), and the host's "executed" event brings the node's report text and a new fetch.
+    const lastCheckFetches = []
+    page.on('request', (request) => {
+      if (request.url().includes('/ltx2eff/last_check')) lastCheckFetches.push(request.url())
+    })
+    const checkId = await page.evaluate(() => {
+      const node = window.LiteGraph.createNode('LTX2EfficiencyCheck')
+      node.pos = [900, 90]
+      window.app.graph.add(node)
+      return node.id
+    })
+    await page.waitForFunction(() => document.querySelector('[data-ltx2eff="check-none"]'))
+    check('the efficiency check node gets the panel, saying no check has finished yet', true)
+    const fetchesBefore = lastCheckFetches.length
+    await page.evaluate((id) => {
+      const detail = { node: String(id), display_node: String(id), output: { text: ['checked: balanced', 'video (pixels): PSNR 31.20 dB'] } }
+      window.app.api.dispatchEvent(new CustomEvent('executed', { detail }))
+    }, checkId)
+    await page.waitForFunction(() =>
+      document.querySelector('[data-ltx2eff="report-text"]')?.value === 'checked: balanced\nvideo (pixels): PSNR 31.20 dB'
+    )
+    for (const deadline = Date.now() + TIMEOUT_MS; lastCheckFetches.length <= fetchesBefore && Date.now() < deadline; ) {
+      await page.waitForTimeout(50)
+    }
+    const reportBox = await page.evaluate((id) => {
+      const node = window.app.graph.getNodeById(id)
+      const box = document.querySelector('[data-ltx2eff="report-text"]')
+      const ours = ['ltx2eff_panel', 'ltx2eff_report']
+      const workflow = window.app.graph.serialize()
+      const entry = workflow.nodes.find((n) => String(n.id) === String(id))
+      return {
+        readOnly: box.readOnly,
+        values: entry?.widgets_values?.length,
+        widgets: node.widgets.filter((w) => !ours.includes(w.name)).length
+      }
+    }, checkId)
+    check(
+      'an executed check shows its report text read-only, saved nowhere, and the last check is fetched again',
+      reportBox.readOnly && reportBox.values === reportBox.widgets && lastCheckFetches.length > fetchesBefore,
+      JSON.stringify({ ...reportBox, fetches: lastCheckFetches.length, fetchesBefore })
+    )
+    await page.evaluate((id) => window.app.graph.remove(window.app.graph.getNodeById(id)), checkId)
     await page.waitForFunction(() => document.querySelectorAll('[data-ltx2eff="panel"]').length === 1)
 
     // Removing the node unmounts its panel.

@@ -104,6 +104,85 @@ export interface ThermalState {
   governor?: string | null
 }
 
+/** One timed run of an efficiency check (python/ltx2_efficient/eval/check_report.py). */
+export interface CheckRun {
+  label: string
+  settings: string
+  wall_s: number
+  model_s: number
+  model_calls: number
+  peak_vram_mb: number | null
+  log_line: string
+}
+
+/** PSNR/SSIM of a subset of frames (keyframes or interpolated); only `frames` when empty. */
+export interface FrameSubset {
+  frames: number
+  psnr_db?: number | null
+  psnr_mean_db?: number | null
+  psnr_min_db?: number | null
+  ssim_mean?: number
+  ssim_min?: number
+}
+
+/** Video of the efficient run against dense (eval/comparison.py compare_videos / compare_latents). */
+export interface VideoComparison {
+  space: string
+  frames: number
+  identical: boolean
+  psnr_db: number | null
+  ssim: number | null
+  /** null: a frame identical to dense (infinite PSNR). */
+  psnr_per_frame: (number | null)[]
+  ssim_per_frame: number[] | null
+  keyframes: FrameSubset
+  interpolated: FrameSubset
+  motion_ratio: number
+  flicker_ratio: number
+}
+
+/** Audio against dense: decoded waveforms, or the latents when no audio VAE was connected. */
+export interface AudioComparison {
+  space: 'waveform' | 'latent'
+  identical: boolean
+  log_mel_distance_db?: number | null
+  relative_error?: number | null
+  rms_ratio: number | null
+}
+
+/** A sweep's Pareto table (the table `ltx2eff eval` writes) and what the time budget left out. */
+export interface CheckSweep {
+  time_budget_s: number
+  table: string
+  skipped: string[]
+  rows: { label: string }[]
+}
+
+/** The report of the LTX2 Efficiency Check node (the fields the panel shows). */
+export interface CheckReport {
+  kind: string
+  settings: string
+  preset: string
+  steps: number
+  finished_at: string
+  dense: CheckRun
+  efficient: CheckRun
+  speedup_wall: number | null
+  speedup_model: number | null
+  warmup_s?: number | null
+  video: VideoComparison | null
+  video_latent: VideoComparison
+  audio: AudioComparison | null
+  notes: string[]
+  sweep?: CheckSweep
+}
+
+/** GET /ltx2eff/last_check: the last finished check of this ComfyUI process, if any. */
+export interface LastCheckState {
+  available: boolean
+  report?: CheckReport
+}
+
 export class BackendError extends Error {
   constructor(
     message: string,
@@ -129,7 +208,8 @@ async function readJson<T>(response: Response): Promise<T> {
 export const ROUTES = {
   presets: '/ltx2eff/presets',
   estimate: '/ltx2eff/estimate',
-  thermal: '/ltx2eff/thermal'
+  thermal: '/ltx2eff/thermal',
+  lastCheck: '/ltx2eff/last_check'
 } as const
 
 export class PanelBackend {
@@ -163,5 +243,9 @@ export class PanelBackend {
 
   async thermal(): Promise<ThermalState> {
     return readJson<ThermalState>(await this.api.fetchApi(ROUTES.thermal))
+  }
+
+  async lastCheck(): Promise<LastCheckState> {
+    return readJson<LastCheckState>(await this.api.fetchApi(ROUTES.lastCheck))
   }
 }

@@ -88,6 +88,8 @@ export interface HostNode {
   onRemoved?: (() => void) | undefined
   onConfigure?: ((info: unknown) => void) | undefined
   onConnectionsChange?: ((...args: unknown[]) => void) | undefined
+  /** Called by the host with the node's UI output when the node has run (its `ui` dict). */
+  onExecuted?: ((message: unknown) => void) | undefined
 }
 
 /** What the panel needs from the backend: ComfyApi.fetchApi (prefixes /api). */

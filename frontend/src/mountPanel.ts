@@ -3,8 +3,10 @@ import { createApp, type App } from 'vue'
 
 import type { PanelBackend } from './api'
 import EfficiencyPanel from './components/EfficiencyPanel.vue'
+import { chain } from './hooks'
 import type { HostNode, HostWidget } from './hostTypes'
 import { PRESET_WIDGET, SLIDERS } from './knobs'
+import type { LastCheckStore } from './lastCheck'
 import { applyLegacyValues, legacyWidgetValues } from './legacyWidgets'
 import { NodePanelController, type NodeKnobs } from './nodePanel'
 import { installPrimeVue } from './primevue'
@@ -19,6 +21,8 @@ const MIN_MEASURE_WIDTH = 200
 export interface PanelDeps {
   backend: Pick<PanelBackend, 'presets' | 'estimate'>
   thermal: Pick<ThermalPoller, 'subscribe'> | null
+  /** Given on the efficiency check node: the panel also shows the last check's result. */
+  lastCheck?: Pick<LastCheckStore, 'subscribe'> | null
 }
 
 export interface PanelHandle {
@@ -45,24 +49,13 @@ function mirroredWidgets(node: HostNode, knobs: NodeKnobs): HostWidget[] {
   return widgets.filter((w): w is HostWidget => w !== undefined)
 }
 
-function chain<A extends unknown[]>(
-  original: ((...args: A) => void) | undefined,
-  extra: (...args: A) => void
-): (...args: A) => void {
-  return function (this: unknown, ...args: A) {
-    const result = original?.apply(this, args)
-    extra(...args)
-    return result
-  }
-}
-
 export function mountPanel(node: HostNode, deps: PanelDeps): PanelHandle {
   const existing = mounted.get(node)
   if (existing) return existing
 
   const element = document.createElement('div')
   element.className = 'ltx2eff-host'
-  const controller = new NodePanelController(node, deps.backend, deps.thermal)
+  const controller = new NodePanelController(node, deps.backend, deps.thermal, deps.lastCheck ?? null)
   const app = createApp(EfficiencyPanel, { controller })
   installPrimeVue(app)
   app.config.errorHandler = (error) => console.error('[ltx2eff] panel error', error)

@@ -13,6 +13,7 @@ import type { EstimateRequest, KnobRow, NodeKnobInputs, PanelBackend, PresetInfo
 import { DebouncedEstimator, type EstimateStatus } from './estimator'
 import { downstreamSampler, samplingOf, videoSizeOf, type SamplingInfo, type VideoSize } from './graphProbe'
 import type { HostNode, HostWidget } from './hostTypes'
+import type { LastCheckStatus, LastCheckStore } from './lastCheck'
 import { PRESET_WIDGET, SLIDERS, type KnobKey, type KnobValue, type KnobValues, type SliderSpec } from './knobs'
 import type { ThermalPoller } from './thermal'
 
@@ -69,6 +70,8 @@ export interface PanelState {
   sampling: SamplingInfo
   estimate: EstimateStatus
   thermal: ThermalState | null
+  /** The last finished efficiency check, on the check node's panel (null on other panels). */
+  check: LastCheckStatus | null
 }
 
 function widget(node: HostNode, name: string): HostWidget | undefined {
@@ -192,12 +195,14 @@ export class NodePanelController {
   private catalogListeners: (() => void)[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private unsubscribeThermal: (() => void) | undefined
+  private unsubscribeCheck: (() => void) | undefined
   private disposed = false
 
   constructor(
     readonly node: HostNode,
     private readonly backend: Pick<PanelBackend, 'presets' | 'estimate'>,
     private readonly thermal: Pick<ThermalPoller, 'subscribe'> | null,
+    private readonly lastCheck: Pick<LastCheckStore, 'subscribe'> | null = null,
     private readonly pollMs = GRAPH_POLL_MS
   ) {
     this.state = reactive<PanelState>({
@@ -211,7 +216,8 @@ export class NodePanelController {
       size: null,
       sampling: { steps: null, callsPerStep: null },
       estimate: { state: 'idle' },
-      thermal: null
+      thermal: null,
+      check: null
     })
     this.estimator = new DebouncedEstimator(backend, (status) => {
       this.state.estimate = status
@@ -223,6 +229,9 @@ export class NodePanelController {
     void this.loadPresets()
     this.unsubscribeThermal = this.thermal?.subscribe((state) => {
       this.state.thermal = state
+    })
+    this.unsubscribeCheck = this.lastCheck?.subscribe((status) => {
+      this.state.check = status
     })
     this.timer = setInterval(() => this.refresh(), this.pollMs)
   }
@@ -406,6 +415,7 @@ export class NodePanelController {
     this.disposed = true
     clearInterval(this.timer)
     this.unsubscribeThermal?.()
+    this.unsubscribeCheck?.()
     this.estimator.dispose()
   }
 }

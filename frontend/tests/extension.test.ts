@@ -8,6 +8,8 @@ import { mountedPanels, PANEL_WIDGET_NAME } from '../src/mountPanel'
 import { ESTIMATE_DEBOUNCE_MS } from '../src/estimator'
 import { GRAPH_POLL_MS } from '../src/nodePanel'
 import {
+  checkNode,
+  checkReport,
   emptyLatentNode,
   fakeApi,
   FakeGraph,
@@ -61,7 +63,7 @@ afterEach(() => {
 })
 
 describe('the extension', () => {
-  it('is named and adds a panel only to the pack’s sampler and model-patch nodes', () => {
+  it('is named and adds a panel only to the pack’s sampler, model-patch and efficiency check nodes', () => {
     const app = hostApp()
     expect(createExtension(app).name).toBe(EXTENSION_NAME)
     create(new FakeNode('KSampler', { widgets: { seed: 1 } }), app)
@@ -74,9 +76,11 @@ describe('the extension', () => {
       }),
       app
     )
+    create(checkNode(), app)
     expect([...mountedPanels().keys()].map((n) => n.comfyClass)).toEqual([
       'LTX2EfficientVideoSampler',
-      'LTX2EfficientModelPatch'
+      'LTX2EfficientModelPatch',
+      'LTX2EfficiencyCheck'
     ])
   })
 
@@ -389,5 +393,63 @@ describe('the panel on a node', () => {
     const panel = panelOf(node)
     expect(text(panel, 'thermal-readings')).toBe('71 °C · 151 W of 170 W')
     expect(text(panel, 'thermal-throttle')).toBe('· slowed down (temperature limit)')
+  })
+})
+
+describe('the panel on the efficiency check node', () => {
+  const lastCheckCalls = () => api.calls.filter((c) => c.route === '/ltx2eff/last_check').length
+
+  it('shows the last check’s result from the server when it opens', async () => {
+    api.lastCheck = { available: true, report: checkReport() }
+    const node = create(checkNode())
+    await settle()
+    const panel = panelOf(node)
+    expect(lastCheckCalls()).toBe(1)
+    expect(text(panel, 'check-psnr')).toContain('worst frame')
+    expect(text(panel, 'check-keyframes')).toMatch(/dB \/ .* dB/)
+    expect(text(panel, 'check-sweep')).toContain('| point |')
+    // It is the sampler's panel too: the preset, the knobs and the estimate of the efficient run.
+    expect(panel.querySelector('[data-ltx2eff-knob="frame_stride"]')).not.toBeNull()
+    expect(text(panel, 'tokens')).toBe('14,080')
+  })
+
+  it('says no check has run yet, then shows the report text and the new result after a run', async () => {
+    const node = create(checkNode())
+    await settle()
+    const panel = panelOf(node)
+    expect(text(panel, 'check-none')).toContain('No check has finished yet')
+    api.lastCheck = { available: true, report: checkReport() }
+    node.onExecuted?.({ text: ['checked: off + frame_stride', 'video (pixels): PSNR 10.84 dB'] })
+    await settle()
+    expect(lastCheckCalls()).toBe(2)
+    expect(text(panel, 'check-speedup')).toContain('wall time')
+    const box = node.domWidgets.find((d) => d.name === 'ltx2eff_report')
+    expect(box?.element).toBeInstanceOf(HTMLTextAreaElement)
+    expect((box?.element as HTMLTextAreaElement).value).toBe('checked: off + frame_stride\nvideo (pixels): PSNR 10.84 dB')
+    expect((box?.element as HTMLTextAreaElement).readOnly).toBe(true)
+    expect(box?.widget.serialize).toBe(false)
+  })
+
+  it('leaves the check out of the other nodes’ panels, and their run output alone', async () => {
+    const sampler = create(samplerNode())
+    await settle()
+    expect(panelOf(sampler).querySelector('[data-ltx2eff="check-result"]')).toBeNull()
+    expect(lastCheckCalls()).toBe(0)
+    expect(sampler.onExecuted).toBeUndefined()
+  })
+
+  it('shows the report text even when the panel could not be mounted', async () => {
+    const node = checkNode()
+    node.addDOMWidget = vi.fn(() => {
+      throw new Error('no DOM widgets here')
+    })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    create(node)
+    node.onExecuted?.({ text: ['checked: off'] })
+    await settle()
+    expect(error.mock.calls.map((c) => String(c[0])).join()).toContain('could not add the panel')
+    expect(error.mock.calls.map((c) => String(c[0])).join()).toContain('could not show the report')
+    expect(lastCheckCalls()).toBe(1) // refetched after the run all the same
+    error.mockRestore()
   })
 })

@@ -2,7 +2,16 @@
 // for the panel's code, which only uses these (see src/hostTypes.ts).
 import { vi } from 'vitest'
 
-import type { Estimate, EstimateRequest, KnobRow, NodeKnobInputs, PresetCatalog, ThermalState } from '../src/api'
+import type {
+  CheckReport,
+  Estimate,
+  EstimateRequest,
+  KnobRow,
+  LastCheckState,
+  NodeKnobInputs,
+  PresetCatalog,
+  ThermalState
+} from '../src/api'
 import type {
   DomWidgetOptions,
   HostApi,
@@ -13,6 +22,7 @@ import type {
   HostWidget
 } from '../src/hostTypes'
 import SERVED from './catalog.json'
+import REPORT from './check_report.json'
 
 export class FakeGraph implements HostGraph {
   links = new Map<number, HostLink>()
@@ -69,6 +79,7 @@ export class FakeNode implements HostNode {
   onRemoved?: () => void
   onConfigure?: (info: unknown) => void
   onConnectionsChange?: (...args: unknown[]) => void
+  onExecuted?: (message: unknown) => void
   widgetCallbacks = vi.fn()
 
   constructor(
@@ -206,6 +217,43 @@ export function samplerNode(overrides: Record<string, unknown> = {}): FakeNode {
   })
 }
 
+/**
+ * The efficiency check node: the sampler's inputs and widgets, then its own (comparison, the
+ * optional VAEs and upsampler, the sweep and its time budget, in the node's order).
+ */
+export function checkNode(): FakeNode {
+  return new FakeNode('LTX2EfficiencyCheck', {
+    inputs: {
+      noise: 'NOISE',
+      guider: 'GUIDER',
+      sampler: 'SAMPLER',
+      sigmas: 'SIGMAS',
+      latent_image: 'LATENT',
+      vae: 'VAE',
+      audio_vae: 'VAE',
+      thermal_guard: 'LTX2_THERMAL_GUARD',
+      temporal_upsampler: 'LATENT_UPSCALE_MODEL'
+    },
+    outputs: { dense: 'LATENT', efficient: 'LATENT', comparison: 'IMAGE', report_json: 'STRING', pareto_table: 'STRING' },
+    widgets: {
+      preset: { value: 'balanced', options: { values: PRESET_NAMES } },
+      ...knobWidgets(SAMPLER_KNOBS),
+      comparison: { value: 'dense | efficient | difference', options: { values: ['dense | efficient | difference', 'dense | efficient'] } },
+      sweep: { value: '', type: 'text' },
+      time_budget_s: { value: 600, options: { min: 1, max: 604800, step: 10 } }
+    }
+  })
+}
+
+/**
+ * A real check report: python/ltx2_efficient/hosts/comfyui on tests/comfy_fakes.py (LTX-2
+ * audio-video latent, both VAEs, a lossy setting, a one-entry sweep), trimmed; a Python test
+ * (tests/test_comfyui_efficiency_check.py) keeps its fields those of a report of today.
+ */
+export function checkReport(): CheckReport {
+  return structuredClone(REPORT) as unknown as CheckReport
+}
+
 export function emptyLatentNode(width = 768, height = 512, length = 97): FakeNode {
   return new FakeNode('EmptyLTXVLatentVideo', {
     widgets: { width, height, length, batch_size: 1 },
@@ -280,18 +328,21 @@ export interface FakeApi extends HostApi {
   calls: { route: string; body?: unknown }[]
   estimateRequests(): EstimateRequest[]
   thermal: ThermalState
+  lastCheck: LastCheckState
   failEstimateWith?: { status: number; error: string }
+  failLastCheckWith?: { status: number; error: string }
 }
 
 function jsonResponse(value: unknown, status = 200): Response {
   return new Response(JSON.stringify(value), { status, headers: { 'Content-Type': 'application/json' } })
 }
 
-/** The host's fetchApi answering our three routes like the backend does. */
+/** The host's fetchApi answering our routes like the backend does. */
 export function fakeApi(): FakeApi {
   const api: FakeApi = {
     calls: [],
     thermal: { available: false, reason: 'no NVIDIA driver' },
+    lastCheck: { available: false },
     estimateRequests() {
       return api.calls.filter((c) => c.route === '/ltx2eff/estimate').map((c) => c.body as EstimateRequest)
     },
@@ -300,6 +351,10 @@ export function fakeApi(): FakeApi {
       api.calls.push({ route, body })
       if (route === '/ltx2eff/presets') return jsonResponse(CATALOG)
       if (route === '/ltx2eff/thermal') return jsonResponse(api.thermal)
+      if (route === '/ltx2eff/last_check') {
+        if (api.failLastCheckWith) return jsonResponse({ error: api.failLastCheckWith.error }, api.failLastCheckWith.status)
+        return jsonResponse(api.lastCheck)
+      }
       if (route === '/ltx2eff/estimate') {
         if (api.failEstimateWith) return jsonResponse({ error: api.failEstimateWith.error }, api.failEstimateWith.status)
         return jsonResponse(fakeEstimate(body as EstimateRequest))

@@ -1,15 +1,12 @@
-"""The efficiency check in ComfyUI: one request sampled dense and with the settings, compared.
+"""The efficiency check's parts in ComfyUI: timed runs of the sampler node's own
+:func:`sample_efficient`, the decoders of what is compared, and the check's result.
 
-:func:`run_check` calls the sampler node's own :func:`sample_efficient` twice on the same noise,
-first with preset "off" (exactly SamplerCustomAdvanced) and then with the settings to check, on
-one progress bar (the dense run fills the first share, the efficient run the rest) and with
-ComfyUI's cancel checked after every step. Each run is timed as a whole (wall) and inside the
+:func:`timed_run` runs one request with some settings on its share of one progress bar, with
+ComfyUI's cancel checked after every step, and times it as a whole (wall) and inside the
 transformer calls (a ``DIFFUSION_MODEL`` wrapper that synchronises the device around each call),
-and its peak CUDA memory is read. The outputs are compared by :mod:`ltx2_efficient.eval.comparison`:
-the video latents always, the decoded frames when a VAE is given, the audio waveforms when an
-audio VAE is given (else the audio latents). Only a finished check is published to
-:mod:`check_results` (the panel's ``GET /ltx2eff/last_check``); a cancelled or failed one leaves
-the previous result.
+and reads its peak CUDA memory. :mod:`check_runs` puts the check together: the dense run (preset
+"off", exactly SamplerCustomAdvanced), the settings' run and any sweep, compared by
+:mod:`ltx2_efficient.eval.comparison`.
 """
 
 from __future__ import annotations
@@ -25,15 +22,9 @@ import numpy as np
 import torch
 
 from ltx2_efficient.eval.check_report import (
-    LAYOUTS,
-    check_report,
-    fidelity_section,
-    side_by_side,
     summary_text,
 )
-from ltx2_efficient.hosts.comfyui.check_results import publish
 from ltx2_efficient.hosts.comfyui.efficient_sampling import SamplingResult, sample_efficient
-from ltx2_efficient.hosts.comfyui.latent_parts import split_av
 from ltx2_efficient.hosts.comfyui.model_wrappers import DIFFUSION_MODEL
 from ltx2_efficient.hosts.comfyui.progress import ProgressSpan
 from ltx2_efficient.sampler.settings import EfficientSettings
@@ -91,14 +82,14 @@ def _timed_guider(guider: Any, timer: CallTimeWrapper) -> Any:
     return timed
 
 
-def _units(settings: EfficientSettings, steps: int) -> int:
+def work_units(settings: EfficientSettings, steps: int) -> int:
     """Progress units of a run with ``settings``: its steps, plus interpolation and refinement."""
     if settings.keyframes_enabled:
         return steps + 1 + settings.refine_steps
     return steps
 
 
-def _timed_run(
+def timed_run(
     label: str,
     args: tuple[Any, ...],
     settings: EfficientSettings,
@@ -135,96 +126,7 @@ def _timed_run(
     return result, timing
 
 
-def run_check(
-    noise: Any,
-    guider: Any,
-    sampler: Any,
-    sigmas: torch.Tensor,
-    latent_image: dict[str, Any],
-    settings: EfficientSettings,
-    *,
-    vae: Any = None,
-    audio_vae: Any = None,
-    thermal_guard: Any = None,
-    upsampler: Upsampler | None = None,
-    layout: str = LAYOUTS[0],
-) -> CheckResult:
-    """Samples the request dense and with ``settings`` and compares them (module docstring)."""
-    import comfy.utils
-
-    if layout not in LAYOUTS:
-        raise ValueError(f"comparison must be one of {' / '.join(LAYOUTS)}, got {layout!r}")
-    if not isinstance(latent_image, dict) or "samples" not in latent_image:
-        raise ValueError("latent_image must be a LATENT (a dict holding 'samples')")
-    if not isinstance(sigmas, torch.Tensor) or sigmas.dim() != 1 or sigmas.numel() < 2:
-        raise ValueError("sigmas must be a 1-D SIGMAS schedule of at least 2 values")
-    for name, model in (("vae", vae), ("audio_vae", audio_vae)):
-        if model is not None and not callable(getattr(model, "decode", None)):
-            raise ValueError(f"{name} must be a VAE (an object with decode), got {type(model).__name__}")
-    _, audio = split_av(latent_image["samples"])
-    if audio_vae is not None and audio is None:
-        raise ValueError(
-            "audio_vae is connected but latent_image has no audio part (not an LTX-2 audio-video latent)"
-        )
-    steps = int(sigmas.shape[-1]) - 1
-    dense_units, efficient_units = _units(EfficientSettings.off(), steps), _units(settings, steps)
-    units = dense_units + efficient_units
-    bar = comfy.utils.ProgressBar(units)
-    args = (noise, guider, sampler, sigmas, latent_image)
-    dense, dense_time = _timed_run(
-        "dense", args, EfficientSettings.off(), ProgressSpan(bar, 0, dense_units, units), thermal_guard, None
-    )
-    efficient, efficient_time = _timed_run(
-        "efficient", args, settings, ProgressSpan(bar, dense_units, units, units), thermal_guard, upsampler
-    )
-    report = check_report(settings, dense_time, efficient_time, steps, getattr(noise, "seed", None))
-    section = _fidelity(dense, efficient, vae, audio_vae)
-    frames = section.pop("frames")
-    report.update(section)
-    if frames is None:
-        frames = tuple(
-            latent_preview_frames(split_av(r.output["samples"])[0], guider) for r in (dense, efficient)
-        )
-    comparison = torch.from_numpy(side_by_side(*frames, with_difference=layout == LAYOUTS[0]))
-    report["comparison"] = {"layout": layout, "source": "decoded" if report["video"] else "latent preview"}
-    bar.update_absolute(units, units)
-    publish(report)
-    result = CheckResult(dense, efficient, comparison, report)
-    _log.info("LTX2 Efficiency Check: %s", result.summary().replace("\n", " | "))
-    return result
-
-
-def _fidelity(dense: SamplingResult, efficient: SamplingResult, vae: Any, audio_vae: Any) -> dict[str, Any]:
-    """The comparison section: decoded frames and waveforms where a VAE can give them."""
-    dense_video, dense_audio = split_av(dense.output["samples"])
-    eff_video, eff_audio = split_av(efficient.output["samples"])
-    notes: list[str] = []
-    frames = None
-    if vae is not None:
-        frames = _decoded(
-            lambda: (decode_video(vae, dense_video), decode_video(vae, eff_video)), "video", notes
-        )
-    else:
-        notes.append("no VAE connected: video compared in latent space only")
-    waves = None
-    if audio_vae is not None and dense_audio is not None and eff_audio is not None:
-        waves = _decoded(
-            lambda: (decode_audio(audio_vae, dense_audio), decode_audio(audio_vae, eff_audio)), "audio", notes
-        )
-    elif dense_audio is not None:
-        notes.append("no audio VAE connected: audio compared in latent space (no log-mel distance)")
-    section = fidelity_section(
-        efficient.report.keyframes, dense_video, eff_video,
-        frames=frames,
-        audio_latents=(dense_audio, eff_audio) if dense_audio is not None and eff_audio is not None else None,
-        waves=waves,
-        sample_rate=float(audio_vae.first_stage_model.output_sample_rate) if waves is not None else None,
-    )  # fmt: skip
-    section["notes"] = notes + section["notes"]
-    return section
-
-
-def _decoded(decode: Any, what: str, notes: list[str]) -> Any:
+def decoded(decode: Any, what: str, notes: list[str]) -> Any:
     """``decode()``, or None with a note when the VAE cannot decode this latent: both runs are
     done by then, so they are kept and the report says why the pixels or samples are missing."""
     try:

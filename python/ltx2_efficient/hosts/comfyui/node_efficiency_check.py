@@ -1,8 +1,11 @@
 """ComfyUI node "LTX2 Efficiency Check" (V3 schema): the sampler's inputs, run dense and efficient.
 
-It takes the LTX2 Efficient Video Sampler's inputs (the same input builders), runs :func:`efficiency_check.run_check` and returns both latents, a comparison
-IMAGE (dense | efficient | difference; decoded frames when a VAE is connected, the latent
-preview otherwise) and the report as JSON; the node shows the report's summary.
+It takes the LTX2 Efficient Video Sampler's inputs (the same input builders), runs
+:func:`check_runs.run_node_check` and returns both latents, a comparison IMAGE (dense | efficient
+| difference; decoded frames when a VAE is connected, the latent preview otherwise), the report as
+JSON and, when the ``sweep`` input names more settings, the Pareto table of all of them against
+the one dense run; the node shows the report's summary. New inputs go after the existing ones:
+saved workflows store widget values by position.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from ltx2_efficient.hosts.comfyui import node_ids
 from ltx2_efficient.hosts.comfyui.knob_inputs import knob_inputs, preset_input, settings_from_inputs
 from ltx2_efficient.hosts.comfyui.node_video_sampler import SAMPLER_KNOBS, ThermalGuardType
 
+DEFAULT_TIME_BUDGET_S = 600.0
+MAX_TIME_BUDGET_S = 7 * 24 * 3600.0
+
 
 class LTX2EfficiencyCheck(io.ComfyNode):
     """Dense and efficient runs of one request on the same seed, timed and compared."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        from ltx2_efficient.hosts.comfyui.efficiency_check import LAYOUTS
+        from ltx2_efficient.eval.check_report import LAYOUTS
 
         return io.Schema(
             node_id=node_ids.EFFICIENCY_CHECK,
@@ -69,6 +75,27 @@ class LTX2EfficiencyCheck(io.ComfyNode):
                     optional=True,
                     tooltip="LTX temporal latent upsampler (x2), for interpolation 'upsampler'.",
                 ),
+                # A text widget, empty unless set (no default: ComfyUI's STRING widget starts empty).
+                io.String.Input(
+                    "sweep",
+                    optional=True,
+                    tooltip="More settings to check against the same dense run, comma-separated: a preset "
+                    "name, optionally followed by knob=value settings, or knob=value settings alone "
+                    "(applied to this node's settings). Example: 'quality, fast, balanced frame_stride=3'. "
+                    "The pareto_table output then ranks them all. Empty: no sweep.",
+                ),
+                io.Float.Input(
+                    "time_budget_s",
+                    optional=True,
+                    default=DEFAULT_TIME_BUDGET_S,
+                    min=1.0,
+                    max=MAX_TIME_BUDGET_S,
+                    step=10.0,
+                    tooltip="Seconds the whole check may take with a sweep (warm-up and dense run "
+                    "included). The dense run and this node's settings always run; a sweep entry "
+                    "predicted not to fit (from the dense run's time and its predicted work) is "
+                    "skipped and listed in the report.",
+                ),
             ],
             outputs=[
                 io.Latent.Output(
@@ -84,6 +111,12 @@ class LTX2EfficiencyCheck(io.ComfyNode):
                 ),
                 io.String.Output(
                     "report_json", display_name="report_json", tooltip="The full report as JSON."
+                ),
+                io.String.Output(
+                    "pareto_table",
+                    display_name="pareto_table",
+                    tooltip="With a sweep: the Pareto table of every setting checked (the table "
+                    "'ltx2eff eval' writes). Empty without a sweep.",
                 ),
             ],
             is_output_node=True,
@@ -103,26 +136,41 @@ class LTX2EfficiencyCheck(io.ComfyNode):
         audio_vae: Any = None,
         thermal_guard: Any = None,
         temporal_upsampler: Any = None,
+        sweep: str = "",
+        time_budget_s: float = DEFAULT_TIME_BUDGET_S,
         **knobs: Any,
     ) -> io.NodeOutput:
-        from ltx2_efficient.hosts.comfyui.efficiency_check import run_check
+        from ltx2_efficient.eval.check_cli import parse_candidates
+        from ltx2_efficient.eval.check_report import positive_seconds
+        from ltx2_efficient.hosts.comfyui.check_runs import run_node_check
         from ltx2_efficient.hosts.comfyui.temporal_upsampler import make_upsampler
 
         settings = settings_from_inputs(preset, SAMPLER_KNOBS, knobs)
-        if temporal_upsampler is not None and settings.interpolation != "upsampler":
+        if not isinstance(sweep, str):
+            raise ValueError(f"sweep must be text (comma-separated settings), got {type(sweep).__name__}")
+        candidates = parse_candidates(sweep, base=settings, what="sweep") if sweep.strip() else {}
+        budget = positive_seconds("time_budget_s", time_budget_s)
+        if budget > MAX_TIME_BUDGET_S:
+            raise ValueError(f"time_budget_s must be at most {MAX_TIME_BUDGET_S:g} seconds, got {budget:g}")
+        wants_upsampler = [s.interpolation == "upsampler" for s in (settings, *candidates.values())]
+        if temporal_upsampler is not None and not any(wants_upsampler):
             raise ValueError(
                 f"temporal_upsampler is connected but interpolation is {settings.interpolation!r}: "
                 "choose 'upsampler' or disconnect it"
             )
-        upsampler = make_upsampler(temporal_upsampler, vae) if settings.interpolation == "upsampler" else None
-        result = run_check(
+        upsampler = make_upsampler(temporal_upsampler, vae) if any(wants_upsampler) else None
+        check = run_node_check(
             noise, guider, sampler, sigmas, latent_image, settings,
-            vae=vae, audio_vae=audio_vae, thermal_guard=thermal_guard, upsampler=upsampler, layout=comparison,
+            sweep=candidates, time_budget_s=budget, vae=vae, audio_vae=audio_vae,
+            thermal_guard=thermal_guard, upsampler=upsampler, layout=comparison,
         )  # fmt: skip
+        result = check.result
+        text = result.summary() + (f"\n\n{check.table}" if check.table else "")
         return io.NodeOutput(
             result.dense.output,
             result.efficient.output,
             result.comparison,
             result.to_json(),
-            ui={"text": [result.summary()]},
+            check.table,
+            ui={"text": [text]},
         )

@@ -25,8 +25,10 @@ from ltx2_efficient.hosts.ltx_core.denoise import (
     efficient_denoise,
 )
 from ltx2_efficient.hosts.ltx_core.efficiency_check import (
+    DenseReference,
     EfficiencyCheck,
     Sweep,
+    dense_reference,
     efficiency_check,
     efficiency_sweep,
 )
@@ -38,6 +40,7 @@ from ltx2_efficient.sampler.out_of_memory import SamplerOutOfMemory
 __all__ = [
     "AudioStream",
     "DenoiseResult",
+    "DenseReference",
     "EfficiencyCheck",
     "EfficientHandle",
     "GuideTokens",
@@ -46,6 +49,7 @@ __all__ = [
     "SamplingCancelled",
     "Sweep",
     "apply_efficient",
+    "dense_reference",
     "efficiency_check",
     "efficiency_sweep",
     "efficient_denoise",

@@ -7,6 +7,11 @@ reporting both runs' wall and model-call time, peak CUDA memory and the comparis
 waveforms when decoders are given). One ``progress`` callback counts both runs; ``cancel``
 stops either run and raises :class:`SamplingCancelled` without a report.
 
+The dense run is a :class:`DenseReference` (:func:`dense_reference`): pass one as ``dense=`` and
+the check runs only the efficient side against it. Before the dense run, one untimed dense step
+warms the model up (CUDA context, kernel selection, allocator growth, lazily loaded weights), so
+that neither timed run pays for what only the first call costs; the report gives its time apart.
+
 :func:`efficiency_sweep` checks several settings against one dense run within a time budget
 and returns the Pareto table ``ltx2eff eval`` writes (the same rows and the same rendering).
 """
@@ -22,7 +27,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from ltx2_efficient.eval.check_report import check_report, fidelity_section, side_by_side, summary_text
+from ltx2_efficient.eval.check_report import (
+    SweepBudget,
+    check_report,
+    device_label,
+    fidelity_section,
+    pareto_rows,
+    positive_seconds,
+    predicted_speedup,
+    side_by_side,
+    summary_text,
+)
 from ltx2_efficient.hosts.ltx_core.call_timer import ModelCallTimer
 from ltx2_efficient.hosts.ltx_core.denoise import DenoiseResult, efficient_denoise
 from ltx2_efficient.sampler.keyframes import refine_schedule
@@ -31,6 +46,7 @@ from ltx2_efficient.sampler.settings import EfficientSettings
 VideoDecoder = Callable[[torch.Tensor], Any]  # [B, C, F, H, W] -> frames [B, F', H, W, 3] in [0, 1]
 AudioDecoder = Callable[[torch.Tensor], Any]  # [B, C, T, M] -> waveform [B, C, T']
 ProgressFn = Callable[[int, int, str], None]
+StepFn = Callable[[int, int, str], None]
 _RESERVED = ("generator", "progress", "cancel")
 
 
@@ -55,6 +71,73 @@ class EfficiencyCheck:
         return None if self.frames is None else side_by_side(*self.frames, with_difference=with_difference)
 
 
+@dataclass
+class DenseReference:
+    """The dense run of one request, timed and decoded once, for any number of checks against it.
+
+    ``timing`` is the run's report entry (wall and model-call time, calls, peak memory);
+    ``frames`` and ``wave`` its decoded video and audio (None without the decoder);
+    ``decode_s`` what decoding it took (a check spends about as much on its own run);
+    ``warmup_s`` the untimed warm-up before it (None when it was skipped).
+    """
+
+    result: DenoiseResult
+    timing: dict[str, Any]
+    seed: int
+    steps: int
+    frames: np.ndarray | None = field(default=None, repr=False)
+    wave: np.ndarray | None = field(default=None, repr=False)
+    decode_video: VideoDecoder | None = field(default=None, repr=False)
+    decode_audio: AudioDecoder | None = field(default=None, repr=False)
+    sample_rate: float | None = None
+    decode_s: float = 0.0
+    warmup_s: float | None = None
+
+
+@dataclass
+class _Request:
+    """What every run of a check shares: the model, the request and the rest of
+    ``efficient_denoise``'s arguments."""
+
+    model: torch.nn.Module
+    video_latent: torch.Tensor
+    sigmas: torch.Tensor | Sequence[float]
+    context: torch.Tensor
+    frame_rate: float
+    kwargs: dict[str, Any]
+    cancel: Callable[[], bool] | None
+
+    @property
+    def schedule(self) -> torch.Tensor:
+        return torch.as_tensor(self.sigmas, dtype=torch.float32).flatten()
+
+    @property
+    def steps(self) -> int:
+        return int(self.schedule.numel()) - 1
+
+    @property
+    def device(self) -> torch.device:
+        parameter = next(self.model.parameters(), None)
+        return parameter.device if parameter is not None else torch.device("cpu")
+
+    def run(
+        self,
+        settings: EfficientSettings,
+        seed: int,
+        report_step: StepFn | None = None,
+        sigmas: torch.Tensor | Sequence[float] | None = None,
+    ) -> DenoiseResult:
+        return efficient_denoise(
+            self.model, self.video_latent, self.sigmas if sigmas is None else sigmas, self.context,
+            settings, self.frame_rate, generator=torch.Generator(device=self.device).manual_seed(seed),
+            progress=report_step, cancel=self.cancel, **self.kwargs,
+        )  # fmt: skip
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+
 def _steps_of(settings: EfficientSettings, sigmas: torch.Tensor) -> int:
     """Steps a run will take (the keyframe phase plus refinement), for the shared progress total."""
     steps = int(sigmas.numel()) - 1
@@ -63,27 +146,32 @@ def _steps_of(settings: EfficientSettings, sigmas: torch.Tensor) -> int:
     return steps
 
 
+def _step_reporter(progress: ProgressFn | None, label: str, offset: int, planned: int) -> StepFn | None:
+    """A run's ``progress`` callback, counting on from ``offset`` of the check's ``planned`` steps."""
+    if progress is None:
+        return None
+
+    def report_step(done: int, total: int, phase: str) -> None:
+        progress(offset + done, max(planned, offset + total), f"{label} {phase}")
+
+    return report_step
+
+
 def _timed(
-    model: torch.nn.Module,
-    label: str,
-    settings: EfficientSettings,
-    seed: int,
-    run: Callable[..., DenoiseResult],
+    request: _Request, label: str, settings: EfficientSettings, seed: int, report_step: StepFn | None
 ) -> tuple[DenoiseResult, dict[str, Any]]:
-    parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
+    device = request.device
     cuda = device.type == "cuda"
+    request.synchronize()
     if cuda:
-        torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    timer = ModelCallTimer(model)
+    timer = ModelCallTimer(request.model)
     start = time.perf_counter()
     try:
-        result = run(settings, torch.Generator(device=device).manual_seed(seed))
+        result = request.run(settings, seed, report_step)
     finally:
         timer.remove()
-    if cuda:
-        torch.cuda.synchronize(device)
+    request.synchronize()
     timing = {
         "label": label,
         "settings": settings.describe(),
@@ -95,6 +183,15 @@ def _timed(
         "report": result.report.to_dict(),
     }
     return result, timing
+
+
+def _warm_up(request: _Request, seed: int) -> float:
+    """One untimed dense step (the schedule's first), so that the first timed run does not pay
+    the costs only a first call has; returns its seconds."""
+    start = time.perf_counter()
+    request.run(EfficientSettings.off(), seed, sigmas=request.schedule[:2])
+    request.synchronize()
+    return time.perf_counter() - start
 
 
 def _decode_frames(decode: VideoDecoder, latent: torch.Tensor) -> np.ndarray:
@@ -115,6 +212,135 @@ def _decode_wave(decode: AudioDecoder, latent: torch.Tensor) -> np.ndarray:
     return wave
 
 
+def _validate(
+    seed: Any,
+    decode_video: Any,
+    decode_audio: Any,
+    sample_rate: Any,
+    warmup: Any,
+    denoise_kwargs: Mapping[str, Any],
+) -> None:
+    """Raises ValueError naming the bad argument, before anything runs."""
+    reserved = [k for k in _RESERVED if k in denoise_kwargs]
+    if reserved:
+        raise ValueError(
+            f"efficiency_check sets {', '.join(reserved)} itself (use seed=, progress=, cancel=)"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer in [0, 2^63), got {seed!r}")
+    if not isinstance(warmup, bool):
+        raise ValueError(f"warmup must be True or False, got {warmup!r}")
+    if decode_audio is not None and (denoise_kwargs.get("audio") is None or sample_rate is None):
+        raise ValueError("decode_audio needs an audio stream (audio=) and its sample_rate")
+    for name, fn in (("decode_video", decode_video), ("decode_audio", decode_audio)):
+        if fn is not None and not callable(fn):
+            raise ValueError(f"{name} must be callable, got {type(fn).__name__}")
+
+
+def _run_dense(
+    request: _Request,
+    seed: int,
+    decoders: tuple[VideoDecoder | None, AudioDecoder | None, float | None],
+    warmup: bool,
+    report_step: StepFn | None,
+) -> DenseReference:
+    """Warm-up (untimed), the timed dense run, and its decoding."""
+    warmup_s = _warm_up(request, seed) if warmup else None
+    result, timing = _timed(request, "dense", EfficientSettings.off(), seed, report_step)
+    decode_video, decode_audio, sample_rate = decoders
+    start = time.perf_counter()
+    frames = _decode_frames(decode_video, result.video) if decode_video is not None else None
+    wave = (
+        _decode_wave(decode_audio, result.audio)
+        if decode_audio is not None and result.audio is not None
+        else None
+    )
+    return DenseReference(
+        result, timing, seed, request.steps, frames, wave, decode_video, decode_audio, sample_rate,
+        time.perf_counter() - start, warmup_s,
+    )  # fmt: skip
+
+
+def _check_reference(
+    dense: Any, request: _Request, seed: int, decode_video: Any, decode_audio: Any
+) -> DenseReference:
+    """``dense=`` must be the reference of this very request (seed, schedule, latent, decoders)."""
+    if not isinstance(dense, DenseReference):
+        raise ValueError(f"dense must be a DenseReference (from dense_reference), got {type(dense).__name__}")
+    if dense.seed != seed:
+        raise ValueError(f"dense was run with seed {dense.seed}, this check has seed {seed}")
+    if dense.steps != request.steps or tuple(dense.result.video.shape) != tuple(request.video_latent.shape):
+        raise ValueError(
+            f"dense is the reference of another request ({dense.steps} steps, video latent "
+            f"{tuple(dense.result.video.shape)}; here {request.steps} steps, {tuple(request.video_latent.shape)})"
+        )
+    for name, given, used in (
+        ("decode_video", decode_video, dense.decode_video),
+        ("decode_audio", decode_audio, dense.decode_audio),
+    ):
+        if given is not None and given is not used:
+            raise ValueError(
+                f"{name} differs from the one dense was decoded with: pass it to dense_reference"
+            )
+    return dense
+
+
+def _compare(
+    dense: DenseReference, efficient: DenoiseResult, settings: EfficientSettings, timing: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
+    """The report of ``efficient`` against the dense reference, and both runs' decoded frames."""
+    report = check_report(settings, dense.timing, timing, dense.steps, dense.seed, dense.warmup_s)
+    frames = None
+    if dense.frames is not None and dense.decode_video is not None:
+        frames = (dense.frames, _decode_frames(dense.decode_video, efficient.video))
+    else:
+        report["notes"].append("no decode_video given: video compared in latent space only")
+    dense_audio = dense.result.audio
+    audio_latents = (
+        (dense_audio, efficient.audio) if dense_audio is not None and efficient.audio is not None else None
+    )
+    waves = None
+    if dense.wave is not None and dense.decode_audio is not None and audio_latents is not None:
+        waves = (dense.wave, _decode_wave(dense.decode_audio, efficient.audio))
+    elif audio_latents is not None:
+        report["notes"].append("no decode_audio given: audio compared in latent space (no log-mel distance)")
+    section = fidelity_section(
+        efficient.report.keyframes, dense.result.video, efficient.video,
+        frames=frames, audio_latents=audio_latents, waves=waves, sample_rate=dense.sample_rate,
+    )  # fmt: skip
+    section.pop("frames")
+    report["notes"].extend(section.pop("notes"))
+    report.update(section)
+    return report, frames
+
+
+def dense_reference(
+    model: torch.nn.Module,
+    video_latent: torch.Tensor,
+    sigmas: torch.Tensor | Sequence[float],
+    context: torch.Tensor,
+    frame_rate: float,
+    *,
+    seed: int = 0,
+    decode_video: VideoDecoder | None = None,
+    decode_audio: AudioDecoder | None = None,
+    sample_rate: float | None = None,
+    warmup: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+    **denoise_kwargs: Any,
+) -> DenseReference:
+    """The dense run of a request (preset "off"), timed after an untimed warm-up step and
+    decoded, for ``efficiency_check(..., dense=reference)``; arguments as for
+    :func:`efficiency_check` (``warmup=False`` skips the warm-up)."""
+    _validate(seed, decode_video, decode_audio, sample_rate, warmup, denoise_kwargs)
+    request = _Request(model, video_latent, sigmas, context, frame_rate, dict(denoise_kwargs), cancel)
+    return _run_dense(
+        request, seed, (decode_video, decode_audio, sample_rate), warmup,
+        _step_reporter(progress, "dense", 0, request.steps),
+    )  # fmt: skip
+
+
 def efficiency_check(
     model: torch.nn.Module,
     video_latent: torch.Tensor,
@@ -127,6 +353,8 @@ def efficiency_check(
     decode_video: VideoDecoder | None = None,
     decode_audio: AudioDecoder | None = None,
     sample_rate: float | None = None,
+    warmup: bool = True,
+    dense: DenseReference | None = None,
     progress: ProgressFn | None = None,
     cancel: Callable[[], bool] | None = None,
     **denoise_kwargs: Any,
@@ -139,6 +367,9 @@ def efficiency_check(
         decode_video: your VAE decoder, latent ``[B, C, F, H, W]`` -> frames ``[B, F', H, W, 3]``
             in [0, 1] (F' = F or LTX's 8 (F - 1) + 1); without it the latents are compared.
         decode_audio: latent -> waveform ``[B, C, T]``, with ``sample_rate`` (LTX-2 audio).
+        warmup: one untimed dense step before the timed runs (reported as ``warmup_s``).
+        dense: a :class:`DenseReference` of this request (:func:`dense_reference`, with the same
+            seed and decoders): only the efficient run happens.
         progress: ``progress(done, total, phase)`` over both runs (phases "dense ..." and
             "efficient ...").
         cancel: checked before every step; True raises ``SamplingCancelled``.
@@ -147,72 +378,39 @@ def efficiency_check(
 
     Raises ValueError naming the bad argument (before anything runs).
     """
-    reserved = [k for k in _RESERVED if k in denoise_kwargs]
-    if reserved:
-        raise ValueError(
-            f"efficiency_check sets {', '.join(reserved)} itself (use seed=, progress=, cancel=)"
-        )
     if not isinstance(settings, EfficientSettings):
         raise ValueError(f"settings must be an EfficientSettings, got {type(settings).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be an integer in [0, 2^63), got {seed!r}")
-    if decode_audio is not None and (denoise_kwargs.get("audio") is None or sample_rate is None):
-        raise ValueError("decode_audio needs an audio stream (audio=) and its sample_rate")
-    for name, fn in (("decode_video", decode_video), ("decode_audio", decode_audio)):
-        if fn is not None and not callable(fn):
-            raise ValueError(f"{name} must be callable, got {type(fn).__name__}")
-    sigmas_t = torch.as_tensor(sigmas, dtype=torch.float32).flatten()
-    dense_steps = int(sigmas_t.numel()) - 1
-    planned = dense_steps + _steps_of(settings, sigmas_t)
-
-    def run_with(label: str, offset: int) -> Callable[[EfficientSettings, torch.Generator], DenoiseResult]:
-        def report_step(done: int, total: int, phase: str) -> None:
-            if progress is not None:
-                progress(offset + done, max(planned, offset + total), f"{label} {phase}")
-
-        def run(s: EfficientSettings, generator: torch.Generator) -> DenoiseResult:
-            return efficient_denoise(
-                model, video_latent, sigmas, context, s, frame_rate,
-                generator=generator, progress=report_step, cancel=cancel, **denoise_kwargs,
-            )  # fmt: skip
-
-        return run
-
-    dense, dense_time = _timed(model, "dense", EfficientSettings.off(), seed, run_with("dense", 0))
-    efficient, eff_time = _timed(model, "efficient", settings, seed, run_with("efficient", dense_steps))
-    report = check_report(settings, dense_time, eff_time, dense_steps, seed)
-    frames = None
-    if decode_video is not None:
-        frames = (_decode_frames(decode_video, dense.video), _decode_frames(decode_video, efficient.video))
+    _validate(seed, decode_video, decode_audio, sample_rate, warmup, denoise_kwargs)
+    request = _Request(model, video_latent, sigmas, context, frame_rate, dict(denoise_kwargs), cancel)
+    offset = 0 if dense is not None else request.steps
+    planned = offset + _steps_of(settings, request.schedule)
+    if dense is None:
+        dense = _run_dense(
+            request, seed, (decode_video, decode_audio, sample_rate), warmup,
+            _step_reporter(progress, "dense", 0, planned),
+        )  # fmt: skip
     else:
-        report["notes"].append("no decode_video given: video compared in latent space only")
-    audio_latents = (
-        (dense.audio, efficient.audio) if dense.audio is not None and efficient.audio is not None else None
+        _check_reference(dense, request, seed, decode_video, decode_audio)
+    efficient, timing = _timed(
+        request, "efficient", settings, seed, _step_reporter(progress, "efficient", offset, planned)
     )
-    waves = None
-    if decode_audio is not None and audio_latents is not None:
-        waves = (_decode_wave(decode_audio, dense.audio), _decode_wave(decode_audio, efficient.audio))
-    elif audio_latents is not None:
-        report["notes"].append("no decode_audio given: audio compared in latent space (no log-mel distance)")
-    section = fidelity_section(
-        efficient.report.keyframes, dense.video, efficient.video,
-        frames=frames, audio_latents=audio_latents, waves=waves, sample_rate=sample_rate,
-    )  # fmt: skip
-    section.pop("frames")
-    report["notes"].extend(section.pop("notes"))
-    report.update(section)
-    return EfficiencyCheck(dense, efficient, report, frames)
+    report, frames = _compare(dense, efficient, settings, timing)
+    return EfficiencyCheck(dense.result, efficient, report, frames)
 
 
 @dataclass
 class Sweep:
     """The rows of the settings that ran (``ltx2eff eval``'s row format, fronts marked), the
-    rendered table, the checks themselves, and the labels left out when the budget ran out."""
+    rendered table, the checks themselves, the labels left out because they would not have fit
+    the budget, the dense reference they were all compared with, and each candidate's predicted
+    seconds (what the budget decision was made on)."""
 
     rows: list[dict[str, Any]]
     table: str
     checks: dict[str, EfficiencyCheck]
     skipped: list[str]
+    dense: DenseReference | None = field(default=None, repr=False)
+    predicted_s: dict[str, float] = field(default_factory=dict)
 
 
 def efficiency_sweep(
@@ -226,64 +424,45 @@ def efficiency_sweep(
     time_budget_s: float,
     **check_kwargs: Any,
 ) -> Sweep:
-    """Checks each of ``candidates`` (label -> settings, in order) until ``time_budget_s`` seconds
-    are spent; a candidate starts only while the time so far plus the longest check so far fits.
+    """Checks each of ``candidates`` (label -> settings, in order) against one dense run of the
+    request, within ``time_budget_s`` seconds counted from the start (warm-up and dense run
+    included). Each candidate's cost is predicted from the dense run's time and the cost model's
+    speedup for its settings (:class:`SweepBudget`); one that would not fit is skipped and listed
+    in ``skipped``. ``check_kwargs``: :func:`efficiency_check`'s keyword arguments.
 
     Returns the Pareto table of speedup against fidelity on this model and request.
     """
-    from ltx2_efficient.eval.cli import aggregate, mark_fronts, render_table
-
-    if not candidates:
-        raise ValueError("candidates must name at least one setting")
-    if (
-        isinstance(time_budget_s, bool)
-        or not isinstance(time_budget_s, (int, float))
-        or not time_budget_s > 0
-    ):
-        raise ValueError(f"time_budget_s must be a positive number of seconds, got {time_budget_s!r}")
-    start = time.perf_counter()
-    longest = 0.0
+    if not isinstance(candidates, Mapping) or not candidates:
+        raise ValueError("candidates must map at least one label to an EfficientSettings")
+    for label, settings in candidates.items():
+        if not isinstance(settings, EfficientSettings):
+            raise ValueError(
+                f"candidate {label!r} must be an EfficientSettings, got {type(settings).__name__}"
+            )
+    if "dense" in check_kwargs:
+        raise ValueError("efficiency_sweep runs the dense reference itself (no dense=)")
+    budget_s = positive_seconds("time_budget_s", time_budget_s)
+    started = time.perf_counter()
+    dense = dense_reference(model, video_latent, sigmas, context, frame_rate, **check_kwargs)
+    guided = check_kwargs.get("negative_context") is not None and check_kwargs.get("cfg_scale", 1.0) != 1.0
+    grid = tuple(int(n) for n in video_latent.shape[2:5])
+    budget = SweepBudget(
+        budget_s, dense.timing["wall_s"],
+        lambda s: predicted_speedup(s, grid, frame_rate, dense.steps, 2 if guided else 1),
+        started, overhead_s=dense.decode_s,
+    )  # fmt: skip
     checks: dict[str, EfficiencyCheck] = {}
     skipped: list[str] = []
     for label, settings in candidates.items():
-        spent = time.perf_counter() - start
-        if checks and spent + longest > time_budget_s:
+        if not budget.admit(label, settings):
             skipped.append(label)
             continue
         began = time.perf_counter()
         checks[label] = efficiency_check(
-            model, video_latent, sigmas, context, settings, frame_rate, **check_kwargs
+            model, video_latent, sigmas, context, settings, frame_rate, dense=dense, **check_kwargs
         )
-        longest = max(longest, time.perf_counter() - began)
-    rows = [
-        aggregate(label, candidates[label], [_row(check)], check.report["dense"]["model_s"])
-        for label, check in checks.items()
-    ]
-    mark_fronts(rows)
-    return Sweep(rows, render_table(rows), checks, skipped)
-
-
-def _row(check: EfficiencyCheck) -> dict[str, Any]:
-    """One check in the per-request shape ``ltx2eff eval`` aggregates."""
-    video = check.report["video"] or check.report["video_latent"]
-    if video["ssim"] is None:
-        raise ValueError(
-            "efficiency_sweep needs SSIM: give decode_video, or latents whose frames are at least 11x11"
-        )
-    report = check.efficient.report
-    keyframed = check.report["keyframes"] is not None
-    return {
-        "psnr_db": video["psnr_db"],
-        "psnr_keyframes_db": video["keyframes"].get("psnr_db") if keyframed else None,
-        "psnr_interpolated_db": video["interpolated"].get("psnr_db") if keyframed else None,
-        "ssim": video["ssim"],
-        "motion_ratio": video["motion_ratio"],
-        "motion_error": video["motion_error"],
-        "flicker": video["flicker"],
-        "model_s": check.report["efficient"]["model_s"],
-        "work_fraction": report.work_fraction,
-        "pair_fraction": report.pair_fraction,
-        "steps_reused": report.steps_reused("video"),
-        "frames_diffused": report.diffused_frames,
-        "schedule": report.schedule,
-    }
+        budget.record(settings, time.perf_counter() - began - dense.decode_s)
+    checked = [(label, candidates[label], c.report, c.efficient.report) for label, c in checks.items()]
+    device = next(model.parameters(), torch.empty(0)).device
+    rows, table = pareto_rows(checked, dense.timing["model_s"], device_label(device))
+    return Sweep(rows, table, checks, skipped, dense, dict(budget.predicted_s))
