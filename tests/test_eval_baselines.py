@@ -102,3 +102,39 @@ def test_phased_grid_holds_both_baselines_and_valid_settings() -> None:
         for p in points:
             p.settings(regime)
         assert all(p.steps < steps for p in baselines(steps) if p.steps is not None)
+
+
+def test_a_point_with_a_non_finite_output_is_reported_and_the_sweep_goes_on(monkeypatch) -> None:
+    """A point whose video holds a NaN gets no row: it is listed with its reason, the other points
+    still run and are timed."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from ltx2_efficient.demo.model import load_demo_model
+    from ltx2_efficient.eval import cli
+    from ltx2_efficient.eval.grid import GridPoint
+
+    model = load_demo_model()
+    requests = [replace(r, steps=2) for r in cli.requests_for(2, 2, 3.0)]
+    points = [GridPoint("broken", {"reuse_start": 0.5}), GridPoint("dense 1 steps", steps=1)]
+    real_run_point = cli.run_point
+
+    def run_point(model, request, point, settings):  # type: ignore[no-untyped-def]
+        result = real_run_point(model, request, point, settings)
+        if point.label == "broken" and request.seed == requests[1].seed:
+            result.video = np.full_like(result.video, np.nan)
+        return result
+
+    monkeypatch.setattr(cli, "run_point", run_point)
+    failed: list[dict[str, str]] = []
+    rows = cli.evaluate(model, requests, points, repeats=2, failed=failed)
+    assert [row["label"] for row in rows] == ["dense 1 steps"]
+    assert rows[0]["speedup"] > 0
+    assert failed == [
+        {
+            "label": "broken",
+            "reason": f"non-finite output (NaN or inf) on the request(s) of seed {requests[1].seed}",
+        }
+    ]
+    assert "- broken: non-finite output" in cli.render_failed(failed)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ltx2_efficient.demo.report import render_equal_cost
 from ltx2_efficient.demo.request import DemoRequest
 from ltx2_efficient.demo.timing import (
     check_repeats,
@@ -102,6 +103,7 @@ def _check(args: argparse.Namespace) -> DemoArgs:
 def _run(checked: DemoArgs, out_dir: Path) -> str:
     import torch
 
+    from ltx2_efficient.demo.baselines import baseline_runs, compare_presets
     from ltx2_efficient.demo.model import load_demo_model
     from ltx2_efficient.demo.progress import ProgressBar
     from ltx2_efficient.demo.report import write_reports
@@ -139,12 +141,18 @@ def _run(checked: DemoArgs, out_dir: Path) -> str:
     for summary in summaries:
         summary.update(timing_summary(samples[summary["name"]], samples["dense"]))
         summary.update(work_ratios(summary, summaries[0]))
+    print("equal-cost baselines: dense with fewer steps, EasyCache ...", file=sys.stderr, flush=True)
+    baselines, _ = baseline_runs(model, request, runs[0], summaries[1:], settings)
+    comparison = compare_presets(summaries[1:], baselines, settings, request)
     _write_media(out_dir, runs, summaries)
     header = _header(request, model, torch)
+    header["baselines"] = baselines
+    header["equal_cost"] = comparison
     header["timing_repeats"] = checked.repeats
     header["total_wall_s"] = time.perf_counter() - started
     write_reports(out_dir, header, summaries)
     _print_table(summaries)
+    print(render_equal_cost(comparison, baselines))
     return f"report.md and report.json, in {header['total_wall_s']:.1f} s"
 
 

@@ -47,6 +47,13 @@ def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
             f"{r['steps_reused']}/{r['steps']} | {r['frames_diffused']}/{r['frames']} | {psnr} | "
             f"{r['ssim']:.4f} | {r['flicker']:.4f} | {r['motion_ratio']:.3f} | {r['motion_error']:.4f} |"
         )
+    if header.get("equal_cost"):
+        lines += [
+            "",
+            "## Against the equal-cost baselines",
+            "",
+            render_equal_cost(header["equal_cost"], header["baselines"]),
+        ]
     lines += ["", "## What each run applied", ""]
     for r in runs:
         lines.append(f"- **{r['name']}** ({r['video']}): {r['settings']}.  ")
@@ -66,3 +73,48 @@ def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 
 def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
+
+
+def render_equal_cost(comparison: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> str:
+    """Each preset against dense with fewer steps and EasyCache at the same predicted LTX-2 cost
+    (the cost model at 1280x704x121 with this run's steps and the steps each run reused)."""
+    lines = [
+        "What a user gets without this sampler at each preset's cost: dense with fewer steps and "
+        "EasyCache (ComfyUI's step cache), read at the preset's predicted LTX-2 cost; a preset "
+        "earns its place where its PSNR is at least 1 dB above both.",
+        "",
+        "| preset | LTX-2 cost | PSNR dB | dense, fewer steps | EasyCache | margins dB | beats both |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in comparison:
+        margins = row["baseline_margins_db"]
+        cells = " / ".join(
+            "--" if margins.get(f) is None else f"{margins[f]:+.2f}" for f in ("fewer-steps", "easycache")
+        )
+        lines.append(
+            f"| {row['label']} | {row['cost_speedup']:.2f}x | {_psnr(row['psnr_min'])} | "
+            f"{_baseline(row, 'fewer-steps')} | {_baseline(row, 'easycache')} | "
+            f"{'identical' if row['psnr_min'] is None else cells} | {'yes' if row['beats_baselines'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "| baseline | LTX-2 cost | model calls | PSNR dB | SSIM | motion vs dense |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for b in baselines:
+        lines.append(
+            f"| {b['label']} | {b['cost_speedup']:.2f}x | {b['model_calls']} | {_psnr(b['psnr_min'])} | "
+            f"{b['ssim']:.4f} | {b['motion_ratio']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def _psnr(value: float | None) -> str:
+    return "identical" if value is None else f"{value:.2f}"
+
+
+def _baseline(row: dict[str, Any], family: str) -> str:
+    value = row.get(f"{family}_psnr_min")
+    if value is None:
+        return "--"
+    return f"{value:.2f}" + ("" if row.get(f"{family}_in_range") else " (nearest)")

@@ -22,6 +22,11 @@ from typing import Any
 
 from ltx2_efficient.demo.timing import NOISY_SPREAD, check_repeats, time_interleaved, timing_summary
 from ltx2_efficient.demo.verb import run_verb
+from ltx2_efficient.eval.equal_cost import (
+    LTX2_REFERENCE,
+    compare_with_baselines,
+    equal_cost_speedup,
+)
 
 EVAL_PROMPTS = (
     "red square orbit radial-gradient",
@@ -35,7 +40,6 @@ EVAL_PROMPTS = (
 # The quality gates the presets are held to (tests/test_demo_quality.py checks them).
 BALANCED_GATE = {"psnr_db": 30.0, "ssim": 0.93, "motion_deviation": 0.10}
 FAST_GATE = {"psnr_db": 26.0}
-LTX2_REFERENCE = (1280, 704, 121, 24)  # width, height, pixel frames, fps
 LTX2_STEPS = 30
 LTX2_DISTILLED_STEPS = 8
 
@@ -199,8 +203,16 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    failed: list[dict[str, str]] = []
     rows = evaluate(
-        model, requests, points, log=log, repeats=checked.repeats, regime=regime, on_row=checkpoint
+        model,
+        requests,
+        points,
+        log=log,
+        repeats=checked.repeats,
+        regime=regime,
+        on_row=checkpoint,
+        failed=failed,
     )
     partial.unlink(missing_ok=True)
     mark_fronts(rows)
@@ -217,9 +229,12 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
         "balanced_gate": BALANCED_GATE,
         "fast_gate": FAST_GATE,
         "wall_s": time.perf_counter() - started,
+        "failed_points": failed,
     }
     write_json_atomically(out_dir / "pareto.json", {**header, "rows": rows})
-    table = render_table(rows)
+    table = render_table(rows, _device_label(header["device"]))
+    if failed:
+        table += "\n\n" + render_failed(failed)
     if any(row["family"] != "sampler" for row in rows):
         table += "\n\n" + render_equal_cost(rows)
     write_atomically(out_dir / "pareto.md", _markdown(header, table))
@@ -259,10 +274,13 @@ def evaluate(
     repeats: int = 1,
     regime: str = "dev",
     on_row: Any = None,
+    failed: list[dict[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs the dense reference and every grid point on every request; one row per point. The
     first pass gives the outputs and a timing; ``repeats - 1`` more passes, interleaved over the
-    points, time them again, and each row's speedup is the median over the dense median."""
+    points, time them again, and each row's speedup is the median over the dense median. A point
+    whose output is not finite on some request gets no row: it is logged, added to ``failed``
+    (label and reason) and left out of the timing passes, and the sweep goes on."""
     from ltx2_efficient.demo.runs import run_settings, run_summary, warm_up
     from ltx2_efficient.sampler.settings import EfficientSettings
 
@@ -279,6 +297,14 @@ def evaluate(
     for k, point in enumerate(points):
         runs = [run_point(model, r, point, settings[point.label]) for r in requests]
         first[point.label] = model_seconds(runs)
+        reason = _non_finite(runs, requests)
+        if reason is not None:
+            del first[point.label], settings[point.label]
+            if failed is not None:
+                failed.append({"label": point.label, "reason": reason})
+            if log is not None:
+                log(f"[{k + 1}/{len(points)}] {point.label}: {reason}; left out of the table")
+            continue
         summaries = []
         for result, d in zip(runs, dense, strict=True):
             summary = run_summary(result, d)
@@ -318,6 +344,27 @@ def evaluate(
         row["model_s_spread"] = timing["model_s_spread"]
         row["timing_noisy"] = timing["timing_noisy"]
     return rows
+
+
+def _non_finite(runs: list[Any], requests: list[Any]) -> str | None:
+    """Why a point's outputs cannot be compared (a NaN or inf in some request's video), else None."""
+    import numpy as np
+
+    seeds = [r.seed for run, r in zip(runs, requests, strict=True) if not np.isfinite(run.video).all()]
+    if not seeds:
+        return None
+    return f"non-finite output (NaN or inf) on the request(s) of seed {', '.join(map(str, seeds))}"
+
+
+def render_failed(failed: list[dict[str, str]]) -> str:
+    lines = ["Points that did not produce a comparable video:", ""]
+    lines += [f"- {item['label']}: {item['reason']}" for item in failed]
+    return "\n".join(lines)
+
+
+def _device_label(device: str) -> str:
+    """The measured-speedup column's device: "CPU", or the GPU's name."""
+    return "CPU" if device == "cpu" else device
 
 
 def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model_s: float) -> dict[str, Any]:
@@ -364,72 +411,6 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
 def _min_or_none(values: list[float | None]) -> float | None:
     finite = [v for v in values if v is not None]
     return min(finite) if finite else None
-
-
-def equal_cost_speedup(
-    settings: Any, steps: int, guidance: float, point: Any, runs: list[dict[str, Any]]
-) -> float:
-    """The cost model's LTX-2 speedup (1280x704x121) of what the point ran, at the eval's step
-    count and guidance, with the steps it actually reused: the axis the baselines are compared on
-    (dense with n of N steps is exactly N / n)."""
-    import ltx2_efficient as core
-
-    calls = 1 if float(guidance) == 1.0 else 2
-    pixels = core.PixelShape(*LTX2_REFERENCE)
-    dense = core.make_plan(pixels, core.Knobs(), core.SamplingSpec(steps=steps, calls_per_step=calls))
-    if point.steps is not None:
-        run = core.make_plan(pixels, core.Knobs(), core.SamplingSpec(steps=point.steps, calls_per_step=calls))
-        return float(dense.plan_seconds / run.plan_seconds)
-    if point.easycache is not None:
-        reused = round(_mean([float(r["baseline_skipped"]) for r in runs]))
-    else:
-        reused = round(_mean([float(r["steps_reused"]) for r in runs]))
-    spec = core.SamplingSpec(steps=steps, calls_per_step=calls, reused_steps=min(reused, steps - 1))
-    plan = core.make_plan(pixels, settings.knobs, spec)
-    return float(dense.plan_seconds / plan.plan_seconds)
-
-
-def baseline_psnr_at(rows: list[dict[str, Any]], family: str, speedup: float) -> tuple[float | None, bool]:
-    """The worst-request PSNR of baseline ``family`` at ``speedup`` (linear between its points
-    on the equal-cost axis) and whether ``speedup`` lies inside the curve's range (outside, the
-    nearest point stands in)."""
-    curve = sorted(
-        (row["cost_speedup"], row["psnr_min"])
-        for row in rows
-        if row["family"] == family and row["psnr_min"] is not None
-    )
-    if not curve:
-        return None, False
-    if speedup <= curve[0][0]:
-        return curve[0][1], speedup == curve[0][0]
-    if speedup >= curve[-1][0]:
-        return curve[-1][1], speedup == curve[-1][0]
-    for (s0, p0), (s1, p1) in zip(curve, curve[1:], strict=False):
-        if s0 <= speedup <= s1:
-            t = (speedup - s0) / (s1 - s0) if s1 > s0 else 0.0
-            return p0 + t * (p1 - p0), True
-    return curve[-1][1], False
-
-
-def compare_with_baselines(rows: list[dict[str, Any]]) -> None:
-    """Per sampler row: each baseline's worst PSNR at the row's cost, the margin, and whether the
-    row beats both by at least 1 dB on the worst request (what a preset must do)."""
-    for row in rows:
-        row.setdefault("family", "sampler")
-        row.setdefault("cost_speedup", row["predicted_ltx2_speedup"])
-    for row in rows:
-        if row["family"] != "sampler":
-            continue
-        margins: dict[str, float | None] = {}
-        for family in ("fewer-steps", "easycache"):
-            value, inside = baseline_psnr_at(rows, family, row["cost_speedup"])
-            row[f"{family}_psnr_min"] = value
-            row[f"{family}_in_range"] = inside
-            # An identical run (PSNR None) has no finite margin: it beats any baseline.
-            margins[family] = None if value is None or row["psnr_min"] is None else row["psnr_min"] - value
-        row["baseline_margins_db"] = margins
-        identical = row["psnr_min"] is None
-        row["beats_baselines"] = identical or all(m is not None and m >= 1.0 for m in margins.values())
 
 
 def render_equal_cost(rows: list[dict[str, Any]]) -> str:
@@ -514,9 +495,9 @@ def mark_fronts(rows: list[dict[str, Any]]) -> None:
         row["front_ltx2"] = i in predicted
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
+def render_table(rows: list[dict[str, Any]], device: str = "CPU") -> str:
     lines = [
-        "| point | speedup (CPU) | fewer calls | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
+        f"| point | speedup ({device}) | fewer calls | LTX-2 predicted | PSNR mean | PSNR min | SSIM min | motion dev | "
         "motion err | pairs | work | gates | front |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
@@ -550,7 +531,7 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
             f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
-            f"speedup (CPU): dense model-call time over the point's, summed over the requests, the median of "
+            f"speedup ({_device_label(header['device'])}): dense model-call time over the point's, summed over the requests, the median of "
             f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
             "fewer calls: the exact ratio of model calls (dense over the point). LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
