@@ -190,43 +190,27 @@ def dense_call(qkv: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return torch.nn.functional.scaled_dot_product_attention(*qkv)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", help="write all results here (rewritten after every row)")
-    parser.add_argument("--reps", type=int, default=40)
-    parser.add_argument("--quick", action="store_true", help="smallest size only")
-    parser.add_argument("--no-flex", action="store_true", help="skip FlexAttention (its compile is slow)")
-    parser.add_argument("--ours-only", action="store_true", help="time dense SDPA and ours only")
-    parser.add_argument(
-        "--deadline", type=float, default=0.0, help="seconds; later phases are skipped past it (0 = none)"
-    )
-    args = parser.parse_args()
-    if not torch.cuda.is_available():
-        print("no CUDA device", file=sys.stderr)
-        return 2
-    began = time.monotonic()
-    torch.backends.cuda.matmul.allow_tf32 = False
-    device_name = torch.cuda.get_device_name()
-    timer = Timer(args.reps, warmup=5)
-    rows: list[dict[str, Any]] = []
-    sizes = SIZES[:1] if args.quick else SIZES
-    meta = {
-        "device": device_name,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
-        "torch": torch.__version__,
-        "reps": args.reps,
-        "kernel_override": os.environ.get("LTX2EFF_CUDA_ATTENTION_KERNEL", "auto"),
-    }
+class Bench:
+    """The rows so far (printed as they come, rewritten to ``--json`` after each), the timer and
+    the deadline past which methods are skipped."""
 
-    def save() -> None:
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump({**meta, "rows": rows}, fh, indent=1)
+    def __init__(self, args: argparse.Namespace, timer: Timer, meta: dict[str, Any], began: float) -> None:
+        self.args = args
+        self.timer = timer
+        self.meta = meta
+        self.began = began
+        self.rows: list[dict[str, Any]] = []
+
+    def late(self) -> bool:
+        return bool(self.args.deadline) and time.monotonic() - self.began > self.args.deadline
+
+    def save(self) -> None:
+        if self.args.json:
+            with open(self.args.json, "w") as fh:
+                json.dump({**self.meta, "rows": self.rows}, fh, indent=1)
 
     def add(
+        self,
         grid: tuple[int, int, int],
         label: str,
         method: str,
@@ -245,16 +229,16 @@ def main() -> int:
             "ratio_to_ideal": (ms / ideal_ms) if (ms and ideal_ms) else None,
             "note": note,
         }
-        rows.append(row)
-        save()
+        self.rows.append(row)
+        self.save()
         shown = "n/a" if ms is None else f"{ms:.3f} ms"
         print(
-            f"  [{time.monotonic() - began:5.0f}s] {row['grid']:>9} {label:<10} {method:<22} {shown:>11} {note}",
+            f"  [{time.monotonic() - self.began:5.0f}s] {row['grid']:>9} {label:<10} {method:<22} {shown:>11} {note}",
             flush=True,
         )
 
-    def attempt(fn: Callable[..., float], *fn_args: Any) -> tuple[float | None, str]:
-        if late():
+    def attempt(self, fn: Callable[..., float], *fn_args: Any) -> tuple[float | None, str]:
+        if self.late():
             return None, "skipped: past the deadline"
         try:
             return fn(*fn_args), ""
@@ -262,51 +246,35 @@ def main() -> int:
             traceback.print_exc()
             return None, f"failed: {type(exc).__name__}: {str(exc)[:120]}"
 
-    def graphed(fn: Callable[[Any], Any], inputs: list[Any]) -> float:
+    def graphed(self, fn: Callable[[Any], Any], inputs: list[Any]) -> float:
         replay, graphs = graph_call(fn, inputs)
-        return timer(replay, graphs)
+        return self.timer(replay, graphs)
 
-    def flex(grid: tuple[int, int, int], window: int, inputs: list[Any]) -> float:
-        return timer(flex_call(grid, window), inputs)
+    def flex(self, grid: tuple[int, int, int], window: int, inputs: list[Any]) -> float:
+        return self.timer(flex_call(grid, window), inputs)
 
+
+def main() -> int:
+    args = _parser().parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA device", file=sys.stderr)
+        return 2
+    began = time.monotonic()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    device_name = torch.cuda.get_device_name()
+    timer = Timer(args.reps, warmup=5)
+    sizes = SIZES[:1] if args.quick else SIZES
+    meta = {
+        "device": device_name,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "torch": torch.__version__,
+        "reps": args.reps,
+        "kernel_override": os.environ.get("LTX2EFF_CUDA_ATTENTION_KERNEL", "auto"),
+    }
+    bench = Bench(args, timer, meta, began)
     # Phase 1: dense and ours at every size (the numbers the targets are about), far field.
-    dense: dict[tuple[int, int, int], float] = {}
-
-    def late() -> bool:
-        return bool(args.deadline) and time.monotonic() - began > args.deadline
-
-    for grid in sizes:
-        if late():
-            break
-        inputs = make_inputs(grid)
-        dense_ms = timer(dense_call, inputs)
-        dense[grid] = dense_ms
-        add(grid, "dense", "dense SDPA", dense_ms, dense_ms, None)
-        for window in (1, 2):
-            frac = pair_fraction(grid, window)
-            ideal = frac * dense_ms
-            add(grid, f"K={window}", "ideal", ideal, dense_ms, ideal, f"pair fraction {frac:.4f}")
-            ms, note = attempt(timer, window_call(grid, window, "cuda"), inputs)
-            if ms is not None and last_backend() != "cuda":
-                ms, note = None, f"ran on {last_backend()}, not cuda"
-            add(grid, f"K={window}", "ours (cuda)", ms, dense_ms, ideal, note)
-            before = batched_counts()
-            ms, note = attempt(timer, window_call(grid, window, "batched"), inputs)
-            add(grid, f"K={window}", "ours (batched)", ms, dense_ms, ideal, note or batched_how(before))
-            # The same path with ATen's ops and a copy per batch (no cuDNN graph API).
-            ms, note = attempt(without_cudnn_graph, timer, window_call(grid, window, "batched"), inputs)
-            add(grid, f"K={window}", "ours (batched, ATen)", ms, dense_ms, ideal, note)
-            # What users get: the engine's choice for this shape (kernel, frame-batched or chunked
-            # SDPA; timed once on the first call).
-            ms, note = attempt(timer, window_call(grid, window, "auto"), inputs)
-            add(grid, f"K={window}", "ours (auto)", ms, dense_ms, ideal, note or f"took {last_backend()}")
-        frac = pair_fraction(grid, 1, far_field=4)
-        for precision, method in (("auto", "ours far p=4"), ("fp8-far-field", "ours far p=4 8-bit")):
-            ms, note = attempt(timer, window_call(grid, 1, "cuda", far_field=4, precision=precision), inputs)
-            add(grid, "K=1 p=4", method, ms, dense_ms, frac * dense_ms, note or f"pair fraction {frac:.4f}")
-        del inputs
-        torch.cuda.empty_cache()
-
+    dense = _time_dense_and_ours(bench, sizes)
     # Phase 2: the torch fallback (chunked SDPA), plain and as a CUDA graph.
     # Phase 3: FlexAttention (compiled). Phase 4: spatial freeze.
     phases = []
@@ -316,49 +284,145 @@ def main() -> int:
             phases.append("flex")
         phases.append("freeze")
     for phase in phases:
-        for grid in sizes:
-            if late() or grid not in dense:
-                break
-            inputs = make_inputs(grid)
-            dense_ms = dense[grid]
-            for window in (1, 2) if phase != "freeze" else (1,):
-                ideal = pair_fraction(grid, window) * dense_ms
-                label = f"K={window}"
-                if phase == "chunked":
-                    chunked = window_call(grid, window, "torch")
-                    ms, note = attempt(timer, chunked, inputs)
-                    add(grid, label, "chunked SDPA", ms, dense_ms, ideal, note)
-                    ms, note = attempt(graphed, chunked, inputs)
-                    add(grid, label, "chunked SDPA (graph)", ms, dense_ms, ideal, note)
-                elif phase == "flex":
-                    ms, note = attempt(flex, grid, window, inputs)
-                    add(grid, label, "FlexAttention", ms, dense_ms, ideal, note)
-                else:
-                    backend = subset_backend(grid)
-                    for refresh, method in ((True, "freeze refresh step"), (False, "freeze frozen step")):
-                        ms, note = attempt(timer, freeze_call(grid, window, refresh), inputs)
-                        add(
-                            grid,
-                            label + " freeze",
-                            method,
-                            ms,
-                            dense_ms,
-                            ideal,
-                            note or f"key subsets on {backend}",
-                        )
-            del inputs
-            torch.cuda.empty_cache()
+        _time_other_methods(bench, phase, sizes, dense)
+    _print_table(bench.rows, device_name, meta["kernel_override"])
+    bench.save()
+    return 0
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", help="write all results here (rewritten after every row)")
+    parser.add_argument("--reps", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="smallest size only")
+    parser.add_argument("--no-flex", action="store_true", help="skip FlexAttention (its compile is slow)")
+    parser.add_argument("--ours-only", action="store_true", help="time dense SDPA and ours only")
+    parser.add_argument(
+        "--deadline", type=float, default=0.0, help="seconds; later phases are skipped past it (0 = none)"
+    )
+    return parser
+
+
+def _time_dense_and_ours(
+    bench: Bench, sizes: list[tuple[int, int, int]]
+) -> dict[tuple[int, int, int], float]:
+    """Dense SDPA, then ours (each backend, K = 1 and 2, and the far field) at every size;
+    returns the dense times of the sizes reached before the deadline."""
+    dense: dict[tuple[int, int, int], float] = {}
+    for grid in sizes:
+        if bench.late():
+            break
+        inputs = make_inputs(grid)
+        dense_ms = bench.timer(dense_call, inputs)
+        dense[grid] = dense_ms
+        bench.add(grid, "dense", "dense SDPA", dense_ms, dense_ms, None)
+        for window in (1, 2):
+            _time_ours(bench, grid, window, inputs, dense_ms)
+        _time_far_field(bench, grid, inputs, dense_ms)
+        del inputs
+        torch.cuda.empty_cache()
+    return dense
+
+
+def _time_ours(
+    bench: Bench, grid: tuple[int, int, int], window: int, inputs: list[Any], dense_ms: float
+) -> None:
+    """The plan's ideal, then ours through each backend: the CUDA kernel, frame-batched (cuDNN
+    graph and ATen) and auto."""
+    timer = bench.timer
+    frac = pair_fraction(grid, window)
+    ideal = frac * dense_ms
+    bench.add(grid, f"K={window}", "ideal", ideal, dense_ms, ideal, f"pair fraction {frac:.4f}")
+    ms, note = bench.attempt(timer, window_call(grid, window, "cuda"), inputs)
+    if ms is not None and last_backend() != "cuda":
+        ms, note = None, f"ran on {last_backend()}, not cuda"
+    bench.add(grid, f"K={window}", "ours (cuda)", ms, dense_ms, ideal, note)
+    before = batched_counts()
+    ms, note = bench.attempt(timer, window_call(grid, window, "batched"), inputs)
+    bench.add(grid, f"K={window}", "ours (batched)", ms, dense_ms, ideal, note or batched_how(before))
+    # The same path with ATen's ops and a copy per batch (no cuDNN graph API).
+    ms, note = bench.attempt(without_cudnn_graph, timer, window_call(grid, window, "batched"), inputs)
+    bench.add(grid, f"K={window}", "ours (batched, ATen)", ms, dense_ms, ideal, note)
+    # What users get: the engine's choice for this shape (kernel, frame-batched or chunked
+    # SDPA; timed once on the first call).
+    ms, note = bench.attempt(timer, window_call(grid, window, "auto"), inputs)
+    bench.add(grid, f"K={window}", "ours (auto)", ms, dense_ms, ideal, note or f"took {last_backend()}")
+
+
+def _time_far_field(bench: Bench, grid: tuple[int, int, int], inputs: list[Any], dense_ms: float) -> None:
+    """Ours with K = 1 and the far field p = 4, in bf16 and 8-bit."""
+    frac = pair_fraction(grid, 1, far_field=4)
+    for precision, method in (("auto", "ours far p=4"), ("fp8-far-field", "ours far p=4 8-bit")):
+        ms, note = bench.attempt(
+            bench.timer, window_call(grid, 1, "cuda", far_field=4, precision=precision), inputs
+        )
+        bench.add(grid, "K=1 p=4", method, ms, dense_ms, frac * dense_ms, note or f"pair fraction {frac:.4f}")
+
+
+def _time_other_methods(
+    bench: Bench, phase: str, sizes: list[tuple[int, int, int]], dense: dict[tuple[int, int, int], float]
+) -> None:
+    """One later phase ("chunked", "flex" or "freeze") at the sizes phase 1 reached."""
+    for grid in sizes:
+        if bench.late() or grid not in dense:
+            break
+        inputs = make_inputs(grid)
+        dense_ms = dense[grid]
+        for window in (1, 2) if phase != "freeze" else (1,):
+            ideal = pair_fraction(grid, window) * dense_ms
+            if phase == "chunked":
+                _time_chunked(bench, grid, window, inputs, dense_ms, ideal)
+            elif phase == "flex":
+                ms, note = bench.attempt(bench.flex, grid, window, inputs)
+                bench.add(grid, f"K={window}", "FlexAttention", ms, dense_ms, ideal, note)
+            else:
+                _time_freeze(bench, grid, window, inputs, dense_ms, ideal)
+        del inputs
+        torch.cuda.empty_cache()
+
+
+def _time_chunked(
+    bench: Bench, grid: tuple[int, int, int], window: int, inputs: list[Any], dense_ms: float, ideal: float
+) -> None:
+    """The torch fallback (chunked SDPA), plain and captured in a CUDA graph."""
+    label = f"K={window}"
+    chunked = window_call(grid, window, "torch")
+    ms, note = bench.attempt(bench.timer, chunked, inputs)
+    bench.add(grid, label, "chunked SDPA", ms, dense_ms, ideal, note)
+    ms, note = bench.attempt(bench.graphed, chunked, inputs)
+    bench.add(grid, label, "chunked SDPA (graph)", ms, dense_ms, ideal, note)
+
+
+def _time_freeze(
+    bench: Bench, grid: tuple[int, int, int], window: int, inputs: list[Any], dense_ms: float, ideal: float
+) -> None:
+    """Spatial freeze: a refresh step and a frozen step."""
+    label = f"K={window}"
+    backend = subset_backend(grid)
+    for refresh, method in ((True, "freeze refresh step"), (False, "freeze frozen step")):
+        ms, note = bench.attempt(bench.timer, freeze_call(grid, window, refresh), inputs)
+        bench.add(
+            grid,
+            label + " freeze",
+            method,
+            ms,
+            dense_ms,
+            ideal,
+            note or f"key subsets on {backend}",
+        )
+
+
+def _print_table(rows: list[dict[str, Any]], device_name: str, kernel_override: str) -> None:
     print()
-    print(f"device: {device_name}; kernel override: {meta['kernel_override']}")
+    print(f"device: {device_name}; kernel override: {kernel_override}")
     print(f"{'grid':>9} {'config':<10} {'method':<22} {'ms':>9} {'vs dense':>9} {'/ideal':>7}")
     for r in rows:
         ms = "n/a" if r["ms"] is None else f"{r['ms']:.3f}"
         sp = "" if r["speedup_vs_dense"] is None else f"{r['speedup_vs_dense']:.2f}x"
         ideal = "" if r["ratio_to_ideal"] is None else f"{r['ratio_to_ideal']:.2f}x"
         print(f"{r['grid']:>9} {r['config']:<10} {r['method']:<22} {ms:>9} {sp:>9} {ideal:>7}")
-    save()
-    return 0
 
 
 if __name__ == "__main__":

@@ -60,40 +60,16 @@ def timed(fn: Callable[[], object], reps: int) -> float:
     return statistics.median(times)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--grid", type=int, nargs=3, default=[16, 34, 60], metavar=("F", "H", "W"))
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--window", type=int, default=2)
-    parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--json", type=Path, default=None)
-    args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        print("no CUDA device: this benchmark runs on the GPU only", file=sys.stderr)
-        return 2
+class Table:
+    """The rows so far, each printed as it comes with its ratios to dense SDPA and to the ideal."""
 
-    from ltx2_efficient.sampler.attention_patch import WindowedSelfAttention, sdpa_attention
-    from ltx2_efficient.sampler.settings import EfficientSettings
-    from ltx2_efficient.torch_glue import attention as glue
+    def __init__(self, dense_ms: float) -> None:
+        self.dense_ms = dense_ms
+        self.rows: list[dict[str, object]] = []
 
-    grid = tuple(args.grid)
-    tokens = grid[0] * grid[1] * grid[2]
-    b, width = args.batch, HEADS * HEAD_DIM
-    gen = torch.Generator(device="cuda").manual_seed(0)
-    q, k, v = (
-        torch.randn(b, tokens, width, device="cuda", dtype=torch.bfloat16, generator=gen) for _ in range(3)
-    )
-    heads_view = [t.view(b, tokens, HEADS, HEAD_DIM).transpose(1, 2) for t in (q, k, v)]
-    contiguous = [t.contiguous() for t in heads_view]
-    sdpa = torch.nn.functional.scaled_dot_product_attention
-
-    rows: list[dict[str, object]] = []
-    dense_ms = timed(lambda: sdpa(*contiguous), args.reps)
-
-    def add(name: str, ms: float, pair_fraction: float, backend: str = "") -> None:
-        rows.append(
+    def add(self, name: str, ms: float, pair_fraction: float, backend: str = "") -> None:
+        dense_ms = self.dense_ms
+        self.rows.append(
             {
                 "row": name,
                 "ms": ms,
@@ -109,38 +85,24 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    add("dense SDPA [B,h,T,D] contiguous", dense_ms, 1.0)
-    add("dense SDPA adapter [B,T,h*D]", timed(lambda: sdpa_attention(q, k, v, HEADS), args.reps), 1.0)
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not torch.cuda.is_available():
+        print("no CUDA device: this benchmark runs on the GPU only", file=sys.stderr)
+        return 2
+
+    from ltx2_efficient.sampler.attention_patch import sdpa_attention
+
+    grid = tuple(args.grid)
+    qkv, heads_view, contiguous = _projections(grid, args.batch)
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    table = Table(timed(lambda: sdpa(*contiguous), args.reps))
+    table.add("dense SDPA [B,h,T,D] contiguous", table.dense_ms, 1.0)
+    table.add("dense SDPA adapter [B,T,h*D]", timed(lambda: sdpa_attention(*qkv, HEADS), args.reps), 1.0)
     for backend in ("cuda", "batched", "torch", "auto"):
         for anchor in (False, True):
-            f = _kernel_bench().pair_fraction(grid, args.window, anchor)
-            tag = f"K={args.window}{' +anchor' if anchor else ''}"
-
-            def ours(tensors: list[torch.Tensor], anchor: bool = anchor, backend: str = backend) -> object:
-                return glue.window_attention(
-                    *tensors, grid=grid, window=args.window, anchor_frame=anchor, backend=backend
-                )
-
-            try:
-                add(
-                    f"ours {backend} {tag} contiguous",
-                    timed(lambda: ours(contiguous), args.reps),
-                    f,
-                    glue.last_backend(),
-                )
-                add(
-                    f"ours {backend} {tag} strided view",
-                    timed(lambda: ours(heads_view), args.reps),
-                    f,
-                    glue.last_backend(),
-                )
-                if backend == "auto":  # the sampler's path: the adapter on the projections' layout
-                    settings = EfficientSettings.from_preset("off", window=args.window, anchor_frame=anchor)
-                    adapter = WindowedSelfAttention(settings, grid=grid)
-                    ms = timed(lambda adapter=adapter: adapter(q, k, v, HEADS), args.reps)
-                    add(f"ours adapter {tag} [B,T,h*D]", ms, f, glue.last_backend())
-            except Exception as error:  # report and go on with the other rows
-                print(f"ours {backend} {tag}: {type(error).__name__}: {error}", flush=True)
+            _time_ours(table, args, grid, backend, anchor, qkv, heads_view, contiguous)
     if args.json is not None:
         args.json.write_text(
             json.dumps(
@@ -149,13 +111,87 @@ def main(argv: list[str] | None = None) -> int:
                     "date": datetime.date.today().isoformat(),
                     "command": " ".join(sys.argv),
                     "grid": grid,
-                    "batch": b,
-                    "rows": rows,
+                    "batch": args.batch,
+                    "rows": table.rows,
                 },
                 indent=2,
             )
         )
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--grid", type=int, nargs=3, default=[16, 34, 60], metavar=("F", "H", "W"))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--window", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None)
+    return parser
+
+
+def _projections(
+    grid: tuple[int, ...], b: int
+) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+    """Random q, k, v as the model projects them (``[B, T, heads * D]``), their strided
+    ``[B, heads, T, D]`` views, and contiguous copies of those."""
+    tokens = grid[0] * grid[1] * grid[2]
+    width = HEADS * HEAD_DIM
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    qkv = [
+        torch.randn(b, tokens, width, device="cuda", dtype=torch.bfloat16, generator=gen) for _ in range(3)
+    ]
+    heads_view = [t.view(b, tokens, HEADS, HEAD_DIM).transpose(1, 2) for t in qkv]
+    contiguous = [t.contiguous() for t in heads_view]
+    return qkv, heads_view, contiguous
+
+
+def _time_ours(
+    table: Table,
+    args: argparse.Namespace,
+    grid: tuple[int, ...],
+    backend: str,
+    anchor: bool,
+    qkv: list[torch.Tensor],
+    heads_view: list[torch.Tensor],
+    contiguous: list[torch.Tensor],
+) -> None:
+    """Ours through ``backend`` on both layouts (and, for auto, through the adapter); a row that
+    fails is reported and the others go on."""
+    from ltx2_efficient.sampler.attention_patch import WindowedSelfAttention
+    from ltx2_efficient.sampler.settings import EfficientSettings
+    from ltx2_efficient.torch_glue import attention as glue
+
+    f = _kernel_bench().pair_fraction(grid, args.window, anchor)
+    tag = f"K={args.window}{' +anchor' if anchor else ''}"
+
+    def ours(tensors: list[torch.Tensor]) -> object:
+        return glue.window_attention(
+            *tensors, grid=grid, window=args.window, anchor_frame=anchor, backend=backend
+        )
+
+    try:
+        table.add(
+            f"ours {backend} {tag} contiguous",
+            timed(lambda: ours(contiguous), args.reps),
+            f,
+            glue.last_backend(),
+        )
+        table.add(
+            f"ours {backend} {tag} strided view",
+            timed(lambda: ours(heads_view), args.reps),
+            f,
+            glue.last_backend(),
+        )
+        if backend == "auto":  # the sampler's path: the adapter on the projections' layout
+            settings = EfficientSettings.from_preset("off", window=args.window, anchor_frame=anchor)
+            adapter = WindowedSelfAttention(settings, grid=grid)
+            ms = timed(lambda: adapter(*qkv, HEADS), args.reps)
+            table.add(f"ours adapter {tag} [B,T,h*D]", ms, f, glue.last_backend())
+    except Exception as error:  # report and go on with the other rows
+        print(f"ours {backend} {tag}: {type(error).__name__}: {error}", flush=True)
 
 
 if __name__ == "__main__":

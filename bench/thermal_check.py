@@ -178,7 +178,91 @@ def power_series(samples: list[Sample], window: float = 0.5) -> tuple[list[float
     return xs, ys
 
 
+@dataclass
+class Gpu:
+    """The GPU under test: its sensor, CUDA index and synchronise (None when simulated), versions."""
+
+    sensor: object
+    device: int | None
+    sync: object
+    driver: str
+    torch_version: str
+
+
+@dataclass
+class Measured:
+    """One measured window of a phase: its bounds (s since the start), power and throughput."""
+
+    t_from: float
+    t_to: float
+    seconds: float
+    power_w: float
+    steps_per_s: float
+
+
+@dataclass
+class Checks:
+    """The paced run against the target: power error, relative throughput and the two checks."""
+
+    error: float
+    throughput: float
+    power_ratio: float
+    needed: float
+    power_ok: bool
+    throughput_ok: bool
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    gpu = _open_gpu(args.simulate)
+    if gpu is None:
+        return 2
+    sensor = gpu.sensor
+    if not sensor.available:
+        print(f"thermal_check: NVML unavailable: {sensor.unavailable_reason}")
+        (args.out / "thermal_check.json").write_text(
+            json.dumps({"available": False, "reason": sensor.unavailable_reason})
+        )
+        return 2
+    limits = sensor.limits()
+    limit_w = float(limits.enforced_power_limit_w)
+    target_w = args.target / 100.0 * limit_w
+    print(f"device: {sensor.description}, driver {gpu.driver}, torch {gpu.torch_version}")
+    print(
+        f"enforced power limit {limit_w:.0f} W, target {args.target:g}% = {target_w:.0f} W; slowdown {limits.slowdown_c} C"
+    )
+
+    load = SimulatedLoad(sensor) if args.simulate else Load(args.size, args.matmuls)
+    t0 = time.monotonic()
+    log = SensorLog(sensor, t0)
+    log.start()
+    run_phase(load, 3.0)  # warm-up: cuBLAS handles, clocks up
+    unpaced = _run_unpaced(load, log, args.unpaced, t0)
+    paced_run = _run_paced(load, log, args, gpu, t0)
+    if paced_run is None:
+        return 2
+    report, duty, paced = paced_run
+
+    checks = _checks(unpaced, paced, target_w)
+    duty_in_window = [d for t, d in duty if t >= paced.t_from]
+    summary = _summary(args, gpu, limit_w, target_w, load, unpaced, paced, duty_in_window, checks, report)
+    (args.out / "thermal_check.json").write_text(json.dumps(summary, indent=2))
+    _write_samples_csv(args.out / "thermal_check.csv", log.samples)
+    renderer = _write_plot(
+        args.out / "thermal_check.png",
+        log.samples,
+        duty,
+        (unpaced, paced),
+        target_w,
+        limit_w,
+        f"thermal governor: power target {args.target:g}% on {sensor.description}",
+    )
+    _print_results(unpaced, paced, target_w, checks, summary, report, renderer, args.out)
+    return 0 if checks.power_ok and checks.throughput_ok else 1
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="folder for the JSON, CSV and PNG")
     p.add_argument("--target", type=float, default=60.0, help="power target, percent of the enforced limit")
@@ -195,125 +279,130 @@ def main(argv: list[str] | None = None) -> int:
         "--min-wait", type=float, default=0.002, help="shortest wait; shorter ones are carried over"
     )
     p.add_argument("--simulate", action="store_true", help="dry run on the simulated GPU (no GPU needed)")
-    args = p.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    device = None
-    sync = None
-    if args.simulate:
-        sensor = simulated_h100()
-        driver, torch_version = "simulated", "not used"
-    else:
-        import torch
+    return p
 
-        if not torch.cuda.is_available():
-            print("thermal_check: no CUDA device")
-            return 2
-        device = torch.cuda.current_device()
-        sensor = open_sensor(device)
-        sync = torch.cuda.synchronize
-        driver, torch_version = _core.nvml_status().driver_version, torch.__version__
-    if not sensor.available:
-        print(f"thermal_check: NVML unavailable: {sensor.unavailable_reason}")
-        (args.out / "thermal_check.json").write_text(
-            json.dumps({"available": False, "reason": sensor.unavailable_reason})
-        )
-        return 2
-    limits = sensor.limits()
-    limit_w = float(limits.enforced_power_limit_w)
-    target_w = args.target / 100.0 * limit_w
-    print(f"device: {sensor.description}, driver {driver}, torch {torch_version}")
-    print(
-        f"enforced power limit {limit_w:.0f} W, target {args.target:g}% = {target_w:.0f} W; slowdown {limits.slowdown_c} C"
-    )
 
-    load = SimulatedLoad(sensor) if args.simulate else Load(args.size, args.matmuls)
-    t0 = time.monotonic()
-    log = SensorLog(sensor, t0)
-    log.start()
-    run_phase(load, 3.0)  # warm-up: cuBLAS handles, clocks up
+def _open_gpu(simulate: bool) -> Gpu | None:
+    """The simulated GPU, or the current CUDA device's sensor; None (reported) without CUDA."""
+    if simulate:
+        return Gpu(simulated_h100(), None, None, "simulated", "not used")
+    import torch
 
+    if not torch.cuda.is_available():
+        print("thermal_check: no CUDA device")
+        return None
+    device = torch.cuda.current_device()
+    sensor = open_sensor(device)
+    return Gpu(sensor, device, torch.cuda.synchronize, _core.nvml_status().driver_version, torch.__version__)
+
+
+def _measured(samples: list[Sample], marks: list[tuple[float, int]], t_from: float, t_to: float) -> Measured:
+    """Power (energy counter) and steps per second between ``t_from`` and ``t_to``."""
+    _, seconds, power_w = windowed(samples, t_from, t_to)
+    steps = [m for m in marks if t_from <= m[0] <= t_to]
+    rate = (steps[-1][1] - steps[0][1]) / (steps[-1][0] - steps[0][0])
+    return Measured(t_from, t_to, seconds, power_w, rate)
+
+
+def _run_unpaced(load: Load, log: SensorLog, seconds: float, t0: float) -> Measured:
     log.phase = "unpaced"
     u_start = time.monotonic() - t0
-    unpaced_marks: list[tuple[float, int]] = []
-    run_phase(load, args.unpaced, marks=unpaced_marks, t0=t0)
+    marks: list[tuple[float, int]] = []
+    run_phase(load, seconds, marks=marks, t0=t0)
     u_end = time.monotonic() - t0
-    u_from = u_start + min(10.0, args.unpaced / 3)  # past the ramp to the power limit
-    _, u_secs, unpaced_w = windowed(log.samples, u_from, u_end)
-    u_steps = [m for m in unpaced_marks if u_from <= m[0] <= u_end]
-    unpaced_rate = (u_steps[-1][1] - u_steps[0][1]) / (u_steps[-1][0] - u_steps[0][0])
+    u_from = u_start + min(10.0, seconds / 3)  # past the ramp to the power limit
+    return _measured(log.samples, marks, u_from, u_end)
 
+
+def _run_paced(
+    load: Load, log: SensorLog, args: argparse.Namespace, gpu: Gpu, t0: float
+) -> tuple[object, list[tuple[float, float]], Measured] | None:
+    """The load under the governor, then the sensor log stopped: (the run's report, the duty
+    over time, the measured window past the settling time), or None (reported) when the governor
+    cannot hold the target."""
     log.phase = "paced"
     guard = ThermalGuard(
         "power",
         args.target,
-        device=device,
-        sync=sync,
-        sensor=sensor if args.simulate else None,
+        device=gpu.device,
+        sync=gpu.sync,
+        sensor=gpu.sensor if args.simulate else None,
         min_wait_s=args.min_wait,
     )
-    paced_marks: list[tuple[float, int]] = []
+    marks: list[tuple[float, int]] = []
     duty: list[tuple[float, float]] = []
     p_start = time.monotonic() - t0
     with guard.for_run("thermal_check") as run:
         if not run.governing:
             print(f"thermal_check: the governor cannot hold the target: {run.governor.unavailable_reason}")
             log.stop()
-            return 2
+            return None
 
         def pace() -> None:
             run.pace()
             duty.append((time.monotonic() - t0, run.governor.state.duty))
 
-        run_phase(load, args.settle + args.measure, pace=pace, marks=paced_marks, t0=t0)
+        run_phase(load, args.settle + args.measure, pace=pace, marks=marks, t0=t0)
     p_end = time.monotonic() - t0
     log.phase = "done"
     time.sleep(0.3)
     log.stop()
+    return run.report, duty, _measured(log.samples, marks, p_start + args.settle, p_end)
 
-    m_from = p_start + args.settle
-    _, m_secs, paced_w = windowed(log.samples, m_from, p_end)
-    m_steps = [m for m in paced_marks if m_from <= m[0] <= p_end]
-    paced_rate = (m_steps[-1][1] - m_steps[0][1]) / (m_steps[-1][0] - m_steps[0][0])
 
-    error = (paced_w - target_w) / target_w
-    throughput = paced_rate / unpaced_rate
-    power_ratio = target_w / unpaced_w
+def _checks(unpaced: Measured, paced: Measured, target_w: float) -> Checks:
+    error = (paced.power_w - target_w) / target_w
+    throughput = paced.steps_per_s / unpaced.steps_per_s
+    power_ratio = target_w / unpaced.power_w
     needed = 0.9 * power_ratio
-    power_ok = abs(error) <= 0.05
-    throughput_ok = throughput >= needed
-    duty_in_window = [d for t, d in duty if t >= m_from]
-    report = run.report
+    return Checks(error, throughput, power_ratio, needed, abs(error) <= 0.05, throughput >= needed)
 
-    summary = {
-        "device": sensor.description,
-        "driver": driver,
-        "torch": torch_version,
+
+def _summary(
+    args: argparse.Namespace,
+    gpu: Gpu,
+    limit_w: float,
+    target_w: float,
+    load: Load,
+    unpaced: Measured,
+    paced: Measured,
+    duty_in_window: list[float],
+    checks: Checks,
+    report,
+) -> dict:
+    """Everything thermal_check.json holds."""
+    return {
+        "device": gpu.sensor.description,
+        "driver": gpu.driver,
+        "torch": gpu.torch_version,
         "date": time.strftime("%Y-%m-%d"),
         "enforced_power_limit_w": limit_w,
         "target_percent": args.target,
         "target_w": target_w,
         "load": {"size": args.size, "matmuls_per_step": args.matmuls, "tflop_per_step": load.flops_per_step / 1e12},
         "min_wait_s": args.min_wait,
-        "unpaced": {"seconds_measured": u_secs, "average_power_w": unpaced_w, "steps_per_s": unpaced_rate,
-                    "tflops": unpaced_rate * load.flops_per_step / 1e12},
-        "paced": {"settle_s": args.settle, "seconds_measured": m_secs, "average_power_w": paced_w,
-                  "steps_per_s": paced_rate, "tflops": paced_rate * load.flops_per_step / 1e12,
+        "unpaced": {"seconds_measured": unpaced.seconds, "average_power_w": unpaced.power_w, "steps_per_s": unpaced.steps_per_s,
+                    "tflops": unpaced.steps_per_s * load.flops_per_step / 1e12},
+        "paced": {"settle_s": args.settle, "seconds_measured": paced.seconds, "average_power_w": paced.power_w,
+                  "steps_per_s": paced.steps_per_s, "tflops": paced.steps_per_s * load.flops_per_step / 1e12,
                   "duty_mean": sum(duty_in_window) / max(len(duty_in_window), 1),
                   "duty_min": min(duty_in_window, default=math.nan), "duty_max": max(duty_in_window, default=math.nan)},
-        "power_error": error,
-        "throughput_relative": throughput,
-        "target_over_unpaced_power": power_ratio,
-        "throughput_needed": needed,
-        "checks": {"power_within_5_percent": power_ok, "throughput_at_least_0.9x_power_ratio": throughput_ok},
+        "power_error": checks.error,
+        "throughput_relative": checks.throughput,
+        "target_over_unpaced_power": checks.power_ratio,
+        "throughput_needed": checks.needed,
+        "checks": {"power_within_5_percent": checks.power_ok, "throughput_at_least_0.9x_power_ratio": checks.throughput_ok},
         "report": report_to_dict(report),
     }  # fmt: skip
-    (args.out / "thermal_check.json").write_text(json.dumps(summary, indent=2))
-    with (args.out / "thermal_check.csv").open("w", newline="") as f:
+
+
+def _write_samples_csv(path: Path, samples: list[Sample]) -> None:
+    with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
             ["t_s", "phase", "temperature_c", "power_w", "energy_j", "utilization", "sm_clock_mhz", "reasons"]
         )
-        for s in log.samples:
+        for s in samples:
             w.writerow(
                 [
                     f"{s.t:.3f}",
@@ -327,10 +416,22 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
 
-    px, py = power_series(log.samples)
-    temps = [(s.t, s.temperature_c) for s in log.samples if s.temperature_c is not None]
-    nvml = [(s.t, s.power_w) for s in log.samples if s.power_w is not None]
-    spans = [(u_from, u_end, (235, 235, 250)), (m_from, p_end, (230, 245, 230))]
+
+def _write_plot(
+    path: Path,
+    samples: list[Sample],
+    duty: list[tuple[float, float]],
+    windows: tuple[Measured, Measured],
+    target_w: float,
+    limit_w: float,
+    title: str,
+) -> str:
+    """Power, temperature and duty over time, the measured windows shaded; returns the renderer."""
+    px, py = power_series(samples)
+    temps = [(s.t, s.temperature_c) for s in samples if s.temperature_c is not None]
+    nvml = [(s.t, s.power_w) for s in samples if s.power_w is not None]
+    unpaced, paced = windows
+    spans = [(unpaced.t_from, unpaced.t_to, (235, 235, 250)), (paced.t_from, paced.t_to, (230, 245, 230))]
     panels = [
         Panel(
             "power (W): energy counter over 0.5 s (blue), NVML power reading (grey)",
@@ -341,28 +442,36 @@ def main(argv: list[str] | None = None) -> int:
         Panel("temperature (C)", [Series("GPU", *xy(temps), (200, 100, 0))], [], spans),
         Panel("duty cycle of the governor", [Series("duty", *xy(duty), (0, 140, 60))], [], spans),
     ]  # fmt: skip
-    renderer = write_chart(
-        args.out / "thermal_check.png",
-        panels,
-        f"thermal governor: power target {args.target:g}% on {sensor.description}",
-    )
+    return write_chart(path, panels, title)
 
+
+def _print_results(
+    unpaced: Measured,
+    paced: Measured,
+    target_w: float,
+    checks: Checks,
+    summary: dict,
+    report,
+    renderer: str,
+    out: Path,
+) -> None:
     print()
     print(f"{'':28s}{'unpaced':>12s}{'paced':>12s}")
-    print(f"{'average power (W)':28s}{unpaced_w:12.1f}{paced_w:12.1f}   target {target_w:.1f} W")
-    print(f"{'throughput (steps/s)':28s}{unpaced_rate:12.2f}{paced_rate:12.2f}")
+    print(f"{'average power (W)':28s}{unpaced.power_w:12.1f}{paced.power_w:12.1f}   target {target_w:.1f} W")
+    print(f"{'throughput (steps/s)':28s}{unpaced.steps_per_s:12.2f}{paced.steps_per_s:12.2f}")
     print(
         f"{'throughput (TFLOP/s)':28s}{summary['unpaced']['tflops']:12.1f}{summary['paced']['tflops']:12.1f}"
     )
-    print(f"power error vs target: {100 * error:+.2f}%  -> {'PASS' if power_ok else 'FAIL'} (within 5%)")
-    print(f"throughput relative: {throughput:.3f} (target/unpaced power {power_ratio:.3f}, needed >= {needed:.3f})"
-          f"  -> {'PASS' if throughput_ok else 'FAIL'}")  # fmt: skip
+    print(
+        f"power error vs target: {100 * checks.error:+.2f}%  -> {'PASS' if checks.power_ok else 'FAIL'} (within 5%)"
+    )
+    print(f"throughput relative: {checks.throughput:.3f} (target/unpaced power {checks.power_ratio:.3f}, needed >= {checks.needed:.3f})"
+          f"  -> {'PASS' if checks.throughput_ok else 'FAIL'}")  # fmt: skip
     print(
         f"duty over the window: mean {summary['paced']['duty_mean']:.3f}, min {summary['paced']['duty_min']:.3f}, max {summary['paced']['duty_max']:.3f}"
     )
     print(f"run report: {report.summary_line()}")
-    print(f"plot ({renderer}), CSV and JSON in {args.out}")
-    return 0 if power_ok and throughput_ok else 1
+    print(f"plot ({renderer}), CSV and JSON in {out}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,14 @@ import sys
 import time
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from ltx2_efficient.demo.attention_locality import LocalityResult, TokenGrid
+    from ltx2_efficient.demo.model import DemoModel
+    from ltx2_efficient.demo.prompt import DemoPrompt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,6 +40,48 @@ def _import_demo_without_core() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _import_demo_without_core()
+    if args.from_json:
+        return _rerender(Path(args.from_json), Path(args.out), args.compact)
+
+    from ltx2_efficient.demo.locality_report import locality_markdown
+    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
+    from ltx2_efficient.demo.reference_sampler import model_sigmas
+    from ltx2_efficient.eval.cli import EVAL_PROMPTS
+
+    if not 1 <= args.requests <= len(EVAL_PROMPTS):
+        raise SystemExit(f"--requests must be in [1, {len(EVAL_PROMPTS)}], got {args.requests}")
+    weights = Path(args.weights) if args.weights else shipped_weights(args.model or "demo")
+    model = load_demo_model(weights, device=args.device)
+    config = model.config
+    shape = config.latent_shape(1)
+    if config.sigmas is not None:  # a distilled model: its own schedule, no guidance
+        args.steps, args.guidance = len(config.sigmas) - 1, 1.0
+    sigmas = model_sigmas(config, args.steps, shape)
+    started = time.perf_counter()
+    result, prompts = _observe_requests(model, shape, sigmas, args, started)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    header = {
+        "weights": weights.name,
+        "config": json.loads(config.to_json()),
+        "requests": prompts,
+        "steps": args.steps,
+        "guidance": args.guidance,
+        "sigmas": [round(float(s), 5) for s in sigmas],
+        "queries_per_frame": args.queries_per_frame,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    (out / "locality.json").write_text(json.dumps({**header, **result.to_json()}) + "\n")
+    (out / "locality.md").write_text(locality_markdown(result, header))
+    if args.compact:
+        _write_compact(result, header, out)
+    print((out / "locality.md").read_text())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -54,76 +104,70 @@ def main(argv: list[str] | None = None) -> int:
         help="also write locality_compact.json: the frame- and space-distance marginals per step,"
         " block and head, and the joint histogram per block and head (mean over steps)",
     )
-    args = parser.parse_args(argv)
-    _import_demo_without_core()
-    if args.from_json:
-        return _rerender(Path(args.from_json), Path(args.out), args.compact)
+    return parser
 
-    import torch
 
-    from ltx2_efficient.demo.attention_locality import LocalityRecorder, LocalityResult, TokenGrid, observing
-    from ltx2_efficient.demo.locality_report import locality_markdown
-    from ltx2_efficient.demo.model import load_demo_model, shipped_weights
+def _observe_requests(
+    model: DemoModel,
+    shape: tuple[int, ...],
+    sigmas: torch.Tensor,
+    args: argparse.Namespace,
+    started: float,
+) -> tuple[LocalityResult, list[dict[str, object]]]:
+    """Samples the first ``args.requests`` eval prompts (seeds 100, 101, ...) while observing the
+    attention; returns the mean over requests and the prompts run."""
+    from ltx2_efficient.demo.attention_locality import LocalityResult, TokenGrid
     from ltx2_efficient.demo.prompt import DemoPrompt
-    from ltx2_efficient.demo.reference_sampler import initial_noise, model_sigmas, sample_reference
     from ltx2_efficient.eval.cli import EVAL_PROMPTS
 
-    if not 1 <= args.requests <= len(EVAL_PROMPTS):
-        raise SystemExit(f"--requests must be in [1, {len(EVAL_PROMPTS)}], got {args.requests}")
-    weights = Path(args.weights) if args.weights else shipped_weights(args.model or "demo")
-    model = load_demo_model(weights, device=args.device)
     config = model.config
-    shape = config.latent_shape(1)
     grid = TokenGrid(config.frames, config.grid, config.grid)
-    if config.sigmas is not None:  # a distilled model: its own schedule, no guidance
-        args.steps, args.guidance = len(config.sigmas) - 1, 1.0
-    sigmas = model_sigmas(config, args.steps, shape)
     results = []
     prompts = []
-    started = time.perf_counter()
     for i in range(args.requests):
         prompt = DemoPrompt.parse(EVAL_PROMPTS[i])
         prompts.append({"prompt": prompt.text(), "seed": 100 + i})
-        recorder = LocalityRecorder(
-            grid, config.num_layers, config.heads, args.steps, args.queries_per_frame, seed=i
-        )
-
-        def advance(done: int, _total: int, recorder: LocalityRecorder = recorder) -> None:
-            recorder.step = min(done, args.steps - 1)
-
-        with observing(model.transformer, recorder), torch.no_grad():
-            sample_reference(
-                model,
-                initial_noise(shape, 100 + i),
-                torch.tensor([prompt.token_ids()]),
-                sigmas,
-                config.frame_rate,
-                args.guidance,
-                on_step=advance,
-            )
-        results.append(recorder.result(args.steps))
+        results.append(_observe_request(model, shape, sigmas, prompt, i, grid, args))
         print(
             f"request {i + 1}/{args.requests} ({prompt.text()}) done, {time.perf_counter() - started:.0f} s"
         )
-    result = LocalityResult.mean(results)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    header = {
-        "weights": weights.name,
-        "config": json.loads(config.to_json()),
-        "requests": prompts,
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "sigmas": [round(float(s), 5) for s in sigmas],
-        "queries_per_frame": args.queries_per_frame,
-        "wall_s": round(time.perf_counter() - started, 1),
-    }
-    (out / "locality.json").write_text(json.dumps({**header, **result.to_json()}) + "\n")
-    (out / "locality.md").write_text(locality_markdown(result, header))
-    if args.compact:
-        _write_compact(result, header, out)
-    print((out / "locality.md").read_text())
-    return 0
+    return LocalityResult.mean(results), prompts
+
+
+def _observe_request(
+    model: DemoModel,
+    shape: tuple[int, ...],
+    sigmas: torch.Tensor,
+    prompt: DemoPrompt,
+    i: int,
+    grid: TokenGrid,
+    args: argparse.Namespace,
+) -> LocalityResult:
+    """One dense reference sampling of ``prompt`` (seed 100 + i), its attention recorded per step."""
+    import torch
+
+    from ltx2_efficient.demo.attention_locality import LocalityRecorder, observing
+    from ltx2_efficient.demo.reference_sampler import initial_noise, sample_reference
+
+    config = model.config
+    recorder = LocalityRecorder(
+        grid, config.num_layers, config.heads, args.steps, args.queries_per_frame, seed=i
+    )
+
+    def advance(done: int, _total: int) -> None:
+        recorder.step = min(done, args.steps - 1)
+
+    with observing(model.transformer, recorder), torch.no_grad():
+        sample_reference(
+            model,
+            initial_noise(shape, 100 + i),
+            torch.tensor([prompt.token_ids()]),
+            sigmas,
+            config.frame_rate,
+            args.guidance,
+            on_step=advance,
+        )
+    return recorder.result(args.steps)
 
 
 def _rerender(saved: Path, out: Path, compact: bool) -> int:

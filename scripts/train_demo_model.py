@@ -16,6 +16,10 @@ import argparse
 import sys
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ltx2_efficient.demo.trainer import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,6 +35,35 @@ def _import_demo_without_core() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+
+    _import_demo_without_core()
+    import torch
+
+    from ltx2_efficient.demo.trainer import train
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if args.teacher is not None and args.init is None:
+        parser.error("--teacher needs --init (the student starts from trained weights)")
+    result = train(_train_config(args, device))
+    if not result.main_process:
+        return 0  # rank 0 of a torchrun group reports and writes the preview
+    print(
+        f"trained {result.steps} steps in {result.wall_time_s:.1f} s on {device}"
+        f" ({torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}),"
+        f" {result.samples_seen} clips, final loss {result.final_loss:.4f}",
+        flush=True,
+    )
+    if not args.no_preview:
+        _write_preview(Path(args.out), device)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -66,23 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         help="distil: these weights (with CFG) teach the --init model LTX-2's 8-step schedule without CFG",
     )
     parser.add_argument("--no-preview", action="store_true", help="skip the sample contact sheet")
-    args = parser.parse_args(argv)
+    return parser
 
-    _import_demo_without_core()
-    import torch
 
-    from ltx2_efficient.demo.model import DemoModelConfig, load_demo_model
-    from ltx2_efficient.demo.trainer import TrainConfig, train
-    from ltx2_efficient.demo.training_preview import write_preview
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+def _train_config(args: argparse.Namespace, device: str) -> TrainConfig:
+    """The training run the options ask for; distilling (``--teacher``) learns LTX-2's distilled
+    schedule without prompt dropout."""
     from ltx2_efficient.demo.distillation import LTX2_DISTILLED_SIGMAS
+    from ltx2_efficient.demo.model import DemoModelConfig
+    from ltx2_efficient.demo.trainer import TrainConfig
 
-    if args.teacher is not None and args.init is None:
-        parser.error("--teacher needs --init (the student starts from trained weights)")
     model_config = DemoModelConfig(
         image_size=args.image_size,
         frames=args.frames,
@@ -92,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         scene=args.scene,
         sigmas=LTX2_DISTILLED_SIGMAS if args.teacher else None,
     )
-    config = TrainConfig(
+    return TrainConfig(
         model=model_config,
         teacher_weights=args.teacher,
         prompt_drop=0.0 if args.teacher else TrainConfig.prompt_drop,
@@ -106,20 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         init_weights=args.init,
     )
-    result = train(config)
-    if not result.main_process:
-        return 0  # rank 0 of a torchrun group reports and writes the preview
-    print(
-        f"trained {result.steps} steps in {result.wall_time_s:.1f} s on {device}"
-        f" ({torch.cuda.get_device_name() if device == 'cuda' else 'CPU'}),"
-        f" {result.samples_seen} clips, final loss {result.final_loss:.4f}",
-        flush=True,
-    )
-    if not args.no_preview:
-        model = load_demo_model(Path(args.out) / "demo_model.safetensors", device=device)
-        write_preview(model, Path(args.out) / "preview.png")
-        print(f"wrote {Path(args.out) / 'preview.png'}", flush=True)
-    return 0
+
+
+def _write_preview(out: Path, device: str) -> None:
+    """Samples of the trained (EMA) model as a contact sheet, out/preview.png."""
+    from ltx2_efficient.demo.model import load_demo_model
+    from ltx2_efficient.demo.training_preview import write_preview
+
+    model = load_demo_model(out / "demo_model.safetensors", device=device)
+    write_preview(model, out / "preview.png")
+    print(f"wrote {out / 'preview.png'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -328,7 +328,7 @@ class ComfyNode:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return create_input_dict_v1(cls.GET_SCHEMA().inputs)
+        return cls.GET_SCHEMA().get_v1_info(cls)["input"]
 
 
 class ComfyExtension:

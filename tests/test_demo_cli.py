@@ -47,6 +47,19 @@ def test_demo_writes_videos_comparison_plot_and_reports(tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
     markdown = (tmp_path / "report.md").read_text()
     assert "| balanced |" in markdown and "PSNR" in markdown
+    # Each preset against both equal-cost baselines, which ran on the same seed.
+    assert "## Against the equal-cost baselines" in markdown
+    baselines = report["baselines"]
+    assert {b["family"] for b in baselines} == {"fewer-steps", "easycache"}
+    for b in baselines:
+        assert b["cost_speedup"] >= 1.0 and b["model_calls"] <= dense["model_calls"]
+        if b["family"] == "fewer-steps":
+            assert b["model_calls"] == 2 * int(b["label"].split()[1])  # dense n steps, CFG: 2 calls a step
+    assert [row["label"] for row in report["equal_cost"]] == ["balanced", "fast"]
+    for row in report["equal_cost"]:
+        assert set(row["baseline_margins_db"]) == {"fewer-steps", "easycache"}
+        assert isinstance(row["beats_baselines"], bool)
+        assert f"| {row['label']} | {row['cost_speedup']:.2f}x |" in markdown
     sheet = np.asarray(Image.open(tmp_path / "comparison.png"))
     assert sheet.shape[0] >= 3 * 32 * 3  # three rows of upscaled frames
 

@@ -75,6 +75,52 @@ def train(config: TrainConfig) -> TrainResult:
 
 def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
     device = parallel.device
+    model, teacher, ema = _build_models(config, device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
+    )
+    out_dir = Path(config.out_dir)
+    if parallel.is_main:
+        _write_train_config(out_dir, config, parallel.world)
+    # Noise, noise levels and data differ per process; the weights do not.
+    generator = torch.Generator().manual_seed(config.seed + 1 + 7919 * parallel.rank)
+    batches = _batches(replace(config, seed=config.seed + 1000 * parallel.rank))
+    fixed: tuple[StreamBatch | JudgeBatch, torch.Tensor, torch.Tensor] | None = None
+    log = _TrainLog(config.log_every, parallel.is_main)
+    start = time.perf_counter()
+    step = 0
+    elapsed = 0.0
+    while step < config.max_steps and elapsed < config.time_limit_s:
+        batch = fixed[0] if fixed is not None else next(batches)
+        clean = encode(batch.pixels_on(device), config.model.patch)
+        segment = 0
+        if fixed is not None:
+            sigma, noise = fixed[1], fixed[2]
+        else:
+            sigma, noise, segment = _draw_noise(config, clean, teacher is not None, generator, device)
+            if config.fixed_batch:
+                fixed = (batch, sigma, noise)
+        ids = _drop_prompt(batch.prompt_ids.to(device), config, generator)
+        lr = _learning_rate(config, step, elapsed)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = _loss(model, teacher, config, batch, clean, noise, sigma, segment, ids)
+        _apply_gradients(model, optimizer, parallel, loss, config.grad_clip)
+        _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
+        step += 1
+        # One exchange per step: the mean loss, and rank 0's clock for every process.
+        value, elapsed, clips = parallel.exchange(loss.detach(), time.perf_counter() - start, clean.shape[0])
+        log.record(step, value, elapsed, lr, clips)
+    wall = time.perf_counter() - start
+    log.close(step, wall)
+    final = log.rows[-1]["loss"] if log.rows else float("nan")
+    if parallel.is_main:
+        _write_outputs(out_dir, model, ema, log.rows, step, wall, final, log.samples, parallel.world)
+    return TrainResult(step, wall, log.losses, final, log.samples, parallel.is_main)
+
+
+def _build_models(config: TrainConfig, device: torch.device) -> tuple[DemoModel, DemoModel | None, DemoModel]:
+    """The model to train (fresh or from ``init_weights``), the teacher when distilling, the EMA."""
     torch.manual_seed(config.seed)  # the same initial weights on every process
     model = DemoModel(config.model)
     if config.init_weights is not None:
@@ -86,122 +132,153 @@ def _train(config: TrainConfig, parallel: DataParallel) -> TrainResult:
             raise ValueError("teacher_weights needs model.sigmas, the schedule to distill to")
         teacher = load_demo_model(Path(config.teacher_weights), device=device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=config.weight_decay
+    return model, teacher, ema
+
+
+def _write_train_config(out_dir: Path, config: TrainConfig, processes: int) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "train_config.json").write_text(
+        json.dumps(_jsonable({**asdict(config), "processes": processes}), indent=2) + "\n"
     )
-    out_dir = Path(config.out_dir)
-    if parallel.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "train_config.json").write_text(
-            json.dumps(_jsonable({**asdict(config), "processes": parallel.world}), indent=2) + "\n"
-        )
-    # Noise, noise levels and data differ per process; the weights do not.
-    generator = torch.Generator().manual_seed(config.seed + 1 + 7919 * parallel.rank)
-    batches = _batches(replace(config, seed=config.seed + 1000 * parallel.rank))
-    fixed: tuple[StreamBatch | JudgeBatch, torch.Tensor, torch.Tensor] | None = None
-    losses: list[float] = []
-    log_rows: list[dict[str, float]] = []
-    window: list[float] = []
-    samples = 0
-    start = time.perf_counter()
-    step = 0
-    elapsed = 0.0
-    autocast = device.type == "cuda"
-    while step < config.max_steps and elapsed < config.time_limit_s:
-        batch = fixed[0] if fixed is not None else next(batches)
-        clean = encode(batch.pixels_on(device), config.model.patch)
-        b = clean.shape[0]
-        tokens = math.prod(clean.shape[2:])
-        segment = 0
-        if fixed is not None:
-            sigma, noise = fixed[1], fixed[2]
-        else:
-            if teacher is None:
-                sigma = sample_training_sigmas(b, tokens, generator).to(device)
-            else:
-                segment = int(torch.randint(len(config.model.sigmas) - 1, (1,), generator=generator))
-                sigma = torch.full((b,), config.model.sigmas[segment], device=device)
-            noise = torch.randn(clean.shape, generator=generator).to(device)
-            if config.fixed_batch:
-                fixed = (batch, sigma, noise)
-        ids = _drop_prompt(batch.prompt_ids.to(device), config, generator)
-        lr = _learning_rate(config, step, elapsed)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x = noised(clean, noise, sigma)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-            if teacher is not None:
-                target = teacher_velocity(
-                    teacher,
-                    x,
-                    config.model.sigmas,
-                    segment,
-                    teacher.context(ids),
-                    teacher.context(torch.zeros_like(ids)),
-                    batch.frame_rate,
-                )
-            predicted = model.velocity(x, sigma, model.context(ids), batch.frame_rate)
-        if teacher is None:
-            loss = flow_matching_loss(predicted, clean, noise)
-        else:
-            loss = torch.nn.functional.mse_loss(predicted.float(), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        parallel.average_gradients(model.parameters())
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        _update_ema(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
-        step += 1
-        # One exchange per step: the mean loss, and rank 0's clock for every process.
-        value, elapsed, clips = parallel.exchange(loss.detach(), time.perf_counter() - start, b)
-        samples += clips
+
+
+def _draw_noise(
+    config: TrainConfig,
+    clean: torch.Tensor,
+    distilling: bool,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(sigma per clip, noise, schedule segment): sampled noise levels when training, one segment
+    of the distilled schedule when distilling."""
+    b = clean.shape[0]
+    segment = 0
+    if not distilling:
+        sigma = sample_training_sigmas(b, math.prod(clean.shape[2:]), generator).to(device)
+    else:
+        segment = int(torch.randint(len(config.model.sigmas) - 1, (1,), generator=generator))
+        sigma = torch.full((b,), config.model.sigmas[segment], device=device)
+    noise = torch.randn(clean.shape, generator=generator).to(device)
+    return sigma, noise, segment
+
+
+def _loss(
+    model: DemoModel,
+    teacher: DemoModel | None,
+    config: TrainConfig,
+    batch: StreamBatch | JudgeBatch,
+    clean: torch.Tensor,
+    noise: torch.Tensor,
+    sigma: torch.Tensor,
+    segment: int,
+    ids: torch.Tensor,
+) -> torch.Tensor:
+    """Flow matching against the data, or (distilling) against the teacher's guided velocity."""
+    device = clean.device
+    x = noised(clean, noise, sigma)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        if teacher is not None:
+            target = teacher_velocity(
+                teacher,
+                x,
+                config.model.sigmas,
+                segment,
+                teacher.context(ids),
+                teacher.context(torch.zeros_like(ids)),
+                batch.frame_rate,
+            )
+        predicted = model.velocity(x, sigma, model.context(ids), batch.frame_rate)
+    if teacher is None:
+        return flow_matching_loss(predicted, clean, noise)
+    return torch.nn.functional.mse_loss(predicted.float(), target)
+
+
+def _apply_gradients(
+    model: DemoModel,
+    optimizer: torch.optim.Optimizer,
+    parallel: DataParallel,
+    loss: torch.Tensor,
+    grad_clip: float,
+) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    parallel.average_gradients(model.parameters())
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+
+
+@dataclass
+class _TrainLog:
+    """Per-step losses, and one row per ``log_every`` steps with the window's mean loss."""
+
+    log_every: int
+    prints: bool  # rank 0 prints the rows
+    losses: list[float] = field(default_factory=list)
+    rows: list[dict[str, float]] = field(default_factory=list)
+    window: list[float] = field(default_factory=list)
+    samples: int = 0
+
+    def record(self, step: int, value: float, elapsed: float, lr: float, clips: int) -> None:
+        self.samples += clips
         if not math.isfinite(value):
             raise FloatingPointError(f"training loss became {value} at step {step}")
-        losses.append(value)
-        window.append(value)
-        if step % config.log_every == 0:
-            row = {
-                "step": step,
-                "time_s": round(elapsed, 2),
-                "loss": sum(window) / len(window),
-                "lr": lr,
-                "samples": samples,
-            }
-            log_rows.append(row)
-            if parallel.is_main:
-                print(
-                    f"step {step:6d}  {row['time_s']:7.1f}s  loss {row['loss']:.4f}  lr {lr:.2e}  "
-                    f"{samples / max(row['time_s'], 1e-9):.0f} clips/s",
-                    flush=True,
-                )
-            window = []
-    wall = time.perf_counter() - start
-    if window:
-        log_rows.append(
-            {
-                "step": step,
-                "time_s": round(wall, 2),
-                "loss": sum(window) / len(window),
-                "lr": 0.0,
-                "samples": samples,
-            }
-        )
-    final = log_rows[-1]["loss"] if log_rows else float("nan")
-    if parallel.is_main:
-        _write_log(out_dir / "loss.csv", log_rows)
-        save_demo_model(
-            ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16
-        )
-        save_demo_model(model.cpu(), out_dir / "demo_model_raw.safetensors", None, torch.float16)
-        summary = {
-            "steps": step,
-            "wall_time_s": round(wall, 1),
-            "final_loss": final,
-            "samples_seen": samples,
-            "processes": parallel.world,
+        self.losses.append(value)
+        self.window.append(value)
+        if step % self.log_every != 0:
+            return
+        row = {
+            "step": step,
+            "time_s": round(elapsed, 2),
+            "loss": sum(self.window) / len(self.window),
+            "lr": lr,
+            "samples": self.samples,
         }
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return TrainResult(step, wall, losses, final, samples, parallel.is_main)
+        self.rows.append(row)
+        if self.prints:
+            print(
+                f"step {step:6d}  {row['time_s']:7.1f}s  loss {row['loss']:.4f}  lr {lr:.2e}  "
+                f"{self.samples / max(row['time_s'], 1e-9):.0f} clips/s",
+                flush=True,
+            )
+        self.window = []
+
+    def close(self, step: int, wall: float) -> None:
+        """Logs the steps since the last row (without a learning rate)."""
+        if self.window:
+            self.rows.append(
+                {
+                    "step": step,
+                    "time_s": round(wall, 2),
+                    "loss": sum(self.window) / len(self.window),
+                    "lr": 0.0,
+                    "samples": self.samples,
+                }
+            )
+
+
+def _write_outputs(
+    out_dir: Path,
+    model: DemoModel,
+    ema: DemoModel,
+    log_rows: list[dict[str, float]],
+    steps: int,
+    wall: float,
+    final: float,
+    samples: int,
+    processes: int,
+) -> None:
+    """The loss log, the EMA and raw weights (fp16) and the summary."""
+    _write_log(out_dir / "loss.csv", log_rows)
+    save_demo_model(ema.cpu(), out_dir / "demo_model.safetensors", out_dir / "demo_model.json", torch.float16)
+    save_demo_model(model.cpu(), out_dir / "demo_model_raw.safetensors", None, torch.float16)
+    summary = {
+        "steps": steps,
+        "wall_time_s": round(wall, 1),
+        "final_loss": final,
+        "samples_seen": samples,
+        "processes": processes,
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def _batches(config: TrainConfig) -> Iterator[StreamBatch | JudgeBatch]:

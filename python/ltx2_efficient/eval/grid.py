@@ -56,13 +56,14 @@ class GridPoint:
 
 
 def baselines(steps: int) -> list[GridPoint]:
-    """Dense with fewer steps (from about 70% of ``steps`` down to 30%) and EasyCache at its
-    default threshold 0.2 and a sweep around it."""
+    """Dense with fewer steps (from about 85% of ``steps`` down to 30%) and EasyCache at its
+    default threshold 0.2 and a sweep around it (cautious ones reach the presets' costs)."""
     counts = sorted(
-        {max(2, round(steps * share)) for share in (0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3)}, reverse=True
+        {max(2, round(steps * share)) for share in (0.85, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3)},
+        reverse=True,
     )
     points = [GridPoint(f"dense {n} steps", steps=n) for n in counts if n < steps]
-    points += [GridPoint(f"easycache {t:g}", easycache=t) for t in (0.05, 0.1, 0.2, 0.3, 0.5)]
+    points += [GridPoint(f"easycache {t:g}", easycache=t) for t in (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)]
     return points
 
 

@@ -27,8 +27,6 @@ class LTX2EfficiencyCheck(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        from ltx2_efficient.eval.check_report import LAYOUTS
-
         return io.Schema(
             node_id=node_ids.EFFICIENCY_CHECK,
             display_name=node_ids.DISPLAY_NAMES[node_ids.EFFICIENCY_CHECK],
@@ -40,85 +38,9 @@ class LTX2EfficiencyCheck(io.ComfyNode):
                 "interpolated frames apart), motion and flicker, and audio log-mel distance and RMS ratio "
                 "for LTX-2 audio-video latents. Use it to trust or reject a preset on your model."
             ),
-            inputs=[
-                io.Noise.Input("noise", tooltip="The noise source; both runs use it (same seed)."),
-                io.Guider.Input("guider", tooltip="The guider holding your LTX-Video or LTX-2 model."),
-                io.Sampler.Input(
-                    "sampler", tooltip="The sampling algorithm (KSamplerSelect...), for both runs."
-                ),
-                io.Sigmas.Input("sigmas", tooltip="The noise schedule (LTXVScheduler...), for both runs."),
-                io.Latent.Input("latent_image", tooltip="The latent both runs start from."),
-                preset_input(),
-                *knob_inputs(SAMPLER_KNOBS),
-                io.Combo.Input(
-                    "comparison",
-                    options=list(LAYOUTS),
-                    default=LAYOUTS[0],
-                    tooltip="Panels of the comparison image; the difference is |efficient - dense| x 4.",
-                ),
-                io.Vae.Input(
-                    "vae",
-                    optional=True,
-                    tooltip="The video VAE: decodes both runs for pixel PSNR/SSIM and the comparison "
-                    "frames (and gives the temporal upsampler its latent statistics).",
-                ),
-                io.Vae.Input(
-                    "audio_vae",
-                    optional=True,
-                    tooltip="The LTX-2 audio VAE: decodes both audio tracks for log-mel distance and RMS ratio.",
-                ),
-                ThermalGuardType.Input(
-                    "thermal_guard", optional=True, tooltip="Paces both runs alike (optional)."
-                ),
-                io.LatentUpscaleModel.Input(
-                    "temporal_upsampler",
-                    optional=True,
-                    tooltip="LTX temporal latent upsampler (x2), for interpolation 'upsampler'.",
-                ),
-                # A text widget, empty unless set (no default: ComfyUI's STRING widget starts empty).
-                io.String.Input(
-                    "sweep",
-                    optional=True,
-                    tooltip="More settings to check against the same dense run, comma-separated: a preset "
-                    "name, optionally followed by knob=value settings, or knob=value settings alone "
-                    "(applied to this node's settings). Example: 'quality, fast, balanced frame_stride=3'. "
-                    "The pareto_table output then ranks them all. Empty: no sweep.",
-                ),
-                io.Float.Input(
-                    "time_budget_s",
-                    optional=True,
-                    default=DEFAULT_TIME_BUDGET_S,
-                    min=1.0,
-                    max=MAX_TIME_BUDGET_S,
-                    step=10.0,
-                    tooltip="Seconds the whole check may take with a sweep (warm-up and dense run "
-                    "included). The dense run and this node's settings always run; a sweep entry "
-                    "predicted not to fit (from the dense run's time and its predicted work) is "
-                    "skipped and listed in the report.",
-                ),
-            ],
-            outputs=[
-                io.Latent.Output(
-                    "dense", display_name="dense", tooltip="The dense reference's output latent."
-                ),
-                io.Latent.Output(
-                    "efficient", display_name="efficient", tooltip="The efficient run's output latent."
-                ),
-                io.Image.Output(
-                    "comparison",
-                    display_name="comparison",
-                    tooltip="dense | efficient | difference, per frame.",
-                ),
-                io.String.Output(
-                    "report_json", display_name="report_json", tooltip="The full report as JSON."
-                ),
-                io.String.Output(
-                    "pareto_table",
-                    display_name="pareto_table",
-                    tooltip="With a sweep: the Pareto table of every setting checked (the table "
-                    "'ltx2eff eval' writes). Empty without a sweep.",
-                ),
-            ],
+            # The order is part of saved workflows (widget values are stored by position).
+            inputs=[*_request_inputs(), *_settings_inputs(), *_optional_model_inputs(), *_sweep_inputs()],
+            outputs=_outputs(),
             is_output_node=True,
         )
 
@@ -174,3 +96,100 @@ class LTX2EfficiencyCheck(io.ComfyNode):
             check.table,
             ui={"text": [text]},
         )
+
+
+def _request_inputs() -> list[Any]:
+    """What both runs sample with: noise, guider, sampler, sigmas and the starting latent."""
+    return [
+        io.Noise.Input("noise", tooltip="The noise source; both runs use it (same seed)."),
+        io.Guider.Input("guider", tooltip="The guider holding your LTX-Video or LTX-2 model."),
+        io.Sampler.Input("sampler", tooltip="The sampling algorithm (KSamplerSelect...), for both runs."),
+        io.Sigmas.Input("sigmas", tooltip="The noise schedule (LTXVScheduler...), for both runs."),
+        io.Latent.Input("latent_image", tooltip="The latent both runs start from."),
+    ]
+
+
+def _settings_inputs() -> list[Any]:
+    """The efficient run's preset and knobs (the sampler node's), then the comparison layout."""
+    from ltx2_efficient.eval.check_report import LAYOUTS
+
+    return [
+        preset_input(),
+        *knob_inputs(SAMPLER_KNOBS),
+        io.Combo.Input(
+            "comparison",
+            options=list(LAYOUTS),
+            default=LAYOUTS[0],
+            tooltip="Panels of the comparison image; the difference is |efficient - dense| x 4.",
+        ),
+    ]
+
+
+def _optional_model_inputs() -> list[Any]:
+    """Optional models and guards: the video and audio VAEs, the thermal guard, the upsampler."""
+    return [
+        io.Vae.Input(
+            "vae",
+            optional=True,
+            tooltip="The video VAE: decodes both runs for pixel PSNR/SSIM and the comparison "
+            "frames (and gives the temporal upsampler its latent statistics).",
+        ),
+        io.Vae.Input(
+            "audio_vae",
+            optional=True,
+            tooltip="The LTX-2 audio VAE: decodes both audio tracks for log-mel distance and RMS ratio.",
+        ),
+        ThermalGuardType.Input("thermal_guard", optional=True, tooltip="Paces both runs alike (optional)."),
+        io.LatentUpscaleModel.Input(
+            "temporal_upsampler",
+            optional=True,
+            tooltip="LTX temporal latent upsampler (x2), for interpolation 'upsampler'.",
+        ),
+    ]
+
+
+def _sweep_inputs() -> list[Any]:
+    """The settings to sweep against the same dense run, and the time the whole check may take."""
+    return [
+        # A text widget, empty unless set (no default: ComfyUI's STRING widget starts empty).
+        io.String.Input(
+            "sweep",
+            optional=True,
+            tooltip="More settings to check against the same dense run, comma-separated: a preset "
+            "name, optionally followed by knob=value settings, or knob=value settings alone "
+            "(applied to this node's settings). Example: 'quality, fast, balanced frame_stride=3'. "
+            "The pareto_table output then ranks them all. Empty: no sweep.",
+        ),
+        io.Float.Input(
+            "time_budget_s",
+            optional=True,
+            default=DEFAULT_TIME_BUDGET_S,
+            min=1.0,
+            max=MAX_TIME_BUDGET_S,
+            step=10.0,
+            tooltip="Seconds the whole check may take with a sweep (warm-up and dense run "
+            "included). The dense run and this node's settings always run; a sweep entry "
+            "predicted not to fit (from the dense run's time and its predicted work) is "
+            "skipped and listed in the report.",
+        ),
+    ]
+
+
+def _outputs() -> list[Any]:
+    """Both latents, the comparison image, the report as JSON and the sweep's Pareto table."""
+    return [
+        io.Latent.Output("dense", display_name="dense", tooltip="The dense reference's output latent."),
+        io.Latent.Output("efficient", display_name="efficient", tooltip="The efficient run's output latent."),
+        io.Image.Output(
+            "comparison",
+            display_name="comparison",
+            tooltip="dense | efficient | difference, per frame.",
+        ),
+        io.String.Output("report_json", display_name="report_json", tooltip="The full report as JSON."),
+        io.String.Output(
+            "pareto_table",
+            display_name="pareto_table",
+            tooltip="With a sweep: the Pareto table of every setting checked (the table "
+            "'ltx2eff eval' writes). Empty without a sweep.",
+        ),
+    ]

@@ -296,51 +296,19 @@ def _prepare(
     **rest: Any,
 ) -> _Run:
     """Validates the request and plans it: keyframe layout, step schedule, run report."""
-    b, _, frames, height, width = video_latent.shape
+    _, _, frames, _, _ = video_latent.shape
     mask_full = _video_mask(denoise_mask, video_latent)
     clean_full = clean_latent if clean_latent is not None else video_latent
-    if clean_full.shape != video_latent.shape:
-        raise ValueError(f"clean_latent must have the shape of video_latent {tuple(video_latent.shape)}")
     noise = rest.get("noise")
-    if noise is not None and (not isinstance(noise, torch.Tensor) or noise.shape != video_latent.shape):
-        raise ValueError(f"noise must be a tensor of the shape of video_latent {tuple(video_latent.shape)}")
-    guide_frames: list[int] = []
-    global_tokens = 0
-    parts: GuideParts | None = None
-    if guides is not None:
-        global_tokens = int(guides.latent.shape[1])
-        if guides.frame_idx is not None:
-            guide_frames.append(min(frames - 1, (int(guides.frame_idx) + 7) // 8))
-        g = guides.latent.to(device=video_latent.device, dtype=video_latent.dtype)
-        gmask = torch.full(
-            (b, g.shape[1], 1), 1.0 - float(guides.strength), device=g.device, dtype=torch.float32
-        )
-        parts = GuideParts(g, gmask, guides.positions.to(video_latent.device))
+    _check_latent_shapes(video_latent, clean_full, noise)
+    parts, global_tokens, guide_frames = _guide_parts(guides, video_latent)
     layout = plan_keyframes(
         frames, settings.frame_stride, float(frame_rate), noise_mask=mask_full, guide_frames=guide_frames
     )
     steps = len(sigmas) - 1
-    schedule = settings.step_schedule(steps)
-    keyframed = schedule.keyframed and not layout.is_identity
-    if not keyframed:
-        schedule = settings.with_overrides(frame_stride=1).step_schedule(steps)
-    report = RunReport(
-        settings=settings.describe(),
-        window=settings.window,
-        anchor_frame=settings.anchor_frame,
-        far_field=settings.far_field,
-        steps=steps,
-        full_frames=frames,
-        diffused_frames=layout.diffused_frames if keyframed else frames,
-        pinned_frames=list(layout.plan.pinned),
-        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
-    )
+    schedule, keyframed = _step_schedule(settings, steps, layout)
     use_cfg = float(cfg_scale) != 1.0
-    report.dense_token_passes = float(
-        steps * (2 if use_cfg else 1) * b * (frames * height * width + global_tokens)
-    )
-    if settings.frame_stride > 1 and layout.is_identity:
-        report.add_note("every frame is conditioning: frame stride not applied")
+    report = _run_report(settings, layout, keyframed, steps, video_latent, global_tokens, use_cfg)
     run = _Run(
         settings=settings,
         sigmas=sigmas,
@@ -371,6 +339,72 @@ def _prepare(
         )
     run.total_steps = steps + (len(run.refine_sigmas) - 1 if run.refine_sigmas is not None else 0)
     return run
+
+
+def _check_latent_shapes(
+    video_latent: torch.Tensor, clean_latent: torch.Tensor, noise: torch.Tensor | None
+) -> None:
+    if clean_latent.shape != video_latent.shape:
+        raise ValueError(f"clean_latent must have the shape of video_latent {tuple(video_latent.shape)}")
+    if noise is not None and (not isinstance(noise, torch.Tensor) or noise.shape != video_latent.shape):
+        raise ValueError(f"noise must be a tensor of the shape of video_latent {tuple(video_latent.shape)}")
+
+
+def _guide_parts(
+    guides: GuideTokens | None, video_latent: torch.Tensor
+) -> tuple[GuideParts | None, int, list[int]]:
+    """The appended guide tokens on the latent's device and dtype, their count, and the latent
+    frame a frame-indexed guide pins (none without guides)."""
+    if guides is None:
+        return None, 0, []
+    b, _, frames, _, _ = video_latent.shape
+    guide_frames: list[int] = []
+    if guides.frame_idx is not None:
+        guide_frames.append(min(frames - 1, (int(guides.frame_idx) + 7) // 8))
+    g = guides.latent.to(device=video_latent.device, dtype=video_latent.dtype)
+    gmask = torch.full((b, g.shape[1], 1), 1.0 - float(guides.strength), device=g.device, dtype=torch.float32)
+    parts = GuideParts(g, gmask, guides.positions.to(video_latent.device))
+    return parts, int(guides.latent.shape[1]), guide_frames
+
+
+def _step_schedule(settings: EfficientSettings, steps: int, layout: KeyframeLayout) -> tuple[Any, bool]:
+    """The step schedule and whether it diffuses keyframes; without keyframes to restrict to,
+    the schedule of frame stride 1."""
+    schedule = settings.step_schedule(steps)
+    keyframed = schedule.keyframed and not layout.is_identity
+    if not keyframed:
+        schedule = settings.with_overrides(frame_stride=1).step_schedule(steps)
+    return schedule, keyframed
+
+
+def _run_report(
+    settings: EfficientSettings,
+    layout: KeyframeLayout,
+    keyframed: bool,
+    steps: int,
+    video_latent: torch.Tensor,
+    global_tokens: int,
+    use_cfg: bool,
+) -> RunReport:
+    """The report as planned: frames diffused and pinned, keyframes, the dense token passes."""
+    b, _, frames, height, width = video_latent.shape
+    report = RunReport(
+        settings=settings.describe(),
+        window=settings.window,
+        anchor_frame=settings.anchor_frame,
+        far_field=settings.far_field,
+        steps=steps,
+        full_frames=frames,
+        diffused_frames=layout.diffused_frames if keyframed else frames,
+        pinned_frames=list(layout.plan.pinned),
+        keyframes=[int(f) for f in layout.plan.diffused] if keyframed else None,
+    )
+    report.dense_token_passes = float(
+        steps * (2 if use_cfg else 1) * b * (frames * height * width + global_tokens)
+    )
+    if settings.frame_stride > 1 and layout.is_identity:
+        report.add_note("every frame is conditioning: frame stride not applied")
+    return report
 
 
 def _run_steps(
