@@ -11,7 +11,8 @@ It builds ComfyUI's own LTXV model class with 2 blocks of 4 heads x 8 channels a
   (7 text tokens of width 32 and their attention mask), in the shard format that ComfyUI's
   LoadTrainingDataset node reads.
 
-scripts/comfyui_tiny_ltxv_workflow.json samples with them. Existing files are replaced only with
+scripts/comfyui_tiny_ltxv_workflow.json samples with them (comfyui_tiny_ltxv_check_workflow.json runs the
+efficiency check with a sweep on them). Existing files are replaced only with
 ``--force``.
 """
 

@@ -175,6 +175,10 @@ def test_sweep_runs_dense_once_and_writes_the_eval_table(demo, monkeypatch):
     assert all(check.dense is sweep.dense.result for check in sweep.checks.values())
     assert sweep.table.startswith("| point | speedup (CPU)") and "stride 2" in sweep.table
     assert set(sweep.predicted_s) == set(candidates)
+    for row, check in zip(sweep.rows, sweep.checks.values(), strict=True):
+        calls = check.report["dense"]["model_calls"], check.report["efficient"]["model_calls"]
+        assert row["work_ratio_calls"] == calls[0] / calls[1]  # the table's "fewer calls"
+    assert sweep.rows[0]["work_ratio_calls"] == 1.0  # preset off: the dense run's calls
     json.dumps(sweep.rows, allow_nan=False)
     # A budget the dense run alone exceeds: nothing else runs, not even the first candidate.
     runs.clear()

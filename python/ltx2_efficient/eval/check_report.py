@@ -286,9 +286,10 @@ def pareto_rows(
     on ``device`` (:func:`device_label`)."""
     from ltx2_efficient.eval.cli import aggregate, mark_fronts, render_table
 
-    rows = [
-        aggregate(label, settings, [sweep_row(report, run_report)], dense_model_s)
-        for label, settings, report, run_report in checked
-    ]
+    rows = []
+    for label, settings, report, run_report in checked:
+        row = aggregate(label, settings, [sweep_row(report, run_report)], dense_model_s)
+        row["work_ratio_calls"] = report["dense"]["model_calls"] / max(1, report["efficient"]["model_calls"])
+        rows.append(row)
     mark_fronts(rows)
     return rows, render_table(rows, device)

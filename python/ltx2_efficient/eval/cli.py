@@ -232,7 +232,9 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
         "failed_points": failed,
     }
     write_json_atomically(out_dir / "pareto.json", {**header, "rows": rows})
-    table = render_table(rows, _device_label(header["device"]))
+    from ltx2_efficient.eval.check_report import device_label
+
+    table = render_table(rows, device_label(header["device"]))
     if failed:
         table += "\n\n" + render_failed(failed)
     if any(row["family"] != "sampler" for row in rows):
@@ -360,11 +362,6 @@ def render_failed(failed: list[dict[str, str]]) -> str:
     lines = ["Points that did not produce a comparable video:", ""]
     lines += [f"- {item['label']}: {item['reason']}" for item in failed]
     return "\n".join(lines)
-
-
-def _device_label(device: str) -> str:
-    """The measured-speedup column's device: "CPU", or the GPU's name."""
-    return "CPU" if device == "cpu" else device
 
 
 def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model_s: float) -> dict[str, Any]:
@@ -523,6 +520,8 @@ def _db(value: float | None, identical: int) -> str:
 
 
 def _markdown(header: dict[str, Any], table: str) -> str:
+    from ltx2_efficient.eval.check_report import device_label
+
     prompts = "; ".join(f"{r['prompt']} (seed {r['seed']})" for r in header["requests"])
     return "\n".join(
         [
@@ -531,7 +530,7 @@ def _markdown(header: dict[str, Any], table: str) -> str:
             f"Requests: {prompts}. {header['steps']} steps, CFG {header['guidance']:g}, {header['grid']} grid, "
             f"{header['wall_s']:.0f} s on {header['device']}.",
             "",
-            f"speedup ({_device_label(header['device'])}): dense model-call time over the point's, summed over the requests, the median of "
+            f"speedup ({device_label(header['device'])}): dense model-call time over the point's, summed over the requests, the median of "
             f"{header.get('timing_repeats', 1)} interleaved timings ('?': a spread over {NOISY_SPREAD:.0%}, the machine was busy); "
             "fewer calls: the exact ratio of model calls (dense over the point). LTX-2 predicted: "
             "the cost model at 1280x704x121, 30 CFG steps. PSNR/SSIM/motion against the dense run of each "
