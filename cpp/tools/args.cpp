@@ -104,7 +104,7 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width)
     const std::size_t end = std::min(text.find(' ', i), text.size());
     const std::size_t length = end - i;
     if (column > indent && column + 1 + length > width) {
-      out += "\n" + std::string(indent, ' ');
+      out.append(1, '\n').append(indent, ' ');  // append: GCC 12 -Wrestrict misfires on "\n" + str
       column = indent;
     } else if (column > indent) {
       out += ' ';

@@ -106,7 +106,7 @@ std::string metavar(const KnobRow& row) {
       return "true|false";
     case KnobType::kChoice: {
       std::string out;
-      for (std::string_view c : row.choices) out += (out.empty() ? "" : "|") + std::string(c);
+      for (std::string_view c : row.choices) out.append(out.empty() ? "" : "|").append(c);
       return out;
     }
   }
@@ -150,7 +150,8 @@ std::string plan_help() {
     option_line(os, "--" + std::string(o.name) + " " + o.metavar, o.help);
   }
   std::string presets;
-  for (const std::string& name : preset_names()) presets += (presets.empty() ? "" : " | ") + name;
+  for (const std::string& name : preset_names())
+    presets.append(presets.empty() ? "" : " | ").append(name);
   os << "\nknobs (a preset first, then any override; underscores may be spelled as dashes):\n";
   option_line(os, "--preset NAME", presets + " (default " + kDefaultPreset + ")");
   for (const KnobRow& row : knob_table()) {
@@ -164,7 +165,9 @@ std::string plan_help() {
 
 // The text of a knob option, parsed and checked as its row says; the row's message otherwise.
 void set_from_text(Knobs& knobs, const KnobRow& row, const std::string& text) {
-  const std::string quoted = "'" + text.substr(0, 80) + (text.size() > 80 ? "...'" : "'");
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on `"literal" + std::string` at -O3.
+  std::string quoted(1, '\'');
+  quoted.append(text, 0, 80).append(text.size() > 80 ? "...'" : "'");
   switch (row.type) {
     case KnobType::kInt: {
       long long v = 0;
