@@ -20,9 +20,9 @@ EASYCACHE_THRESHOLDS = (0.02, 0.05, 0.2)  # cautious settings (near the presets'
 
 def baseline_runs(
     model: Any, request: Any, dense: Any, preset_summaries: list[dict[str, Any]], settings: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[Any]]:
+) -> list[dict[str, Any]]:
     """Runs the baselines the presets need; returns their rows (equal-cost speedup and fidelity,
-    in ``ltx2eff eval``'s row form) and the runs themselves."""
+    in ``ltx2eff eval``'s row form)."""
     from ltx2_efficient.demo.runs import fidelity, run_settings
     from ltx2_efficient.eval.easycache import EasyCache
     from ltx2_efficient.eval.equal_cost import equal_cost_speedup
@@ -37,13 +37,12 @@ def baseline_runs(
         },
         reverse=True,
     )
-    rows, runs = [], []
+    rows = []
     for count in (n for n in counts if n < steps):
         point = GridPoint(f"dense {count} steps", steps=count)
         run = run_settings(model, replace(request, steps=count), point.label, EfficientSettings.off())
         cost = equal_cost_speedup(EfficientSettings.off(), steps, guidance, point, [])
         rows.append(_row(point, cost, fidelity(run, dense), run))
-        runs.append(run)
     for threshold in EASYCACHE_THRESHOLDS:
         point = GridPoint(f"easycache {threshold:g}", easycache=threshold)
         cache = EasyCache(threshold=threshold)
@@ -52,8 +51,7 @@ def baseline_runs(
             EfficientSettings.off(), steps, guidance, point, [{"baseline_skipped": cache.skipped}]
         )
         rows.append(_row(point, cost, fidelity(run, dense), run))
-        runs.append(run)
-    return rows, runs
+    return rows
 
 
 def preset_cost(summary: dict[str, Any], settings: Any, request: Any) -> float:

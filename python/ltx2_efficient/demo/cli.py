@@ -142,7 +142,7 @@ def _run(checked: DemoArgs, out_dir: Path) -> str:
         summary.update(timing_summary(samples[summary["name"]], samples["dense"]))
         summary.update(work_ratios(summary, summaries[0]))
     print("equal-cost baselines: dense with fewer steps, EasyCache ...", file=sys.stderr, flush=True)
-    baselines, _ = baseline_runs(model, request, runs[0], summaries[1:], settings)
+    baselines = baseline_runs(model, request, runs[0], summaries[1:], settings)
     comparison = compare_presets(summaries[1:], baselines, settings, request)
     _write_media(out_dir, runs, summaries)
     header = _header(request, model, torch)

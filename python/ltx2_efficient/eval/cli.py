@@ -24,6 +24,7 @@ from ltx2_efficient.demo.timing import NOISY_SPREAD, check_repeats, time_interle
 from ltx2_efficient.demo.verb import run_verb
 from ltx2_efficient.eval.equal_cost import (
     LTX2_REFERENCE,
+    MARGIN_DB,
     compare_with_baselines,
     equal_cost_speedup,
 )
@@ -425,7 +426,7 @@ def render_equal_cost(rows: list[dict[str, Any]]) -> str:
             f"{row['motion_deviation_max']:.3f} |"
         )
     lines += ["", "Each setting against both baselines at its own cost (margin = its worst PSNR minus the "
-              "baseline curve's there; >= 1 dB on both earns a preset its place):", ""]  # fmt: skip
+              f"baseline curve's there; >= {MARGIN_DB:g} dB on both earns a preset its place):", ""]  # fmt: skip
     lines += [
         "| point | LTX-2 at these steps | PSNR min | keyframes / interpolated | fewer steps | EasyCache | "
         "margins | gates | beats both |",

@@ -57,7 +57,7 @@ def baseline_psnr_at(rows: list[dict[str, Any]], family: str, speedup: float) ->
 
 def compare_with_baselines(rows: list[dict[str, Any]]) -> None:
     """Per sampler row: each baseline's worst PSNR at the row's cost, the margin, and whether the
-    row beats both by at least 1 dB on the worst request (what a preset must do)."""
+    row beats both by at least MARGIN_DB on the worst request (what a preset must do)."""
     for row in rows:
         row.setdefault("family", "sampler")
         if "cost_speedup" not in row:
