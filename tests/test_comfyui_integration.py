@@ -570,6 +570,16 @@ def test_window_only_on_the_scheduled_steps_with_comfyuis_samplers(comfy, ltxv, 
     assert "window K=0 on steps 4-6 (2 blocks; pair fraction" in result.report.log_line()
 
 
+def test_head_wise_windows_run_inside_comfyui(comfy, ltxv):
+    from ltx2_efficient.sampler.settings import EfficientSettings
+
+    settings = EfficientSettings.from_preset("off", window=0, window_start=0.5, window_head_recall=0.01)
+    result = _scheduled(comfy, _guider(comfy, ltxv, 16), _video_latent(comfy), settings)
+    stats = result.report.attention
+    assert stats.windowed_calls > 0 and stats.heads_windowed == stats.heads_measured > 0
+    assert "head-calls windowed" in result.report.log_line()
+
+
 def test_dense_first_block_stays_dense_on_windowed_steps(comfy, ltxv):
     from ltx2_efficient.sampler.settings import EfficientSettings
 

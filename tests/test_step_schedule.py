@@ -73,3 +73,20 @@ def test_regime_decided_by_the_core() -> None:
     with pytest.raises(ValueError, match="regime"):
         EfficientSettings.from_preset("balanced", regime="turbo")
     assert _core.DISTILLED_MAX_STEPS == 12
+
+
+def test_distilled_presets_resolve_to_their_own_reuse_and_keep_a_ladder() -> None:
+    """At 8 steps the dev presets' reuse moved the motion (balanced) or tied dense with fewer
+    steps (fast); the distilled regime has its own values (docs/PRESETS.md), dev keeps its own."""
+    dev = {name: EfficientSettings.from_preset(name) for name in ("quality", "balanced", "fast", "laptop")}
+    distilled = {name: s.for_regime("distilled") for name, s in dev.items()}
+    assert (dev["balanced"].max_consecutive_reuse, distilled["balanced"].max_consecutive_reuse) == (2, 1)
+    assert (distilled["fast"].reuse_threshold, distilled["fast"].max_consecutive_reuse) == (0.2, 3)
+    assert distilled["laptop"].max_consecutive_reuse == distilled["balanced"].max_consecutive_reuse
+    assert distilled["quality"].to_dict() | {"preset": ""} == dev["quality"].to_dict() | {"preset": ""}
+    reused = {
+        name: _core.max_reusable_steps(8, s.reuse_start, s.max_consecutive_reuse)
+        for name, s in distilled.items()
+    }
+    assert reused["quality"] <= reused["balanced"] < reused["fast"]
+    assert "up to 3 in a row" in _core.describe_preset("fast", "distilled")

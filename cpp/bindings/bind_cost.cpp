@@ -118,16 +118,18 @@ void bind_sampling(nb::module_& m) {
       .def(
           "__init__",
           [](SamplingSpec* self, int steps, int calls_per_step, int batch, int global_tokens,
-             int reused_steps) {
-            new (self) SamplingSpec{steps, calls_per_step, batch, global_tokens, reused_steps};
+             int reused_steps, double windowed_head_share) {
+            new (self) SamplingSpec{steps,         calls_per_step, batch,
+                                    global_tokens, reused_steps,   windowed_head_share};
           },
           "steps"_a = 30, "calls_per_step"_a = 2, "batch"_a = 1, "global_tokens"_a = 0,
-          "reused_steps"_a = -1)
+          "reused_steps"_a = -1, "windowed_head_share"_a = -1.0)
       .def_rw("steps", &SamplingSpec::steps)
       .def_rw("calls_per_step", &SamplingSpec::calls_per_step)
       .def_rw("batch", &SamplingSpec::batch)
       .def_rw("global_tokens", &SamplingSpec::global_tokens)
       .def_rw("reused_steps", &SamplingSpec::reused_steps)
+      .def_rw("windowed_head_share", &SamplingSpec::windowed_head_share)
       .def("validate", &validate_sampling);
 
   // A request's sampling bounds: steps in [1, MAX_STEPS], calls_per_step in

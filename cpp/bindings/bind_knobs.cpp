@@ -201,6 +201,7 @@ void bind_knob_functions(nb::module_& m) {
       "precision_name", [](Precision v) { return to_string(v); }, "value"_a);
   m.attr("MIN_COMPUTED_START_SHARE") = kMinComputedStartShare;
   m.attr("MAX_DENSE_BLOCKS") = kMaxDenseBlocks;
+  m.attr("HEAD_RECALL_SAMPLES_PER_FRAME") = kHeadRecallSamplesPerFrame;
 }
 
 void bind_preset_functions(nb::module_& m) {

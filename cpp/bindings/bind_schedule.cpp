@@ -35,6 +35,7 @@ void bind_schedule(nb::module_& m) {
       .def_ro("refine_windowed", &StepSchedule::refine_windowed)
       .def_ro("dense_first_blocks", &StepSchedule::dense_first_blocks)
       .def_ro("dense_last_blocks", &StepSchedule::dense_last_blocks)
+      .def_ro("head_recall", &StepSchedule::head_recall)
       .def("at", &StepSchedule::at, "step"_a)
       .def_prop_ro("keyframed", &StepSchedule::keyframed)
       .def_prop_ro("windowed", &StepSchedule::windowed)

@@ -22,6 +22,21 @@ PhaseCost phase_cost(int steps, int computed, const SamplingSpec& s, const Model
   return phase;
 }
 
+// A windowed call where only `share` of the heads window (the rest attend densely): the
+// attention core blends between the two; share < 0 means every head.
+CallCost with_head_share(CallCost windowed, const CallCost& dense, double share) {
+  if (share < 0.0 || share >= 1.0) return windowed;
+  const PartCost w = windowed.self_attention_core;
+  const PartCost& d = dense.self_attention_core;
+  windowed.self_attention_core = {w.flops * share + d.flops * (1.0 - share),
+                                  w.bytes * share + d.bytes * (1.0 - share)};
+  windowed.windowed_core_share =
+      windowed.self_attention_core.flops > 0
+          ? windowed.windowed_core_share * w.flops * share / windowed.self_attention_core.flops
+          : 0.0;
+  return windowed;
+}
+
 // The four calls a schedule can make: (all frames | keyframes) x (dense | windowed).
 struct CallVariants {
   CallCost call[2][2];
@@ -39,8 +54,10 @@ CallVariants call_variants(const GenerationPlan& p, const ModelDims& dims,
     const WindowPlan dense(grid, global, WindowSpec{});
     const WindowPlan window(grid, global, p.knobs.attention);
     v.call[key][0] = model_call_cost(dims, dense, batch, budget);
-    v.call[key][1] = blended_call_cost(dims, window, dense, p.knobs.dense_first_blocks,
-                                       p.knobs.dense_last_blocks, batch, budget);
+    v.call[key][1] =
+        with_head_share(blended_call_cost(dims, window, dense, p.knobs.dense_first_blocks,
+                                          p.knobs.dense_last_blocks, batch, budget),
+                        v.call[key][0], p.sampling.windowed_head_share);
     for (int w = 0; w < 2; ++w) {
       v.seconds[key][w] = predict_call_seconds(v.call[key][w], dims, device, w == 1);
     }
@@ -179,6 +196,10 @@ std::string GenerationPlan::summary() const {
   os << " (pair fraction " << std::fixed;
   os.precision(3);
   os << keyframe_pairs.total_fraction() << ")";
+  if (sampling.windowed_head_share >= 0.0 && knobs.attention.window != kWindowOff) {
+    os.precision(0);
+    os << "; " << sampling.windowed_head_share * 100.0 << "% of the heads windowed";
+  }
   if (sampling.reused_steps >= 0) {
     os << "; " << reused_steps << "/" << sampling.steps << " steps reused";
   } else {
@@ -196,6 +217,10 @@ void validate_sampling(const SamplingSpec& sampling) {
   check_sampling("batch", sampling.batch);
   check_sampling("global_tokens", sampling.global_tokens);
   require_in_range("reused_steps", sampling.reused_steps, -1, sampling.steps - 1);
+  // -1 is every head (the forecast); anything else is a measured share.
+  if (sampling.windowed_head_share != -1.0) {
+    require_in_range("windowed_head_share", sampling.windowed_head_share, 0.0, 1.0);
+  }
 }
 
 GenerationPlan make_plan(const PixelShape& pixels, const Knobs& knobs, const SamplingSpec& sampling,

@@ -20,8 +20,10 @@ constexpr std::array<PresetEntry, 5> kPresets{{
     {"off", "dense baseline: every frame, every step, full attention", ""},
     {"quality", "every frame, full attention, late step reuse (from 50%, never twice in a row)",
      ""},
-    {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)", ""},
-    {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)", ""},
+    {"balanced", "every frame, full attention, step reuse from 30% (up to 2 in a row)",
+     "every frame, full attention, step reuse from 30% (never twice in a row)"},
+    {"fast", "every frame, full attention, step reuse from 20% (up to 2 in a row)",
+     "every frame, full attention, step reuse from 20% at threshold 0.2 (up to 3 in a row)"},
     {"laptop", "balanced, plus bounded activation memory and the thermal guard", ""},
 }};
 

@@ -42,6 +42,10 @@ std::string StepSchedule::summary(int blocks) const {
     out = windowed_steps() > 0 ? "window on " + step_range(window_begin, window_end, steps)
                                : std::string("window on no main step");
     if (refine_windowed && refine_steps > 0) out += " and the refine steps";
+    if (head_recall > 0.0) {
+      out += ", on the heads keeping " + to_string(std::lround(head_recall * 100.0)) +
+             "% of their mass in it";
+    }
     if (dense_first_blocks > 0 || dense_last_blocks > 0) {
       if (blocks <= 0) {
         out += " (first " + to_string(dense_first_blocks) + " and last " +
@@ -72,6 +76,7 @@ StepSchedule make_step_schedule(const Knobs& knobs, int steps) {
   s.keyframe_mode = knobs.keyframe_mode;
   s.dense_first_blocks = knobs.dense_first_blocks;
   s.dense_last_blocks = knobs.dense_last_blocks;
+  s.head_recall = knobs.window_head_recall;
 
   if (knobs.attention.window != kWindowOff) {
     s.window_begin = step_at(knobs.window_start, steps);

@@ -43,7 +43,14 @@ TEST(KnobTable, RowsAreWellFormed) {
       EXPECT_GT(row.step, 0);
     }
     for (const PresetSetting& s : row.presets) {
-      EXPECT_TRUE(preset_set.count(std::string(s.preset))) << "unknown preset " << s.preset;
+      // "<preset>" or "<preset>/<regime>" (a regime's own value).
+      const std::string key(s.preset);
+      const std::size_t slash = key.find('/');
+      EXPECT_TRUE(preset_set.count(key.substr(0, slash))) << "unknown preset " << s.preset;
+      if (slash != std::string::npos) {
+        EXPECT_EQ(preset_key(key.substr(0, slash), Regime::kDistilled), key)
+            << "unknown regime in " << s.preset;
+      }
     }
   }
 }
@@ -61,6 +68,11 @@ TEST(KnobTable, PresetsTakeTheirValuesFromTheRows) {
   EXPECT_EQ(resolve_preset("laptop").activation_budget_mb, 2048);
   EXPECT_TRUE(resolve_preset("laptop").thermal_guard);
   EXPECT_EQ(resolve_preset("balanced").interpolation, Interpolation::kMotion);
+  // A regime's own value where a row has one, else the preset's.
+  EXPECT_EQ(resolve_preset("balanced", Regime::kDistilled).max_consecutive_reuse, 1);
+  EXPECT_EQ(resolve_preset("balanced", Regime::kDistilled).reuse_start,
+            resolve_preset("balanced").reuse_start);
+  EXPECT_EQ(resolve_preset("fast", Regime::kDistilled).reuse_threshold, 0.2);
 }
 
 TEST(KnobTable, SetAndValidateUseTheRowsMessages) {

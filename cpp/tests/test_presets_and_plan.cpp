@@ -137,5 +137,31 @@ TEST(Report, Formatting) {
   EXPECT_EQ(format_flops(2.5e12), "2.50 TFLOP");
 }
 
+TEST(Plan, WindowedHeadShareBlendsTheWindowedCall) {
+  // Head-wise windows: a measured share of the heads windows, the rest attend densely.
+  const PixelShape px{1280, 704, 121, 24};
+  Knobs k;
+  k.attention.window = 1;
+  k.window_head_recall = 0.6;
+  SamplingSpec s;
+  const double forecast = make_plan(px, k, s).predicted_speedup();
+  s.windowed_head_share = 1.0;
+  EXPECT_DOUBLE_EQ(make_plan(px, k, s).predicted_speedup(), forecast);
+  s.windowed_head_share = 0.0;
+  EXPECT_NEAR(make_plan(px, k, s).predicted_speedup(), 1.0, 1e-9);
+  s.windowed_head_share = 0.5;
+  const double half = make_plan(px, k, s).predicted_speedup();
+  EXPECT_GT(half, 1.0);
+  EXPECT_LT(half, forecast);
+  EXPECT_NE(make_plan(px, k, s).summary().find("50% of the heads windowed"), std::string::npos);
+  s.windowed_head_share = 1.5;
+  try {
+    (void)make_plan(px, k, s);
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.parameter(), "windowed_head_share");
+  }
+}
+
 }  // namespace
 }  // namespace ltx2eff

@@ -54,6 +54,8 @@ struct Knobs {
   double window_end = 1.0;
   int dense_first_blocks = 0;
   int dense_last_blocks = 0;
+  // 0: every head windowed; else only heads whose sampled in-window mass reaches it.
+  double window_head_recall = 0.0;
   KeyframeMode keyframe_mode = KeyframeMode::kRefine;
   double keyframe_start = 0.25;
   double keyframe_end = 0.75;
@@ -71,6 +73,8 @@ inline constexpr int kMaxConsecutiveReuse = 8;
 inline constexpr double kMaxReuseThreshold = 10.0;
 inline constexpr int kMaxActivationBudgetMb = 1 << 20;
 inline constexpr int kMaxDenseBlocks = 1024;
+// Queries sampled per latent frame to measure each head's in-window attention mass.
+inline constexpr int kHeadRecallSamplesPerFrame = 8;
 
 enum class KnobType { kInt, kFloat, kBool, kChoice };
 std::string_view to_string(KnobType type);  // "int", "float", "bool", "choice"

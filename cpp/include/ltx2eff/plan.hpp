@@ -25,6 +25,9 @@ struct SamplingSpec {
   // Steps whose model calls are reused: -1 = the reuse policy's upper bound (a forecast);
   // >= 0 = exactly this many (a run's measured count, to check the model against it).
   int reused_steps = -1;
+  // Share of the heads that window on windowed calls (head-wise windows): -1 = every head (the
+  // forecast's bound), else a run's measured share.
+  double windowed_head_share = -1.0;
 };
 
 struct PhaseCost {

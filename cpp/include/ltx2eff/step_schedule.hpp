@@ -35,6 +35,7 @@ struct StepSchedule {
   bool refine_windowed = false;  // the refine steps window too (the window reaches the end)
   int dense_first_blocks = 0;
   int dense_last_blocks = 0;
+  double head_recall = 0.0;  // > 0: only heads keeping this share of their mass window
 
   [[nodiscard]] const StepPlan& at(int step) const {
     return per_step.at(static_cast<std::size_t>(step));

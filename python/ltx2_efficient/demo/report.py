@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
-from ltx2_efficient.demo.timing import NOISY_SPREAD, speedup_cell
+from ltx2_efficient.demo.timing import NOISY_SPREAD, speedup_cell, spread_cell
 from ltx2_efficient.eval.equal_cost import MARGIN_DB
 
 
@@ -30,9 +30,8 @@ def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         f"Machine: {header['machine']}; torch {header['torch']}, {header['threads']} CPU threads.",
         "",
         "Speedup is the dense run's model-call time over the run's (time inside the transformer), "
-        f"each the median of {header.get('timing_repeats', 1)} interleaved timings; in brackets the range of "
-        "the repeat-by-repeat ratios, and '?' where a spread (max - min over the median) exceeds "
-        f"{NOISY_SPREAD:.0%}. work is the exact ratio of model calls (dense over run) a timing should approach. "
+        + _timing_words(header.get("timing_repeats", 1))
+        + " work is the exact ratio of model calls (dense over run) a timing should approach. "
         "Fidelity is measured against the dense run of the same seed.",
         "",
         "| run | model time | spread | speedup | work (calls) | wall | calls | token-passes | pair fraction | "
@@ -42,7 +41,7 @@ def render_markdown(header: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     for r in runs:
         psnr = "identical" if r["psnr_db"] is None else f"{r['psnr_db']:.2f}"
         lines.append(
-            f"| {r['name']} | {r['model_s']:.2f} s | {r.get('model_s_spread', 0.0):.0%} | {speedup_cell(r)} | "
+            f"| {r['name']} | {r['model_s']:.2f} s | {spread_cell(r)} | {speedup_cell(r)} | "
             f"{_x(r.get('work_ratio_calls'))} | {r['wall_s']:.2f} s | "
             f"{r['model_calls']} | {r['work_fraction']:.0%} | {r['pair_fraction']:.3f} | "
             f"{r['steps_reused']}/{r['steps']} | {r['frames_diffused']}/{r['frames']} | {psnr} | "
@@ -119,3 +118,12 @@ def _baseline(row: dict[str, Any], family: str) -> str:
     if value is None:
         return "--"
     return f"{value:.2f}" + ("" if row.get(f"{family}_in_range") else " (nearest)")
+
+
+def _timing_words(repeats: int) -> str:
+    if repeats < 2:
+        return "each from its one sampling pass (--repeats N times every run N times, interleaved)."
+    return (
+        f"each the median of {repeats} interleaved timings; in brackets the range of the repeat-by-repeat "
+        f"ratios, and '?' where a spread (max - min over the median) exceeds {NOISY_SPREAD:.0%}."
+    )

@@ -126,6 +126,7 @@ def run_summary(run: RunResult, dense: RunResult) -> dict[str, Any]:
         "pair_fraction": report.pair_fraction,
         "steps": report.steps,
         "steps_reused": report.steps_reused("video"),
+        "windowed_head_share": report.attention.windowed_head_share,
         "refine_steps": report.refine_steps,
         "frames_diffused": report.diffused_frames,
         "frames": report.full_frames,

@@ -81,6 +81,13 @@ def work_ratios(summary: dict[str, Any], dense: dict[str, Any]) -> dict[str, flo
     }
 
 
+def spread_cell(summary: dict[str, Any]) -> str:
+    """ "4%", or "1 run" where a single timing has no spread."""
+    if len(summary.get("model_s_samples", [])) < 2:
+        return "1 run"
+    return f"{summary.get('model_s_spread', 0.0):.0%}"
+
+
 def speedup_cell(summary: dict[str, Any]) -> str:
     """ "2.31x (2.10-2.40)" with a '?' when noisy; "n/a" without a timing."""
     value = summary.get("speedup_model")

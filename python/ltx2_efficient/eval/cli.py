@@ -28,6 +28,7 @@ from ltx2_efficient.eval.equal_cost import (
     compare_with_baselines,
     equal_cost_speedup,
 )
+from ltx2_efficient.eval.grid import GRIDS
 
 EVAL_PROMPTS = (
     "red square orbit radial-gradient",
@@ -65,12 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a few grid points only (same as --grid quick)")
     parser.add_argument(
         "--grid",
-        choices=("full", "quick", "reuse", "window", "presets", "phased"),
+        choices=tuple(GRIDS),
         default=None,
         help="which points: full (default), quick (a few), reuse (where step reuse starts, caps, "
         "thresholds), window (window K with and without the anchor frame and far field), presets "
         "(the shipped presets alone), phased (step-phased windows and bottleneck keyframes against "
-        "the equal-cost baselines)",
+        "the equal-cost baselines), heads (head-wise windows: only the heads that keep a share of "
+        "their attention inside the window)",
     )
     parser.add_argument(
         "--regime",
@@ -171,7 +173,6 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
 
     from ltx2_efficient.demo.model import load_demo_model, shipped_weights
     from ltx2_efficient.demo.output_folder import write_atomically, write_json_atomically
-    from ltx2_efficient.eval.grid import GRIDS
     from ltx2_efficient.sampler.settings import regime_for
 
     weights = shipped_weights(checked.model)
@@ -193,7 +194,7 @@ def _run(checked: EvalArgs, out_dir: Path) -> str:
     guidance = checked.guidance if checked.guidance is not None else (3.0 if regime_name == "dev" else 1.0)
     regime = regime_for(steps, guidance)
     requests = requests_for(checked.seeds, steps, guidance)
-    points = GRIDS[checked.grid](steps) if checked.grid == "phased" else GRIDS[checked.grid]()
+    points = GRIDS[checked.grid](steps)
     started = time.perf_counter()
     partial = out_dir / "pareto.partial.json"
 

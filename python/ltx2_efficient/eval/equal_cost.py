@@ -28,7 +28,13 @@ def equal_cost_speedup(
         reused = round(_mean([float(r["baseline_skipped"]) for r in runs]))
     else:
         reused = round(_mean([float(r["steps_reused"]) for r in runs]))
-    spec = core.SamplingSpec(steps=steps, calls_per_step=calls, reused_steps=min(reused, steps - 1))
+    shares = [float(r["windowed_head_share"]) for r in runs if r.get("windowed_head_share") is not None]
+    spec = core.SamplingSpec(
+        steps=steps,
+        calls_per_step=calls,
+        reused_steps=min(reused, steps - 1),
+        windowed_head_share=_mean(shares) if shares else -1.0,
+    )
     plan = core.make_plan(pixels, settings.knobs, spec)
     return float(dense.plan_seconds / plan.plan_seconds)
 

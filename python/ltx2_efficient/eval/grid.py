@@ -14,11 +14,13 @@ Families (full grid):
 
 ``--grid phased`` (the step-phased techniques against both equal-cost baselines) is what the
 presets are tuned on now. ``--grid reuse`` sweeps where step reuse starts, its cap and threshold; ``--grid window`` window
-K (1, 2, 4) with and without the anchor frame and the far field.
+K (1, 2, 4) with and without the anchor frame and the far field; ``--grid heads`` head-wise
+windows (only the heads that keep a share of their attention inside the window).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,10 +210,11 @@ def _reuse_caps() -> list[GridPoint]:
     return points
 
 
-def reuse_sweep_grid() -> list[GridPoint]:
+def reuse_sweep_grid(steps: int = 20) -> list[GridPoint]:
     """Stride 1, dense attention: where step reuse starts, how many in a row and at what
-    threshold (the finer sweep the balanced and fast presets were chosen from)."""
-    points = []
+    threshold (the finer sweep the balanced and fast presets were chosen from), after the two
+    equal-cost baselines at ``steps``."""
+    points = baselines(steps)
     for start, cap, threshold in (
         (0.5, 1, 0.1), (0.4, 1, 0.1), (0.35, 1, 0.1), (0.3, 1, 0.1), (0.25, 1, 0.05), (0.25, 1, 0.1),
         (0.25, 1, 0.2), (0.2, 1, 0.05), (0.2, 1, 0.1), (0.15, 1, 0.1), (0.4, 2, 0.1), (0.3, 2, 0.1),
@@ -237,6 +240,20 @@ def window_sweep_grid() -> list[GridPoint]:
     return points
 
 
+def head_window_grid(steps: int = 20) -> list[GridPoint]:
+    """Head-wise windows (window_head_recall): only the heads keeping that share of their
+    attention mass inside a +-K window window; K x recall x the step the window starts, after
+    the two equal-cost baselines at ``steps``."""
+    points = baselines(steps)
+    for window in (1, 2):
+        for recall in (0.5, 0.7):
+            for start in (0.0, 0.5):
+                overrides = {"window": window, "anchor_frame": True, "window_head_recall": recall,
+                             "window_start": start}  # fmt: skip
+                points.append(GridPoint(f"K{window} heads>={recall:.0%} from{start:.0%}", overrides))
+    return points
+
+
 def quick_grid() -> list[GridPoint]:
     """A handful of points across the families (seconds, for smoke runs and CI)."""
     points = _stride_one((-1, 2), (4,), (0.0, 0.1))
@@ -250,12 +267,14 @@ def presets_grid() -> list[GridPoint]:
     return [GridPoint(f"preset {name}", preset=name) for name in PRESETS]
 
 
-GRIDS = {
-    "full": full_grid,
-    "quick": quick_grid,
+GRIDS: dict[str, Callable[[int], list[GridPoint]]] = {
+    "full": lambda _steps: full_grid(),
+    "quick": lambda _steps: quick_grid(),
     "reuse": reuse_sweep_grid,
-    "window": window_sweep_grid,
-    "presets": presets_grid,
+    "window": lambda _steps: window_sweep_grid(),
+    "presets": lambda _steps: presets_grid(),
     "phased": phased_grid,
+    "heads": head_window_grid,
 }
-"""The grids ``ltx2eff eval --grid`` runs, by name."""
+"""The grids ``ltx2eff eval --grid`` runs, by name, for the run's step count (the grids with
+baselines place them at it)."""

@@ -63,6 +63,14 @@ class AttentionStats:
     pairs: float = 0.0  # query-key pairs computed (exact + pooled far field)
     dense_pairs: float = 0.0  # pairs dense attention would have computed
     backends: set[str] = field(default_factory=set)
+    # Head-wise windows (window_head_recall > 0): heads windowed / heads measured, over calls.
+    heads_windowed: int = 0
+    heads_measured: int = 0
+
+    @property
+    def windowed_head_share(self) -> float | None:
+        """Share of the measured heads that windowed (None without head-wise windows)."""
+        return self.heads_windowed / self.heads_measured if self.heads_measured else None
 
     @property
     def pair_fraction(self) -> float:
@@ -77,6 +85,8 @@ class AttentionStats:
         self.pairs += other.pairs
         self.dense_pairs += other.dense_pairs
         self.backends |= other.backends
+        self.heads_windowed += other.heads_windowed
+        self.heads_measured += other.heads_measured
 
 
 class WindowedSelfAttention:
@@ -114,6 +124,8 @@ class WindowedSelfAttention:
         self._calls: dict[tuple[int, int, int, int], AttentionCall] = {}
         # Read from the settings once: what torch.compile traces in __call__ is plain Python.
         self._window_enabled = settings.window_enabled
+        self._head_recall = float(settings.window_head_recall)
+        self._recall_masks: dict[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]] = {}
         # The step schedule turns the window off on dense steps; a dense block keeps it off.
         self.window_on = True
         if grid is not None:
@@ -188,8 +200,9 @@ class WindowedSelfAttention:
         windowed = self._window_enabled and self.window_on and mask is None and grid is not None
         if grid is not None:
             pairs, dense_pairs = self._pairs(grid, self._global_tokens, windowed)
-            self.stats.pairs += pairs * b
             self.stats.dense_pairs += dense_pairs * b
+            if not (windowed and self._head_recall > 0):  # head-wise calls count their own
+                self.stats.pairs += pairs * b
         else:
             self.stats.pairs += float(tokens) * tokens * b
             self.stats.dense_pairs += float(tokens) * tokens * b
@@ -205,6 +218,10 @@ class WindowedSelfAttention:
         d = width // heads
         qh, kh, vh = (t.view(b, tokens, heads, d).transpose(1, 2) for t in (q, k, v))
         call = self._call(grid, self._global_tokens)
+        self.stats.windowed_calls += 1
+        if self._head_recall > 0:
+            out = self._headwise(qh, kh, vh, call)
+            return out.transpose(1, 2).reshape(b, tokens, width)
         if torch.compiler.is_compiling():
             # One opaque node for torch.compile: the dispatcher runs inside it at run time.
             from ltx2_efficient.torch_glue.attention_op import call_op
@@ -217,5 +234,40 @@ class WindowedSelfAttention:
             result = attend(qh, kh, vh, call)
             out = result.out
             self.stats.backends.add(result.backend)
-        self.stats.windowed_calls += 1
         return out.transpose(1, 2).reshape(b, tokens, width)
+
+    @torch.compiler.disable
+    def _headwise(
+        self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor, call: AttentionCall
+    ) -> torch.Tensor:
+        """Window attention on the heads that keep ``window_head_recall`` of their mass inside
+        the window, dense attention on the others (``[B, heads, T, D]``; run eagerly: the split
+        depends on the data)."""
+        from ltx2_efficient.torch_glue.attention import attend
+        from ltx2_efficient.torch_glue.head_recall import split_heads
+
+        split = split_heads(qh, kh, call, self._head_recall, self._recall_masks)
+        b, heads, tokens, _ = qh.shape
+        windowed_pairs, dense_pairs = self._pairs(call.grid, call.global_tokens, True)
+        n = int(split.windowed.numel())
+        self.stats.heads_windowed += n
+        self.stats.heads_measured += heads
+        # Per head: its share of the call's pairs, plus the sampled rows scored over every key.
+        self.stats.pairs += b * (
+            (n * windowed_pairs + (heads - n) * dense_pairs) / heads + split.sampled_queries * tokens
+        )
+        if n == heads:
+            result = attend(qh, kh, vh, call)
+            self.stats.backends.add(result.backend)
+            return result.out
+        if n == 0:
+            self.stats.backends.add("dense")
+            return torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, scale=call.scale)
+        out = torch.empty_like(qh)
+        parts = [t.index_select(1, split.windowed) for t in (qh, kh, vh)]
+        result = attend(*parts, call)
+        out[:, split.windowed] = result.out
+        dense = [t.index_select(1, split.dense) for t in (qh, kh, vh)]
+        out[:, split.dense] = torch.nn.functional.scaled_dot_product_attention(*dense, scale=call.scale)
+        self.stats.backends |= {result.backend, "dense"}
+        return out

@@ -123,6 +123,10 @@ class RunReport:
         elif self.blocks:
             details.append(f"{self.blocks} blocks")
         details.append(f"pair fraction {self.pair_fraction:.3f}")
+        if self.attention.heads_measured:
+            details.append(
+                f"{self.attention.heads_windowed}/{self.attention.heads_measured} head-calls windowed"
+            )
         if self.steps and len(set(self.window_steps)) == self.steps:
             where = "on every step"
             if self.refine_steps and not self.refine_windowed:
@@ -207,7 +211,10 @@ class RunReport:
                 "dense": self.attention.dense_calls,
                 "masked_dense": self.attention.masked_dense_calls,
                 "backends": sorted(self.attention.backends),
+                "heads_windowed": self.attention.heads_windowed,
+                "heads_measured": self.attention.heads_measured,
             },
+            "windowed_head_share": self.attention.windowed_head_share,
             "reuse": {
                 name: {
                     "steps": s.steps,

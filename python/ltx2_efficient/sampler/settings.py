@@ -168,6 +168,8 @@ class EfficientSettings:
                 extra += f" from {self.window_start:.0%} to {self.window_end:.0%} of the steps"
             if self.dense_first_blocks or self.dense_last_blocks:
                 extra += f" (first {self.dense_first_blocks} and last {self.dense_last_blocks} blocks dense)"
+            if self.window_head_recall > 0:
+                extra += f", on the heads keeping {self.window_head_recall:.0%} of their mass in it"
             parts.append(f"window K={self.window}{extra}")
         else:
             parts.append("dense attention")

@@ -24,6 +24,7 @@ PATCH_KNOBS = (
     "window_end",
     "dense_first_blocks",
     "dense_last_blocks",
+    "window_head_recall",
 )
 
 
