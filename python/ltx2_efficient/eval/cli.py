@@ -382,6 +382,7 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
         "work_fraction": _mean([r["work_fraction"] for r in runs]),
         "pair_fraction": _mean([r["pair_fraction"] for r in runs]),
         "steps_reused": _mean([r["steps_reused"] for r in runs]),
+        "windowed_head_share": _mean_or_none([r.get("windowed_head_share") for r in runs]),
         "frames_diffused": runs[0]["frames_diffused"],
         "psnr_mean": _mean(psnrs) if psnrs else None,  # None: identical to dense on every request
         "psnr_min": min(psnrs) if psnrs else None,
@@ -405,6 +406,11 @@ def aggregate(label: str, settings: Any, runs: list[dict[str, Any]], dense_model
     )
     row["passes_fast_gate"] = psnr_floor >= FAST_GATE["psnr_db"]
     return row
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return _mean(known) if known else None
 
 
 def _min_or_none(values: list[float | None]) -> float | None:
@@ -507,10 +513,16 @@ def render_table(rows: list[dict[str, Any]], device: str = "CPU") -> str:
             f"| {row['label']} | {row['speedup']:.2f}x{' ?' if row.get('timing_noisy') else ''} | "
             f"{row.get('work_ratio_calls', 1.0):.2f}x | {row['predicted_ltx2_speedup']:.2f}x | "
             f"{_db(row['psnr_mean'], row['identical_requests'])} | {_db(row['psnr_min'], 0)} | {row['ssim_min']:.4f} | "
-            f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {row['pair_fraction']:.3f} | "
+            f"{row['motion_deviation_max']:.3f} | {row['motion_error_mean']:.4f} | {_pairs(row)} | "
             f"{row['work_fraction']:.0%} | {gates} | {front} |"
         )
     return "\n".join(lines)
+
+
+def _pairs(row: dict[str, Any]) -> str:
+    """The pair fraction, and with head-wise windows the share of the head-calls that windowed."""
+    share = row.get("windowed_head_share")
+    return f"{row['pair_fraction']:.3f}" + ("" if share is None else f" ({share:.0%} of heads)")
 
 
 def _db(value: float | None, identical: int) -> str:
