@@ -90,7 +90,14 @@ def test_window_key_mask_is_the_windows_exact_keys(window, anchor, global_tokens
     )
 
 
-def test_head_recall_matches_float64_softmax_mass():
+@pytest.fixture(params=[64 << 20, 1], ids=["all-heads-at-once", "one-head-at-a-time"])
+def score_bytes(request, monkeypatch):
+    from ltx2_efficient.torch_glue import head_recall as module
+
+    monkeypatch.setattr(module, "_SCORE_BYTES", request.param)
+
+
+def test_head_recall_matches_float64_softmax_mass(score_bytes):
     grid, global_tokens = (5, 3, 4), 2
     q, k, _ = local_and_global_heads(grid, global_tokens)
     qh, kh = (t.view(2, -1, 3, 16).transpose(1, 2) for t in (q, k))

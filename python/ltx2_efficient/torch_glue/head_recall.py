@@ -20,8 +20,9 @@ import torch
 from ltx2_efficient import _core
 from ltx2_efficient.torch_glue.attention_call import AttentionCall
 
-# Sampled rows are scored this many heads at a time (bounds the [B, heads, S, T] scores).
-_HEADS_PER_CHUNK = 8
+# The float32 scores of the sampled rows ([B, heads, S, T]) are made a few heads at a time, each
+# chunk at most this large (a small share of the activation budgets that low-VRAM runs set).
+_SCORE_BYTES = 64 << 20
 
 
 def sampled_queries(grid: tuple[int, int, int], per_frame: int | None = None) -> torch.Tensor:
@@ -67,8 +68,9 @@ def head_recall(
     rows = q.index_select(2, queries.to(q.device))
     keep = mask.to(q.device)
     recall = torch.empty(heads, dtype=torch.float32, device=q.device)
-    for h0 in range(0, heads, _HEADS_PER_CHUNK):
-        h1 = min(heads, h0 + _HEADS_PER_CHUNK)
+    per_chunk = max(1, _SCORE_BYTES // (4 * b * queries.numel() * k.shape[2]))
+    for h0 in range(0, heads, per_chunk):
+        h1 = min(heads, h0 + per_chunk)
         logits = torch.matmul(rows[:, h0:h1].float(), k[:, h0:h1].float().transpose(-1, -2)) * scale
         probs = torch.softmax(logits, dim=-1)
         recall[h0:h1] = (probs * keep).sum(-1).mean(dim=(0, 2))
