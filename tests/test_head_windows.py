@@ -63,17 +63,17 @@ def local_and_global_heads(grid, global_tokens, batch=2, d=16, seed=0):
 
 
 def test_sampled_queries_spread_over_every_frame():
+    # Up to 8 per frame, at most one in 16 of a frame's tokens, at least one.
+    assert [_core.head_recall_samples(t) for t in (1, 16, 42, 64, 128, 880, 10**12)] == [1, 1, 2, 4, 8, 8, 8]
     per = _core.HEAD_RECALL_SAMPLES_PER_FRAME
-    picked = sampled_queries((5, 6, 7))
+    picked = sampled_queries((5, 12, 14))
     assert picked.numel() == 5 * per
-    frame, within = picked // 42, picked % 42
+    frame, within = picked // 168, picked % 168
     assert torch.equal(frame, torch.arange(5).repeat_interleave(per))
-    assert (
-        within.unique().numel() == per
-        and int(within.min()) < 42 // per
-        and int(within.max()) >= 42 - 42 // per
-    )
-    assert torch.equal(sampled_queries((3, 1, 2)), torch.tensor([0, 1, 2, 3, 4, 5]))  # fewer than per frame
+    assert within.unique().numel() == per and int(within.min()) < 168 // per
+    assert int(within.max()) >= 168 - 168 // per
+    assert torch.equal(sampled_queries((3, 1, 2)), torch.tensor([1, 3, 5]))  # one per small frame
+    assert torch.equal(sampled_queries((2, 1, 2), per_frame=4), torch.tensor([0, 1, 2, 3]))  # a whole frame
     with pytest.raises(ValueError, match="per_frame must be >= 1"):
         sampled_queries((3, 2, 2), per_frame=0)
 
@@ -134,7 +134,7 @@ def test_headwise_window_matches_float64_reference(window, anchor, global_tokens
     plan = _core.WindowPlan(
         _core.LatentShape(*grid), global_tokens, _core.WindowSpec(window, anchor, 0)
     ).pairs()
-    sampled = 6 * _core.HEAD_RECALL_SAMPLES_PER_FRAME
+    sampled = 6 * _core.head_recall_samples(12)
     want = (plan.exact / 3 + 2 * tokens * tokens / 3 + sampled * tokens) / (tokens * tokens)
     assert attn.stats.pair_fraction == pytest.approx(want)
 

@@ -202,6 +202,8 @@ void bind_knob_functions(nb::module_& m) {
   m.attr("MIN_COMPUTED_START_SHARE") = kMinComputedStartShare;
   m.attr("MAX_DENSE_BLOCKS") = kMaxDenseBlocks;
   m.attr("HEAD_RECALL_SAMPLES_PER_FRAME") = kHeadRecallSamplesPerFrame;
+  m.def("head_recall_samples", &head_recall_samples, "frame_tokens"_a,
+        "Queries sampled per latent frame of frame_tokens tokens to measure head-wise windows.");
 }
 
 void bind_preset_functions(nb::module_& m) {

@@ -6,6 +6,8 @@
 // position.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,8 +75,15 @@ inline constexpr int kMaxConsecutiveReuse = 8;
 inline constexpr double kMaxReuseThreshold = 10.0;
 inline constexpr int kMaxActivationBudgetMb = 1 << 20;
 inline constexpr int kMaxDenseBlocks = 1024;
-// Queries sampled per latent frame to measure each head's in-window attention mass.
+// Queries sampled per latent frame to measure each head's in-window attention mass: up to 8, but
+// at most one in 16 of a frame's tokens (at least one), so that the measurement stays a small
+// share of a dense head's work on small frames too.
 inline constexpr int kHeadRecallSamplesPerFrame = 8;
+inline constexpr int kHeadRecallTokensPerSample = 16;
+constexpr int head_recall_samples(std::int64_t frame_tokens) {
+  return static_cast<int>(std::clamp<std::int64_t>(frame_tokens / kHeadRecallTokensPerSample, 1,
+                                                   kHeadRecallSamplesPerFrame));
+}
 
 enum class KnobType { kInt, kFloat, kBool, kChoice };
 std::string_view to_string(KnobType type);  // "int", "float", "bool", "choice"

@@ -4,8 +4,8 @@ Heads of a video transformer attend differently: some mostly within their own an
 others across the whole clip. ``window_head_recall = r`` windows only the heads whose softmax
 keeps at least a share ``r`` of its mass on the window's exact keys, and lets the rest attend
 densely. Each windowed call measures it afresh (the pattern changes with the step and the block):
-a few queries per latent frame (``_core.HEAD_RECALL_SAMPLES_PER_FRAME``, spread evenly over the
-frame) get their exact softmax rows over every key, and a head's recall is the mean over those
+a few queries per latent frame (``_core.head_recall_samples``: up to 8, at most one in 16 of the
+frame's tokens, spread evenly over the frame) get their exact softmax rows over every key, and a head's recall is the mean over those
 rows and the batch of the mass on keys of the query's window (its frames, the anchor frame when
 on, the global tokens). Pooled far-field keys count as outside: the measure is conservative.
 """
@@ -26,13 +26,14 @@ _SCORE_BYTES = 64 << 20
 
 
 def sampled_queries(grid: tuple[int, int, int], per_frame: int | None = None) -> torch.Tensor:
-    """Token indices of the sampled queries: ``per_frame`` evenly spread positions of every frame
-    (all of them when a frame has fewer), frame-major."""
+    """Token indices of the sampled queries: ``per_frame`` (default: the core's count for the
+    frame size) evenly spread positions of every frame (all of them when a frame has fewer),
+    frame-major."""
     frames, height, width = grid
-    count = _core.HEAD_RECALL_SAMPLES_PER_FRAME if per_frame is None else per_frame
+    hw = height * width
+    count = _core.head_recall_samples(hw) if per_frame is None else per_frame
     if count < 1:
         raise ValueError(f"per_frame must be >= 1, got {count}")
-    hw = height * width
     taken = min(count, hw)
     within = torch.tensor([int((j + 0.5) * hw / taken) for j in range(taken)], dtype=torch.long)
     return (torch.arange(frames, dtype=torch.long)[:, None] * hw + within[None, :]).reshape(-1)
