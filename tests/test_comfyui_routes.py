@@ -36,9 +36,10 @@ def test_estimate_reports_what_the_cost_model_plans():
     for _ in range(20):
         req = random_request(rng)
         out = routes.estimate(req)
+        regime = _core.regime_for(req["steps"], req["calls_per_step"])
         plan = core.make_plan(
             core.PixelShape(req["width"], req["height"], req["frames"], req["fps"]),
-            core.resolve_preset(req["preset"]),
+            core.resolve_preset(req["preset"], regime),
             core.SamplingSpec(steps=req["steps"], calls_per_step=req["calls_per_step"]),
         )
         report = json.loads(plan.to_json(req["preset"]))
@@ -55,6 +56,19 @@ def test_estimate_reports_what_the_cost_model_plans():
         assert out["steps"] == req["steps"]
         assert out["customized"] is False
         assert out["plan"] == report
+
+
+def test_estimate_resolves_the_preset_for_the_runs_regime():
+    """8 steps without guidance: the distilled presets, as the sampler node resolves them."""
+    dev = routes.estimate({"preset": "fast", "steps": 8, "calls_per_step": 2})
+    distilled = routes.estimate({"preset": "fast", "steps": 8, "calls_per_step": 1})
+    assert (dev["regime"], distilled["regime"]) == ("dev", "distilled")
+    assert (
+        distilled["knobs"]["max_consecutive_reuse"]
+        == core.resolve_preset("fast", "distilled").max_consecutive_reuse
+    )
+    assert distilled["knobs"] != dev["knobs"] and distilled["customized"] is False
+    assert distilled["preset_description"] == _core.describe_preset("fast", "distilled")
 
 
 def test_estimate_defaults_to_a_1280x704_121_frame_balanced_request():

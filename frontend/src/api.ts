@@ -89,6 +89,10 @@ export interface Estimate {
   max_reused_steps: number
   refine_steps: number
   summary: string
+  /** "dev" (20-30 steps with guidance) or "distilled" (a few steps without): presets resolve per regime. */
+  regime: string
+  /** The preset as it resolves in that regime, in words. */
+  preset_description: string
 }
 
 export interface ThermalState {

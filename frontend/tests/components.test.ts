@@ -78,6 +78,18 @@ describe('EstimateSummary', () => {
     expect(wrapper.find('[data-ltx2eff="memory"]').text()).toBe('1.0 GB')
     expect(wrapper.find('[data-ltx2eff="clip"]').text()).toContain('1280 × 704, 121 frames at 24 fps, 20 steps')
     expect(wrapper.find('[data-ltx2eff="clip"]').text()).toContain('from EmptyLTXVLatentVideo')
+    expect(wrapper.find('[data-ltx2eff="regime"]').exists()).toBe(false)
+  })
+
+  it('says when a few unguided steps make the presets resolve for the distilled regime', () => {
+    const wrapper = mount(EstimateSummary, {
+      props: {
+        status: { state: 'ok', estimate: fakeEstimate({ ...request, steps: 8, calls_per_step: 1 }) },
+        size: null,
+        sampling: { steps: 8, callsPerStep: 1 }
+      }
+    })
+    expect(wrapper.find('[data-ltx2eff="regime"]').text()).toBe('distilled regime: fast runs fast as tuned')
   })
 
   it('keeps the previous figures while updating, and shows why an estimate failed', () => {

@@ -320,7 +320,10 @@ export function fakeEstimate(request: EstimateRequest): Estimate {
     steps: request.steps ?? 30,
     max_reused_steps: 10,
     refine_steps: 3,
-    summary: 'test'
+    summary: 'test',
+    // The core's rule: at most 12 steps without guidance is the distilled regime.
+    regime: (request.steps ?? 30) <= 12 && request.calls_per_step === 1 ? 'distilled' : 'dev',
+    preset_description: `${request.preset} as tuned`
   }
 }
 

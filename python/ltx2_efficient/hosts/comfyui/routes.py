@@ -151,7 +151,9 @@ def estimate(params: Mapping[str, object]) -> dict[str, Any]:
     calls = _core.check_sampling("calls_per_step", params.get("calls_per_step", 2))
     batch = _core.check_sampling("batch", params.get("batch", 1))
 
-    knobs = apply_knob_overrides(core.resolve_preset(preset), overrides)
+    # The preset as the run will resolve it: the core decides the regime from steps and guidance.
+    regime = _core.regime_for(steps, calls)
+    knobs = apply_knob_overrides(core.resolve_preset(preset, regime), overrides)
     pixels = core.PixelShape(width, height, frames, fps)
     sampling = core.SamplingSpec(steps=steps, calls_per_step=calls, batch=batch)
     plan = core.make_plan(pixels, knobs, sampling)
@@ -160,7 +162,9 @@ def estimate(params: Mapping[str, object]) -> dict[str, Any]:
     attention = report["attention"]
     return {
         "preset": preset,
-        "customized": knobs_to_dict(knobs) != knobs_to_dict(core.resolve_preset(preset)),
+        "regime": regime,
+        "preset_description": _core.describe_preset(preset, regime),
+        "customized": knobs_to_dict(knobs) != knobs_to_dict(core.resolve_preset(preset, regime)),
         "request": {"width": width, "height": height, "frames": frames, "fps": fps},
         "latent": report["latent"],
         "keyframe_latent": report["keyframe_latent"],
