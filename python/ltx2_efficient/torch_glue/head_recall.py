@@ -67,14 +67,15 @@ def head_recall(
     b, heads, _, d = q.shape
     scale = 1.0 / math.sqrt(d) if scale is None else scale
     rows = q.index_select(2, queries.to(q.device))
-    keep = mask.to(q.device)
+    # Summed outside the window: a window holding every key gives a recall of exactly 1.
+    outside = (~mask).to(q.device)
     recall = torch.empty(heads, dtype=torch.float32, device=q.device)
     per_chunk = max(1, _SCORE_BYTES // (4 * b * queries.numel() * k.shape[2]))
     for h0 in range(0, heads, per_chunk):
         h1 = min(heads, h0 + per_chunk)
         logits = torch.matmul(rows[:, h0:h1].float(), k[:, h0:h1].float().transpose(-1, -2)) * scale
         probs = torch.softmax(logits, dim=-1)
-        recall[h0:h1] = (probs * keep).sum(-1).mean(dim=(0, 2))
+        recall[h0:h1] = 1.0 - (probs * outside).sum(-1).mean(dim=(0, 2))
     return recall
 
 
