@@ -260,14 +260,20 @@ class WindowedSelfAttention:
             result = attend(qh, kh, vh, call)
             self.stats.backends.add(result.backend)
             return result.out
+        self.stats.backends.add("dense")
         if n == 0:
-            self.stats.backends.add("dense")
-            return torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, scale=call.scale)
+            return self._dense_heads(qh, kh, vh)
         out = torch.empty_like(qh)
         parts = [t.index_select(1, split.windowed) for t in (qh, kh, vh)]
         result = attend(*parts, call)
         out[:, split.windowed] = result.out
-        dense = [t.index_select(1, split.dense) for t in (qh, kh, vh)]
-        out[:, split.dense] = torch.nn.functional.scaled_dot_product_attention(*dense, scale=call.scale)
-        self.stats.backends |= {result.backend, "dense"}
+        out[:, split.dense] = self._dense_heads(*(t.index_select(1, split.dense) for t in (qh, kh, vh)))
+        self.stats.backends.add(result.backend)
         return out
+
+    def _dense_heads(self, qh: torch.Tensor, kh: torch.Tensor, vh: torch.Tensor) -> torch.Tensor:
+        """``[B, h, T, D]`` heads through the host's dense attention (its function, the activation
+        budget's query chunks), which takes ``[B, T, h * D]``."""
+        b, h, tokens, d = qh.shape
+        q, k, v = (t.transpose(1, 2).reshape(b, tokens, h * d) for t in (qh, kh, vh))
+        return self._dense(q, k, v, h, None).view(b, tokens, h, d).transpose(1, 2)

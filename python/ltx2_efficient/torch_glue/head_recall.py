@@ -5,9 +5,9 @@ others across the whole clip. ``window_head_recall = r`` windows only the heads 
 keeps at least a share ``r`` of its mass on the window's exact keys, and lets the rest attend
 densely. Each windowed call measures it afresh (the pattern changes with the step and the block):
 a few queries per latent frame (``_core.head_recall_samples``: up to 8, at most one in 16 of the
-frame's tokens, spread evenly over the frame) get their exact softmax rows over every key, and a head's recall is the mean over those
-rows and the batch of the mass on keys of the query's window (its frames, the anchor frame when
-on, the global tokens). Pooled far-field keys count as outside: the measure is conservative.
+frame's tokens, spread evenly over the frame) get their exact softmax rows over every key, and a
+head's recall is the mean over those rows and the batch of the mass on keys of the query's window
+(its frames, the anchor frame when on, the global tokens). Pooled far-field keys count as outside: the measure is conservative.
 """
 
 from __future__ import annotations
